@@ -1,0 +1,1 @@
+/* beam.c - placeholder until implemented */

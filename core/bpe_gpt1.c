@@ -1,0 +1,1 @@
+/* bpe_gpt1.c - placeholder until implemented */

@@ -1,0 +1,1 @@
+/* bpe_gpt2.c - placeholder until implemented */

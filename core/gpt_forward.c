@@ -1,0 +1,288 @@
+/* gpt_forward.c - KV-cached inference for both GPT families.
+ *
+ * One call runs T new tokens through every block; their keys and values are
+ * appended to the cache, so decode (T = 1) costs one pass over the weights.
+ * Shapes (C = n_embd, H = n_head, D = C / H, F = n_inner, V = n_vocab):
+ *   x      [T, C]   residual stream
+ *   qkv    [T, 3C]  = norm(x) @ c_attn + b  (q | k | v, each split into H heads of D)
+ *   att    [T, C]   head h: softmax(q_h k_h^T / sqrt(D), causal) v_h
+ *   hid    [T, F]   = GELU(norm(x) @ c_fc + b)
+ *   logits [T, V]   = norm_f(x) @ wte^T
+ * The cache holds k and v as [layer][position][C], head h at columns h*D.. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpt.h"
+
+struct gpt_state {
+    const gpt_model_t *m;
+    kernel_ctx_t *kctx;
+    int n_threads;
+    int max_tokens;
+    int n_past;
+    float *k_cache, *v_cache; /* [L][n_ctx][C] */
+    float *x, *xn, *qkv, *att, *tmp, *hid; /* activations for max_tokens rows */
+    float *scores;            /* [n_threads][n_ctx] attention row per thread */
+};
+
+static void *fw_alloc(size_t n_floats) {
+    size_t bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void gpt_state_free(gpt_state_t *s) {
+    if (!s) return;
+    kernel_ctx_free(s->kctx);
+    free(s->k_cache);
+    free(s->v_cache);
+    free(s->x);
+    free(s->xn);
+    free(s->qkv);
+    free(s->att);
+    free(s->tmp);
+    free(s->hid);
+    free(s->scores);
+    free(s);
+}
+
+gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads, char *err,
+                            size_t errlen) {
+    const gpt_config_t *c = &m->cfg;
+    if (max_tokens <= 0 || max_tokens > c->n_ctx) max_tokens = c->n_ctx;
+    if (n_threads <= 0) n_threads = 1;
+    gpt_state_t *s = calloc(1, sizeof(*s));
+    if (!s) goto oom;
+    s->m = m;
+    s->max_tokens = max_tokens;
+    s->n_threads = n_threads;
+    size_t C = (size_t)c->n_embd, T = (size_t)max_tokens;
+    size_t kv = (size_t)c->n_layer * (size_t)c->n_ctx * C;
+    s->kctx = kernel_ctx_init(n_threads);
+    s->k_cache = fw_alloc(kv);
+    s->v_cache = fw_alloc(kv);
+    s->x = fw_alloc(T * C);
+    s->xn = fw_alloc(T * C);
+    s->qkv = fw_alloc(T * 3 * C);
+    s->att = fw_alloc(T * C);
+    s->tmp = fw_alloc(T * C);
+    s->hid = fw_alloc(T * (size_t)c->n_inner);
+    s->scores = fw_alloc((size_t)n_threads * (size_t)c->n_ctx);
+    if (!s->kctx || !s->k_cache || !s->v_cache || !s->x || !s->xn || !s->qkv || !s->att ||
+        !s->tmp || !s->hid || !s->scores)
+        goto oom;
+    return s;
+oom:
+    snprintf(err, errlen, "out of memory allocating the inference state (n_ctx %d)", c->n_ctx);
+    gpt_state_free(s);
+    return NULL;
+}
+
+void gpt_state_reset(gpt_state_t *s) { s->n_past = 0; }
+int gpt_state_n_past(const gpt_state_t *s) { return s->n_past; }
+
+void gpt_state_truncate(gpt_state_t *s, int n) {
+    if (n >= 0 && n < s->n_past) s->n_past = n;
+}
+
+int gpt_state_copy(gpt_state_t *dst, const gpt_state_t *src) {
+    if (dst->m != src->m) return -1;
+    const gpt_config_t *c = &src->m->cfg;
+    size_t C = (size_t)c->n_embd, stride = (size_t)c->n_ctx * C;
+    for (int l = 0; l < c->n_layer; l++) {
+        memcpy(dst->k_cache + l * stride, src->k_cache + l * stride,
+               (size_t)src->n_past * C * sizeof(float));
+        memcpy(dst->v_cache + l * stride, src->v_cache + l * stride,
+               (size_t)src->n_past * C * sizeof(float));
+    }
+    dst->n_past = src->n_past;
+    return 0;
+}
+
+size_t gpt_attn_capture_size(const gpt_config_t *cfg, int n) {
+    return (size_t)cfg->n_layer * (size_t)cfg->n_head * (size_t)n * (size_t)cfg->n_ctx;
+}
+
+/* LayerNorm over each of T rows: y = (x - mean) / sqrt(var + eps) * g + b,
+ * biased variance as torch does. Two passes keep the variance exact-ish
+ * (no E[x^2] - E[x]^2 cancellation). */
+static void fw_layernorm(float *y, const float *x, const float *g, const float *b, int T, int C,
+                         float eps) {
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * C;
+        float *yr = y + (size_t)t * C;
+        float mean = 0.0f;
+        for (int i = 0; i < C; i++) mean += xr[i];
+        mean /= (float)C;
+        float var = 0.0f;
+        for (int i = 0; i < C; i++) {
+            float d = xr[i] - mean;
+            var += d * d;
+        }
+        var /= (float)C;
+        float rstd = 1.0f / sqrtf(var + eps);
+        for (int i = 0; i < C; i++) yr[i] = (xr[i] - mean) * rstd * g[i] + b[i];
+    }
+}
+
+/* GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+ * Since 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)), one expf (vectorised by the
+ * compiler) replaces tanhf; for large |u| it saturates to x or -0 correctly. */
+static void fw_gelu(float *x, size_t n, int n_threads) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+#pragma omp parallel for simd num_threads(n_threads) schedule(static) if (n > 16384)
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float u = k * (v + 0.044715f * v * v * v);
+        x[i] = v / (1.0f + expf(-2.0f * u));
+    }
+}
+
+/* Causal attention for T queries at positions n_past..n_past+T-1 of layer l,
+ * reading keys/values 0..pos from the cache. One (head, query) row at a time:
+ * scores = q.k / sqrt(D); softmax with the max subtracted (exp of non-positive
+ * numbers cannot overflow, and the shift cancels in the normalisation). */
+static void fw_attention(gpt_state_t *s, int l, int T, float *capture) {
+    const gpt_config_t *c = &s->m->cfg;
+    int C = c->n_embd, H = c->n_head, D = C / H, n_ctx = c->n_ctx;
+    const float *kc = s->k_cache + (size_t)l * n_ctx * C;
+    const float *vc = s->v_cache + (size_t)l * n_ctx * C;
+    float scale = 1.0f / sqrtf((float)D);
+    int rows = H * T;
+#pragma omp parallel for num_threads(s->n_threads) schedule(dynamic, 1) if (rows > 1)
+    for (int r = 0; r < rows; r++) {
+        int h = r / T, i = r % T;
+        int pos = s->n_past + i;
+        const float *q = s->qkv + (size_t)i * 3 * C + h * D;
+        /* Capture on: the softmax row is written straight into the caller's
+         * buffer. Off: each thread works in its own scratch row. */
+        float *buf = capture ? capture + (((size_t)l * H + h) * T + i) * n_ctx
+                             : s->scores + (size_t)omp_get_thread_num() * n_ctx;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = kc + (size_t)j * C + h * D;
+            float dot = 0.0f;
+            for (int d = 0; d < D; d++) dot += q[d] * k[d];
+            dot *= scale;
+            buf[j] = dot;
+            if (dot > mx) mx = dot;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            buf[j] = expf(buf[j] - mx);
+            sum += buf[j];
+        }
+        float inv = 1.0f / sum;
+        float *out = s->att + (size_t)i * C + h * D;
+        for (int d = 0; d < D; d++) out[d] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            float w = buf[j] * inv;
+            buf[j] = w;
+            const float *v = vc + (size_t)j * C + h * D;
+            for (int d = 0; d < D; d++) out[d] += w * v[d];
+        }
+        if (capture && pos + 1 < n_ctx) memset(buf + pos + 1, 0, (size_t)(n_ctx - pos - 1) * sizeof(float));
+    }
+}
+
+static int fw_linear(gpt_state_t *s, float *y, const float *x, int T, const kernel_weight_t *w,
+                     const float *b, char *err, size_t errlen) {
+    if (kernel_linear(s->kctx, y, x, T, w, b) != 0) {
+        snprintf(err, errlen, "out of memory in a linear layer");
+        return -1;
+    }
+    return 0;
+}
+
+static void fw_add(float *x, const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+static int fw_block(gpt_state_t *s, int l, int T, float *capture, char *err, size_t errlen) {
+    const gpt_config_t *c = &s->m->cfg;
+    const gpt_layer_t *L = &s->m->layers[l];
+    int C = c->n_embd, n_ctx = c->n_ctx;
+    size_t TC = (size_t)T * C;
+    /* GPT-2 normalises the block input; GPT-1 feeds the raw stream. */
+    const float *in = s->x;
+    if (c->pre_norm) {
+        fw_layernorm(s->xn, s->x, L->ln1_g, L->ln1_b, T, C, c->ln_eps);
+        in = s->xn;
+    }
+    if (fw_linear(s, s->qkv, in, T, &L->qkv, L->qkv_b, err, errlen)) return -1;
+    float *kc = s->k_cache + (size_t)l * n_ctx * C;
+    float *vc = s->v_cache + (size_t)l * n_ctx * C;
+    for (int i = 0; i < T; i++) {
+        memcpy(kc + (size_t)(s->n_past + i) * C, s->qkv + (size_t)i * 3 * C + C, C * sizeof(float));
+        memcpy(vc + (size_t)(s->n_past + i) * C, s->qkv + (size_t)i * 3 * C + 2 * C,
+               C * sizeof(float));
+    }
+    fw_attention(s, l, T, capture);
+    if (fw_linear(s, s->tmp, s->att, T, &L->proj, L->proj_b, err, errlen)) return -1;
+    fw_add(s->x, s->tmp, TC);
+    if (!c->pre_norm) { /* GPT-1: n = ln_1(x + attn(x)) */
+        fw_layernorm(s->x, s->x, L->ln1_g, L->ln1_b, T, C, c->ln_eps);
+        in = s->x;
+    } else {
+        fw_layernorm(s->xn, s->x, L->ln2_g, L->ln2_b, T, C, c->ln_eps);
+        in = s->xn;
+    }
+    if (fw_linear(s, s->hid, in, T, &L->fc, L->fc_b, err, errlen)) return -1;
+    fw_gelu(s->hid, (size_t)T * c->n_inner, s->n_threads);
+    if (fw_linear(s, s->tmp, s->hid, T, &L->fc2, L->fc2_b, err, errlen)) return -1;
+    fw_add(s->x, s->tmp, TC);
+    if (!c->pre_norm) /* GPT-1: x = ln_2(n + mlp(n)) */
+        fw_layernorm(s->x, s->x, L->ln2_g, L->ln2_b, T, C, c->ln_eps);
+    return 0;
+}
+
+int gpt_forward(gpt_state_t *s, const int *ids, int n, float *logits, int all_logits, float *attn,
+                char *err, size_t errlen) {
+    const gpt_model_t *m = s->m;
+    const gpt_config_t *c = &m->cfg;
+    int C = c->n_embd;
+    if (n <= 0 || n > s->max_tokens) {
+        snprintf(err, errlen, "%d tokens in one forward call (state holds at most %d)", n,
+                 s->max_tokens);
+        return -1;
+    }
+    if (s->n_past + n > c->n_ctx) {
+        snprintf(err, errlen, "context full: %d cached + %d new tokens exceed n_ctx %d", s->n_past,
+                 n, c->n_ctx);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= c->n_vocab) {
+            snprintf(err, errlen, "token id %d outside the vocabulary of %d", ids[i], c->n_vocab);
+            return -1;
+        }
+    }
+    /* x = wte[id] + wpe[pos] */
+    size_t esz_e = m->wte.dtype == KERNEL_F32 ? 4 : 2, esz_p = m->wpe.dtype == KERNEL_F32 ? 4 : 2;
+    for (int i = 0; i < n; i++) {
+        float *xr = s->x + (size_t)i * C;
+        kernel_row_to_f32(xr, (const char *)m->wte.data + (size_t)ids[i] * C * esz_e,
+                          m->wte.dtype, (size_t)C);
+        kernel_row_to_f32(s->tmp, (const char *)m->wpe.data + (size_t)(s->n_past + i) * C * esz_p,
+                          m->wpe.dtype, (size_t)C);
+        fw_add(xr, s->tmp, (size_t)C);
+    }
+    for (int l = 0; l < c->n_layer; l++) {
+        if (fw_block(s, l, n, attn, err, errlen) != 0) return -1;
+    }
+    if (logits) {
+        int first = all_logits ? 0 : n - 1, rows = all_logits ? n : 1;
+        const float *h = s->x + (size_t)first * C;
+        if (c->final_ln) {
+            fw_layernorm(s->xn, h, m->lnf_g, m->lnf_b, rows, C, c->ln_eps);
+            h = s->xn;
+        }
+        if (fw_linear(s, logits, h, rows, &m->wte, NULL, err, errlen)) return -1;
+    }
+    s->n_past += n;
+    return 0;
+}

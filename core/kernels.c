@@ -1,0 +1,1 @@
+/* kernels.c - placeholder until implemented */

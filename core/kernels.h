@@ -1,0 +1,51 @@
+/* kernels.h - the dense maths the transformer spends its time in.
+ *
+ * A weight matrix is used in place (memory-mapped from model.safetensors when
+ * the dtype allows), in one of two layouts:
+ *   KERNEL_IN_OUT: [in, out] row-major, Hugging Face's Conv1D (c_attn, c_fc, c_proj)
+ *   KERNEL_OUT_IN: [out, in] row-major, an nn.Linear / embedding used as output (lm_head = wte)
+ * and one of three element types (F32, F16, BF16). Activations are always f32.
+ *
+ * kernel_linear: y[T, out] = x[T, in] @ W (+ b), any layout and dtype.
+ * T == 1 (decode) is matrix-vector work bound by memory bandwidth; T > 1
+ * (prefill, training) is sgemm work. Each fast path has a plain reference
+ * version (kernel_linear_ref) that the tests compare it against. */
+#ifndef GPTSCOPE_KERNELS_H
+#define GPTSCOPE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { KERNEL_F32 = 0, KERNEL_F16 = 1, KERNEL_BF16 = 2 } kernel_dtype_t;
+typedef enum { KERNEL_IN_OUT = 0, KERNEL_OUT_IN = 1 } kernel_layout_t;
+
+typedef struct kernel_weight {
+    const void *data;
+    kernel_dtype_t dtype;
+    kernel_layout_t layout;
+    int in, out;
+} kernel_weight_t;
+
+/* Execution context: thread count and scratch space owned by the caller's
+ * model state (no globals). */
+typedef struct kernel_ctx kernel_ctx_t;
+kernel_ctx_t *kernel_ctx_init(int n_threads);
+void kernel_ctx_free(kernel_ctx_t *ctx);
+int kernel_ctx_threads(const kernel_ctx_t *ctx);
+
+/* y[T, out] = x[T, in] @ W + b (b may be NULL). y must not alias x.
+ * Returns 0, or -1 if scratch memory could not be allocated. */
+int kernel_linear(kernel_ctx_t *ctx, float *y, const float *x, int T, const kernel_weight_t *W,
+                  const float *b);
+/* Plain triple loop, the documentation and the test oracle. */
+void kernel_linear_ref(float *y, const float *x, int T, const kernel_weight_t *W, const float *b);
+
+/* Element type helpers. */
+float kernel_f16_to_f32(uint16_t h);
+uint16_t kernel_f32_to_f16(float f);  /* round to nearest even */
+float kernel_bf16_to_f32(uint16_t h);
+uint16_t kernel_f32_to_bf16(float f); /* round to nearest even */
+/* One row of any dtype into f32 (embedding lookups). */
+void kernel_row_to_f32(float *dst, const void *src, kernel_dtype_t dtype, size_t n);
+
+#endif

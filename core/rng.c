@@ -1,0 +1,1 @@
+/* rng.c - placeholder until implemented */

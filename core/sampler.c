@@ -1,0 +1,1 @@
+/* sampler.c - placeholder until implemented */

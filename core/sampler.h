@@ -1,0 +1,85 @@
+/* sampler.h - turns a logits vector into the next token, and reports why.
+ *
+ * Pipeline, in this order (the order Hugging Face applies them):
+ *   1. penalties on the raw logits, from the history of ids:
+ *        repetition (CTRL): l > 0 ? l / r : l * r, for every id seen;
+ *        presence / frequency (OpenAI): l -= presence * [count > 0] + frequency * count
+ *   2. temperature: l / T  (T == 0 means greedy: argmax, no randomness)
+ *   3. top-k: keep the k largest (0 = off)
+ *   4. top-p: keep the smallest prefix of the sorted distribution whose mass >= p (1 = off)
+ *   5. min-p: keep tokens with p >= min_p * p_max (0 = off)
+ *   6. renormalise and draw with the seeded RNG.
+ * Every step fills a report: the top candidates with their raw probability
+ * (softmax of the unmodified logits) and final probability (after 1-5), which
+ * were filtered out, which was chosen, and the entropies. The probability pane
+ * and `generate --json` are built on it. */
+#ifndef GPTSCOPE_SAMPLER_H
+#define GPTSCOPE_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+#define SAMPLER_MAX_REPORT 32
+
+typedef struct sampler_params {
+    float temperature;        /* 0 = greedy; default 1 */
+    int top_k;                /* 0 = off */
+    float top_p;              /* 1 = off */
+    float min_p;              /* 0 = off */
+    float repetition_penalty; /* 1 = off */
+    float presence_penalty;   /* 0 = off */
+    float frequency_penalty;  /* 0 = off */
+    uint64_t seed;
+    int n_report;             /* candidates to report, <= SAMPLER_MAX_REPORT */
+} sampler_params_t;
+
+/* Defaults: temperature 1, no filtering, no penalties, seed 0, report 10. */
+sampler_params_t sampler_params_default(void);
+/* Checks ranges (temperature >= 0, top_p in (0,1], min_p in [0,1],
+ * repetition_penalty > 0, n_report in [0, SAMPLER_MAX_REPORT]); returns 0 or -1
+ * with a message naming the parameter. */
+int sampler_params_check(const sampler_params_t *p, char *err, size_t errlen);
+
+typedef struct sampler_candidate {
+    int id;
+    float logit;       /* raw logit from the model */
+    float raw_prob;    /* softmax of the raw logits */
+    float raw_logprob; /* log of raw_prob (exact, computed as logit - logsumexp) */
+    float prob;        /* final probability the draw used (0 when filtered out) */
+    int kept;          /* 1 if it survived top-k / top-p / min-p */
+} sampler_candidate_t;
+
+typedef struct sampler_report {
+    int chosen;              /* the id drawn */
+    float chosen_raw_logprob;
+    float chosen_prob;       /* final probability of the chosen id */
+    int chosen_rank;         /* rank of the chosen id by final probability (0 = top) */
+    int n_kept;              /* ids that survived filtering */
+    float entropy_raw;       /* nats, raw distribution */
+    float entropy_final;     /* nats, after the pipeline */
+    int n_cand;              /* candidates below, sorted by final then raw probability */
+    sampler_candidate_t cand[SAMPLER_MAX_REPORT];
+} sampler_report_t;
+
+typedef struct sampler sampler_t;
+
+/* n_vocab sized work buffers are allocated once here. NULL on failure with err. */
+sampler_t *sampler_init(const sampler_params_t *p, int n_vocab, char *err, size_t errlen);
+void sampler_free(sampler_t *s);
+/* Reseeds and changes the parameters (for /temp, /seed in the UI). */
+int sampler_set_params(sampler_t *s, const sampler_params_t *p, char *err, size_t errlen);
+const sampler_params_t *sampler_get_params(const sampler_t *s);
+
+/* Chooses the next token. logits (n_vocab) are not modified. history holds the
+ * ids the penalties look at (prompt + generated). report may be NULL.
+ * Returns the chosen id. */
+int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t n_history,
+                   sampler_report_t *report);
+
+/* log softmax helpers shared by eval and beam search:
+ * returns logsumexp(logits[0..n)) computed stably (max subtracted first). */
+float sampler_logsumexp(const float *logits, int n);
+
+#endif
