@@ -1,1 +1,628 @@
-/* sampler.c - placeholder until implemented */
+/* sampler.c - the decoding pipeline: penalties, temperature, top-k, top-p,
+ * min-p, then a seeded draw, plus the report the probability pane shows.
+ *
+ * Working representation. After penalties, s_i = (l_i - l_max) / T, so the
+ * best token has s = 0 and weight e = exp(s) = 1 exactly; softmax is e / Z
+ * with Z the sum of the kept weights. Subtracting l_max before dividing by T
+ * keeps a tiny temperature from overflowing to inf (softmax is invariant to
+ * the shift) and turns min-p, "p >= min_p * p_max", into "e >= min_p".
+ *
+ * Cost. V = 50257 for GPT-2 and this runs once per generated token, so the
+ * vocabulary is never sorted. The full-V passes are plain loops over s[] and
+ * e[] that the compiler vectorises (exp included, see fast_exp). top-k and
+ * top-p use a histogram of s over buckets: walking the buckets from the top
+ * finds the one bucket where the k-th token (or the mass p) falls; tokens in
+ * better buckets are kept without ordering them, and only the boundary bucket
+ * is resolved exactly (quickselect, then a sort of the growing prefix it
+ * needs). Since bucket order is s order, the result is exactly that of a
+ * full sort. All buffers are allocated in sampler_init. */
+#include "sampler.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAMPLER_N_BUCKETS 1024
+/* Histogram span in nats below the best token: e^-64 ~ 1.6e-28 relative
+ * weight; anything lower shares the last bucket. */
+#define SAMPLER_BUCKET_SPAN 64.0f
+
+typedef struct sampler_entry {
+    float s; /* penalised, shifted, temperature-scaled logit */
+    float e; /* exp(s), the unnormalised probability */
+    int id;
+} sampler_entry_t;
+
+struct sampler {
+    sampler_params_t params;
+    int n_vocab;
+    rng_t rng;
+    float *s;               /* [n_vocab] s by id */
+    float *e;               /* [n_vocab] e by id */
+    sampler_entry_t *entry; /* [n_vocab] an explicit candidate set, permuted in place */
+    int *count;             /* [n_vocab] occurrences in the history; all-zero between calls */
+    int *touched;           /* [n_vocab] ids counted this call, so clearing is O(history) */
+    float *work_a, *work_b; /* [n_vocab] scratch for the report's vectorised passes */
+    int *bucket_count;      /* [SAMPLER_N_BUCKETS] */
+    double *bucket_mass;    /* [SAMPLER_N_BUCKETS] */
+};
+
+/* The kept set is either explicit (entry[0..n)) or, when only min-p (or no
+ * filter) applies, implicit: every id with e[id] >= thr. The implicit form
+ * spares building a V-sized entry list for the default settings. */
+typedef struct kept_set {
+    int is_explicit;
+    int n;
+    float thr;
+} kept_set_t;
+
+sampler_params_t sampler_params_default(void) {
+    sampler_params_t p;
+    memset(&p, 0, sizeof p);
+    p.temperature = 1.0f;
+    p.top_p = 1.0f;
+    p.repetition_penalty = 1.0f;
+    p.n_report = 10;
+    return p;
+}
+
+int sampler_params_check(const sampler_params_t *p, char *err, size_t errlen) {
+    /* Written so that NaN fails every test (comparisons with NaN are false). */
+    if (!(p->temperature >= 0.0f) || isinf(p->temperature))
+        snprintf(err, errlen, "sampler: temperature must be >= 0 and finite (got %g)",
+                 (double)p->temperature);
+    else if (p->top_k < 0)
+        snprintf(err, errlen, "sampler: top_k must be >= 0 (got %d)", p->top_k);
+    else if (!(p->top_p > 0.0f && p->top_p <= 1.0f))
+        snprintf(err, errlen, "sampler: top_p must be in (0, 1] (got %g)", (double)p->top_p);
+    else if (!(p->min_p >= 0.0f && p->min_p <= 1.0f))
+        snprintf(err, errlen, "sampler: min_p must be in [0, 1] (got %g)", (double)p->min_p);
+    else if (!(p->repetition_penalty > 0.0f) || isinf(p->repetition_penalty))
+        snprintf(err, errlen, "sampler: repetition_penalty must be > 0 and finite (got %g)",
+                 (double)p->repetition_penalty);
+    else if (!isfinite(p->presence_penalty))
+        snprintf(err, errlen, "sampler: presence_penalty must be finite");
+    else if (!isfinite(p->frequency_penalty))
+        snprintf(err, errlen, "sampler: frequency_penalty must be finite");
+    else if (p->n_report < 0 || p->n_report > SAMPLER_MAX_REPORT)
+        snprintf(err, errlen, "sampler: n_report must be in [0, %d] (got %d)", SAMPLER_MAX_REPORT,
+                 p->n_report);
+    else
+        return 0;
+    return -1;
+}
+
+sampler_t *sampler_init(const sampler_params_t *p, int n_vocab, char *err, size_t errlen) {
+    if (n_vocab <= 0) {
+        snprintf(err, errlen, "sampler: n_vocab must be positive (got %d)", n_vocab);
+        return NULL;
+    }
+    if (sampler_params_check(p, err, errlen) != 0) return NULL;
+    sampler_t *s = calloc(1, sizeof *s);
+    size_t V = (size_t)n_vocab;
+    if (s) {
+        s->s = malloc(V * sizeof *s->s);
+        s->e = malloc(V * sizeof *s->e);
+        s->entry = malloc(V * sizeof *s->entry);
+        s->count = calloc(V, sizeof *s->count);
+        s->touched = malloc(V * sizeof *s->touched);
+        s->work_a = malloc(V * sizeof *s->work_a);
+        s->work_b = malloc(V * sizeof *s->work_b);
+        s->bucket_count = malloc(SAMPLER_N_BUCKETS * sizeof *s->bucket_count);
+        s->bucket_mass = malloc(SAMPLER_N_BUCKETS * sizeof *s->bucket_mass);
+    }
+    if (!s || !s->s || !s->e || !s->entry || !s->count || !s->touched || !s->work_a ||
+        !s->work_b || !s->bucket_count || !s->bucket_mass) {
+        sampler_free(s);
+        snprintf(err, errlen, "sampler: out of memory for a vocabulary of %d", n_vocab);
+        return NULL;
+    }
+    s->n_vocab = n_vocab;
+    s->params = *p;
+    rng_seed(&s->rng, p->seed);
+    return s;
+}
+
+void sampler_free(sampler_t *s) {
+    if (!s) return;
+    free(s->s);
+    free(s->e);
+    free(s->entry);
+    free(s->count);
+    free(s->touched);
+    free(s->work_a);
+    free(s->work_b);
+    free(s->bucket_count);
+    free(s->bucket_mass);
+    free(s);
+}
+
+int sampler_set_params(sampler_t *s, const sampler_params_t *p, char *err, size_t errlen) {
+    if (sampler_params_check(p, err, errlen) != 0) return -1;
+    s->params = *p;
+    rng_seed(&s->rng, p->seed);
+    return 0;
+}
+
+const sampler_params_t *sampler_get_params(const sampler_t *s) {
+    return &s->params;
+}
+
+/* ---- vectorisable building blocks --------------------------------------- */
+
+/* exp(x) for x <= 88, written without branches or calls so that loops over
+ * the vocabulary vectorise (libm's expf does not without -ffast-math).
+ * exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln2 / 2, with ln 2 split
+ * in two so r is exact to float precision; exp(r) by its Taylor series to
+ * r^7 (truncation error < 6e-9 relative, below float rounding). 2^n is built
+ * in the exponent bits. x <= -87.3 (2^n would leave the normal range) and
+ * NaN give 0, and exp(0) is exactly 1. */
+static inline float fast_exp(float x) {
+    /* NaN fails both tests and is clamped too, so (int)n below stays defined */
+    float xc = x > -87.3f ? (x < 88.0f ? x : 88.0f) : -87.3f;
+    /* round to nearest by the 1.5 * 2^23 trick: floorf would not vectorise
+     * under strict IEEE flags; valid for |x / ln 2| < 2^22 */
+    float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693145752f - n * 1.42860677e-6f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int bits = ((int)n + 127) << 23;
+    float two_n;
+    memcpy(&two_n, &bits, sizeof two_n); /* a bit cast the vectoriser understands */
+    return x > -87.3f ? p * two_n : 0.0f;
+}
+
+/* Sum in double through eight independent accumulators: independent lanes
+ * vectorise without reassociating one long dependency chain, and double
+ * keeps 50257 terms free of visible rounding. */
+static double sum_f64(const float *x, int n) {
+    double acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
+    for (; i < n; i++) acc[0] += x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static float max_f32(const float *x, int n) {
+    float acc[8];
+    for (int j = 0; j < 8; j++) acc[j] = -INFINITY;
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    for (; i < n; i++) acc[0] = x[i] > acc[0] ? x[i] : acc[0];
+    float m = acc[0];
+    for (int j = 1; j < 8; j++) m = acc[j] > m ? acc[j] : m;
+    return m;
+}
+
+static float min_f32(const float *x, int n) {
+    float acc[8];
+    for (int j = 0; j < 8; j++) acc[j] = INFINITY;
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] = x[i + j] < acc[j] ? x[i + j] : acc[j];
+    for (; i < n; i++) acc[0] = x[i] < acc[0] ? x[i] : acc[0];
+    float m = acc[0];
+    for (int j = 1; j < 8; j++) m = acc[j] < m ? acc[j] : m;
+    return m;
+}
+
+/* logsumexp(x) = m + log(sum exp(x - m)), m = max x: every exponent is <= 0,
+ * so nothing overflows and the largest term is exactly 1 (no underflow of the
+ * whole sum). Accumulated in double in blocks of 8 (see sum_f64). */
+static double logsumexp_f64(const float *x, int n) {
+    float m = max_f32(x, n);
+    if (m == -INFINITY || isnan(m)) return m;
+    double acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += fast_exp(x[i + j] - m);
+    for (; i < n; i++) acc[0] += fast_exp(x[i] - m);
+    double sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    return (double)m + log(sum);
+}
+
+float sampler_logsumexp(const float *logits, int n) {
+    return (float)logsumexp_f64(logits, n);
+}
+
+/* ---- selection over an explicit candidate set --------------------------- */
+
+/* Total order "a ranks before b": larger s first, ties to the lower id, so
+ * every selection and sort is deterministic. */
+static int entry_before(const sampler_entry_t *a, const sampler_entry_t *b) {
+    return a->s > b->s || (a->s == b->s && a->id < b->id);
+}
+
+static int entry_cmp(const void *pa, const void *pb) {
+    const sampler_entry_t *a = pa, *b = pb;
+    return entry_before(a, b) ? -1 : entry_before(b, a) ? 1 : 0;
+}
+
+static void entry_swap(sampler_entry_t *a, sampler_entry_t *b) {
+    sampler_entry_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Quickselect: permutes x[0..n) so that x[0..k) are the k best, in any
+ * order. Expected O(n); median-of-three avoids the quadratic case on
+ * already-ordered input. Ids are unique, so the order is strict. */
+static void entry_select(sampler_entry_t *x, int n, int k) {
+    int lo = 0, hi = n - 1;
+    if (k <= 0 || k >= n) return;
+    while (hi > lo) {
+        int mid = lo + (hi - lo) / 2;
+        if (entry_before(&x[mid], &x[lo])) entry_swap(&x[mid], &x[lo]);
+        if (entry_before(&x[hi], &x[lo])) entry_swap(&x[hi], &x[lo]);
+        if (entry_before(&x[hi], &x[mid])) entry_swap(&x[hi], &x[mid]);
+        entry_swap(&x[mid], &x[hi]); /* the median of three is the pivot */
+        sampler_entry_t pivot = x[hi];
+        int store = lo;
+        for (int i = lo; i < hi; i++)
+            if (entry_before(&x[i], &pivot)) entry_swap(&x[i], &x[store++]);
+        entry_swap(&x[store], &x[hi]);
+        /* x[lo..store) rank before the pivot, x[store] is the pivot. */
+        if (store == k || store + 1 == k) return;
+        if (store > k) hi = store - 1;
+        else lo = store + 1;
+    }
+}
+
+/* Reorders x[0..n) so that a sorted prefix holds the fewest best tokens whose
+ * weights add up to target; returns its length. Only what is needed gets
+ * sorted: select the next `chunk` best of the unsorted tail, sort them,
+ * accumulate, and grow the chunk geometrically. */
+static int mass_prefix(sampler_entry_t *x, int n, double target) {
+    double mass = 0.0;
+    int done = 0, chunk = 64;
+    while (done < n) {
+        int m = chunk < n - done ? chunk : n - done;
+        entry_select(x + done, n - done, m);
+        qsort(x + done, (size_t)m, sizeof *x, entry_cmp);
+        for (int i = done; i < done + m; i++) {
+            mass += (double)x[i].e;
+            if (mass >= target) return i + 1;
+        }
+        done += m;
+        chunk *= 4;
+    }
+    return n; /* rounding left the total a hair short: keep everything */
+}
+
+/* ---- histogram filtering over the whole vocabulary ---------------------- */
+
+/* Bucket of s (<= 0): floor(-s * scale), clamped. Monotone in s, so a
+ * better bucket only holds better tokens; -inf lands in the last bucket. */
+static int bucket_of(float s, float scale) {
+    float f = -s * scale;
+    return f < (float)(SAMPLER_N_BUCKETS - 1) ? (int)f : SAMPLER_N_BUCKETS - 1;
+}
+
+/* Keeps the top_k best tokens (top_k > 0) or the fewest best tokens with
+ * mass >= top_p * z (top_k == 0) of the whole vocabulary, into entry[0..n);
+ * returns n. */
+static int hist_filter(sampler_t *s, int top_k, float top_p, double z) {
+    const int V = s->n_vocab;
+    const float *sv = s->s, *ev = s->e;
+    float s_min = min_f32(sv, V);
+    float span = -s_min < SAMPLER_BUCKET_SPAN ? -s_min : SAMPLER_BUCKET_SPAN;
+    float scale = span > 0.0f ? (float)(SAMPLER_N_BUCKETS - 1) / span : 0.0f;
+    memset(s->bucket_count, 0, SAMPLER_N_BUCKETS * sizeof *s->bucket_count);
+    memset(s->bucket_mass, 0, SAMPLER_N_BUCKETS * sizeof *s->bucket_mass);
+    for (int i = 0; i < V; i++) {
+        int b = bucket_of(sv[i], scale);
+        s->bucket_count[b]++;
+        s->bucket_mass[b] += ev[i];
+    }
+    /* Walk from the best bucket to the one where the target is reached. */
+    int edge = SAMPLER_N_BUCKETS - 1, n_before = 0;
+    double mass_before = 0.0, target = (double)top_p * z;
+    for (int b = 0; b < SAMPLER_N_BUCKETS - 1; b++) { /* the last is the fallback edge */
+        int reached = top_k > 0 ? n_before + s->bucket_count[b] >= top_k
+                                : mass_before + s->bucket_mass[b] >= target;
+        if (reached) {
+            edge = b;
+            break;
+        }
+        n_before += s->bucket_count[b];
+        mass_before += s->bucket_mass[b];
+    }
+    /* Better buckets to the front, the edge bucket behind them. */
+    sampler_entry_t *x = s->entry;
+    int front = 0, back = n_before;
+    for (int i = 0; i < V; i++) {
+        int b = bucket_of(sv[i], scale);
+        if (b < edge) x[front++] = (sampler_entry_t){sv[i], ev[i], i};
+        else if (b == edge) x[back++] = (sampler_entry_t){sv[i], ev[i], i};
+    }
+    int n_edge = back - n_before;
+    if (top_k > 0) {
+        entry_select(x + n_before, n_edge, top_k - n_before);
+        return top_k;
+    }
+    return n_before + mass_prefix(x + n_before, n_edge, target - mass_before);
+}
+
+/* ---- the report ---------------------------------------------------------- */
+
+/* Report order: final probability (e) first, then raw probability (raw
+ * logit), then id. Kept tokens come before filtered ones (final 0); a kept
+ * token whose weight underflowed to 0 still counts as kept. */
+typedef struct report_key {
+    float e, raw;
+    int id, kept;
+} report_key_t;
+
+static int key_before(const report_key_t *a, const report_key_t *b) {
+    if (a->e != b->e) return a->e > b->e;
+    if (a->raw != b->raw) return a->raw > b->raw;
+    return a->id < b->id;
+}
+
+/* Inserts k into the sorted list top[0..*n) of capacity cap, if it belongs. */
+static void key_insert(report_key_t *top, int *n, int cap, report_key_t k) {
+    if (cap == 0 || (*n == cap && !key_before(&k, &top[cap - 1]))) return;
+    int i = *n < cap ? (*n)++ : cap - 1;
+    while (i > 0 && key_before(&k, &top[i - 1])) {
+        top[i] = top[i - 1];
+        i--;
+    }
+    top[i] = k;
+}
+
+static float finite_or_minus_inf(float logit) {
+    return isnan(logit) ? -INFINITY : logit;
+}
+
+/* What one pass over the kept set gathers for the report. */
+typedef struct report_scan {
+    report_key_t top[SAMPLER_MAX_REPORT], chosen;
+    int n_top, cap, rank;
+    double sum_es; /* sum of e * s, for the entropy */
+} report_scan_t;
+
+static void report_visit(report_scan_t *rs, const float *logits, int id, float e, float s) {
+    report_key_t k = {e, finite_or_minus_inf(logits[id]), id, 1};
+    if (e > 0.0f) rs->sum_es += (double)e * s; /* e = 0 has s = -inf: 0 * -inf is NaN */
+    if (key_before(&k, &rs->chosen)) rs->rank++;
+    key_insert(rs->top, &rs->n_top, rs->cap, k);
+}
+
+/* The implicit kept set {i : e_i >= thr} is all or most of the vocabulary, so
+ * the same gathering is split into loops that vectorise: the entropy sum and
+ * the rank count over everything, and the top list over blocks whose largest
+ * weight can still enter it (after the first few blocks, almost none). */
+static void report_scan_implicit(sampler_t *s, const float *logits, float thr,
+                                 report_scan_t *rs) {
+    const int V = s->n_vocab;
+    const float *ev = s->e, *sv = s->s;
+    const float ce = rs->chosen.e;
+    float *restrict es = s->work_a;
+    for (int i = 0; i < V; i++) es[i] = ev[i] >= thr && ev[i] > 0.0f ? ev[i] * sv[i] : 0.0f;
+    rs->sum_es = sum_f64(es, V);
+    int n_above = 0, n_ties = 0;
+    for (int i = 0; i < V; i++) n_above += ev[i] >= thr && ev[i] > ce;
+    for (int i = 0; i < V; i++) n_ties += ev[i] >= thr && ev[i] == ce;
+    rs->rank += n_above;
+    if (n_ties > 1) /* equal final probability: ordered by raw probability, then id */
+        for (int i = 0; i < V; i++)
+            if (ev[i] == ce && i != rs->chosen.id) {
+                report_key_t k = {ev[i], finite_or_minus_inf(logits[i]), i, 1};
+                rs->rank += key_before(&k, &rs->chosen);
+            }
+    if (rs->cap == 0) return;
+    enum { BLOCK = 16 };
+    for (int b0 = 0; b0 < V; b0 += BLOCK) {
+        int b1 = b0 + BLOCK < V ? b0 + BLOCK : V;
+        float m = -1.0f;
+        for (int k = b0; k < b1; k++) m = ev[k] > m ? ev[k] : m;
+        if (rs->n_top == rs->cap && m < rs->top[rs->cap - 1].e) continue;
+        for (int k = b0; k < b1; k++)
+            if (ev[k] >= thr) {
+                report_key_t key = {ev[k], finite_or_minus_inf(logits[k]), k, 1};
+                key_insert(rs->top, &rs->n_top, rs->cap, key);
+            }
+    }
+}
+
+static int kept_contains(const sampler_t *s, const kept_set_t *ks, int id) {
+    if (!ks->is_explicit) return s->e[id] >= ks->thr;
+    for (int j = 0; j < ks->n; j++)
+        if (s->entry[j].id == id) return 1;
+    return 0;
+}
+
+/* Raw distribution: returns lse = log sum exp(l) (in double, so each
+ * raw_logprob = l - lse is rounded once) and the entropy H = lse - sum p l. */
+static double raw_stats(sampler_t *s, const float *logits, float *entropy) {
+    const int V = s->n_vocab;
+    float m = max_f32(logits, V); /* NaN never wins a > comparison */
+    float *restrict w = s->work_a, *restrict wd = s->work_b;
+    for (int i = 0; i < V; i++) {
+        float l = logits[i];
+        float d = l == l ? l - m : -INFINITY; /* NaN counts as -inf */
+        w[i] = fast_exp(d);
+        wd[i] = w[i] > 0.0f ? w[i] * d : 0.0f; /* 0 * -inf would be NaN */
+    }
+    double sum = sum_f64(w, V), sum_el = sum_f64(wd, V);
+    *entropy = (float)(log(sum) - sum_el / sum);
+    return (double)m + log(sum);
+}
+
+/* Fills the report for the kept set ks with normaliser z. */
+static void fill_report(sampler_t *s, const float *logits, const kept_set_t *ks, double z,
+                        int chosen, float chosen_e, sampler_report_t *r) {
+    const int V = s->n_vocab;
+    report_scan_t rs = {.cap = s->params.n_report};
+    rs.chosen = (report_key_t){chosen_e, finite_or_minus_inf(logits[chosen]), chosen, 1};
+    double lse = raw_stats(s, logits, &r->entropy_raw);
+
+    if (ks->is_explicit) {
+        for (int i = 0; i < ks->n; i++)
+            report_visit(&rs, logits, s->entry[i].id, s->entry[i].e, s->entry[i].s);
+    } else {
+        report_scan_implicit(s, logits, ks->thr, &rs);
+    }
+    r->entropy_final = (float)(log(z) - rs.sum_es / z);
+    if (r->entropy_final < 0.0f) r->entropy_final = 0.0f; /* rounding of a point mass */
+    r->chosen = chosen;
+    r->chosen_raw_logprob = (float)((double)logits[chosen] - lse);
+    r->chosen_prob = (float)(chosen_e / z);
+    r->chosen_rank = rs.rank;
+    r->n_kept = ks->n;
+
+    /* Fewer kept than requested: fill with the best filtered-out tokens by raw
+     * probability (n_kept < cap <= 32 here, so membership tests are short). */
+    if (rs.n_top < rs.cap) {
+        report_key_t *fill = rs.top + rs.n_top;
+        int n_fill = 0, fill_cap = rs.cap - rs.n_top;
+        for (int id = 0; id < V; id++) {
+            report_key_t k = {0.0f, finite_or_minus_inf(logits[id]), id, 0};
+            if (n_fill == fill_cap && !key_before(&k, &fill[fill_cap - 1])) continue;
+            if (!kept_contains(s, ks, id)) key_insert(fill, &n_fill, fill_cap, k);
+        }
+        rs.n_top += n_fill;
+    }
+    r->n_cand = rs.n_top;
+    for (int i = 0; i < rs.n_top; i++) {
+        sampler_candidate_t *c = &r->cand[i];
+        c->id = rs.top[i].id;
+        c->logit = logits[c->id];
+        c->raw_logprob = (float)((double)c->logit - lse);
+        c->raw_prob = (float)exp((double)c->logit - lse);
+        c->prob = (float)(rs.top[i].e / z);
+        c->kept = rs.top[i].kept;
+    }
+}
+
+/* ---- the pipeline -------------------------------------------------------- */
+
+/* Step 1: copies the logits into s[] (NaN becomes -inf so the order stays
+ * total) and applies the penalties to every id in the history. Counts are
+ * gathered in s->count and cleared again through s->touched, so a call costs
+ * O(V + n_history) and allocates nothing. */
+static void apply_penalties(sampler_t *s, const float *logits, const int *history,
+                            size_t n_history) {
+    const sampler_params_t *p = &s->params;
+    float *sv = s->s;
+    for (int i = 0; i < s->n_vocab; i++) sv[i] = logits[i] == logits[i] ? logits[i] : -INFINITY;
+    if (!history || (p->repetition_penalty == 1.0f && p->presence_penalty == 0.0f &&
+                     p->frequency_penalty == 0.0f))
+        return;
+    int n_touched = 0;
+    for (size_t i = 0; i < n_history; i++) {
+        int id = history[i];
+        if (id < 0 || id >= s->n_vocab) continue; /* not a token of this vocabulary */
+        if (s->count[id]++ == 0) s->touched[n_touched++] = id;
+    }
+    for (int j = 0; j < n_touched; j++) {
+        int id = s->touched[j];
+        float l = sv[id];
+        /* CTRL's rule: dividing a positive logit and multiplying a negative one
+         * both make the token less likely when the penalty is > 1. */
+        if (p->repetition_penalty != 1.0f)
+            l = l > 0.0f ? l / p->repetition_penalty : l * p->repetition_penalty;
+        l -= p->presence_penalty + p->frequency_penalty * (float)s->count[id];
+        sv[id] = l;
+        s->count[id] = 0;
+    }
+}
+
+int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t n_history,
+                   sampler_report_t *report) {
+    const sampler_params_t *p = &s->params;
+    const int V = s->n_vocab;
+    float *sv = s->s, *ev = s->e;
+
+    apply_penalties(s, logits, history, n_history);
+    /* Argmax, ties to the lowest id: the first index holding the maximum. */
+    float l_max = max_f32(sv, V);
+    int best = 0;
+    while (best < V - 1 && sv[best] != l_max) best++;
+
+    kept_set_t ks = {1, 1, 0.0f};
+    int chosen = best;
+    float chosen_e = 1.0f;
+    double z = 1.0;
+    if (p->temperature == 0.0f || l_max == -INFINITY) {
+        /* Greedy (or nothing finite to sample from): a point mass on the
+         * argmax. Every filter keeps the argmax, so none changes the answer. */
+        s->entry[0] = (sampler_entry_t){0.0f, 1.0f, best};
+    } else {
+        /* 2. temperature, the maximum shifted to 0 (see the top comment) */
+        const float T = p->temperature;
+        float *restrict sr = sv, *restrict er = ev; /* distinct buffers: lets it vectorise */
+        for (int i = 0; i < V; i++) {
+            sr[i] = (sr[i] - l_max) / T;
+            er[i] = fast_exp(sr[i]);
+        }
+        z = sum_f64(ev, V);
+        int use_k = p->top_k > 0 && p->top_k < V;
+        if (use_k || p->top_p < 1.0f) {
+            /* 3. top-k, then 4. top-p relative to what top-k left (as HF) */
+            ks.n = hist_filter(s, use_k ? p->top_k : 0, p->top_p, z);
+            if (use_k && p->top_p < 1.0f) {
+                double zk = 0.0;
+                for (int i = 0; i < ks.n; i++) zk += s->entry[i].e;
+                ks.n = mass_prefix(s->entry, ks.n, (double)p->top_p * zk);
+            }
+            /* 5. min-p: p_i >= min_p * p_max <=> e_i >= min_p since e_max = 1;
+             * the argmax always survives (min_p <= 1). */
+            if (p->min_p > 0.0f) {
+                int j = 0;
+                for (int i = 0; i < ks.n; i++)
+                    if (s->entry[i].e >= p->min_p) entry_swap(&s->entry[i], &s->entry[j++]);
+                ks.n = j;
+            }
+            z = 0.0;
+            for (int i = 0; i < ks.n; i++) z += s->entry[i].e;
+        } else {
+            ks = (kept_set_t){0, V, p->min_p};
+            if (p->min_p > 0.0f) {
+                int n = 0;
+                double zm = 0.0;
+                for (int i = 0; i < V; i++) {
+                    int keep = ev[i] >= p->min_p;
+                    n += keep;
+                    zm += keep ? ev[i] : 0.0f;
+                }
+                ks.n = n;
+                z = zm;
+            }
+        }
+        /* 6. draw: walk the kept set until the running mass passes u * z.
+         * u < 1, so a token with e > 0 is always reached before the end; the
+         * argmax is only a guard against rounding. */
+        double target = (double)rng_uniform(&s->rng) * z, mass = 0.0;
+        if (ks.is_explicit) {
+            for (int i = 0; i < ks.n; i++) {
+                mass += s->entry[i].e;
+                if (mass > target) {
+                    chosen = s->entry[i].id;
+                    break;
+                }
+            }
+        } else {
+            for (int i = 0; i < V; i++) {
+                if (ev[i] < ks.thr) continue;
+                mass += ev[i];
+                if (mass > target) {
+                    chosen = i;
+                    break;
+                }
+            }
+        }
+        chosen_e = ev[chosen];
+    }
+    if (report) fill_report(s, logits, &ks, z, chosen, chosen_e, report);
+    return chosen;
+}
