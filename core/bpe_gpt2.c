@@ -1,1 +1,379 @@
-/* bpe_gpt2.c - placeholder until implemented */
+/* bpe_gpt2.c - the BPE merge engine with its word cache (both families use
+ * it), and GPT-2's byte-level encoder: the pre-split regex of OpenAI's
+ * encoder.py / tiktoken "gpt2",
+ *
+ *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ *
+ * written out as a scanner (same matches, no regex engine, ~10x faster),
+ * then each pre-token's bytes are BPE-merged starting from one symbol per
+ * byte. "<|endoftext|>" in the text is cut out first and becomes its id.
+ *
+ * \s is Unicode's White_Space property (what tiktoken's Rust regex and the
+ * Python `regex` module use), \p{L} and \p{N} are utf8proc's categories. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "bpe_internal.h"
+
+/* --- the merge engine --- */
+
+/* Candidate order: lowest rank first, then leftmost. */
+static int cand_less(const bpe_cand_t *a, const bpe_cand_t *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+static void heap_push(bpe_cand_t *heap, size_t *n, bpe_cand_t c) {
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!cand_less(&c, &heap[parent])) break;
+        heap[i] = heap[parent];
+        i = parent;
+    }
+    heap[i] = c;
+}
+
+static bpe_cand_t heap_pop(bpe_cand_t *heap, size_t *n) {
+    bpe_cand_t top = heap[0], last = heap[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= *n) break;
+        if (child + 1 < *n && cand_less(&heap[child + 1], &heap[child])) child++;
+        if (!cand_less(&heap[child], &last)) break;
+        heap[i] = heap[child];
+        i = child;
+    }
+    if (*n) heap[i] = last;
+    return top;
+}
+
+static const bpe_pair_t *pair_find(const tokenizer_t *tok, int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return NULL;
+    size_t i = bpe_pair_slot(left, right, tok->pair_mask);
+    for (;;) {
+        const bpe_pair_t *p = &tok->pairs[i];
+        if (p->left == UINT32_MAX) return NULL;
+        if (p->left == (uint32_t)left && p->right == (uint32_t)right) return p;
+        i = (i + 1) & tok->pair_mask;
+    }
+}
+
+static int work_reserve(bpe_work_t *w, size_t n) {
+    if (n <= w->cap) return 0;
+    size_t cap = w->cap ? w->cap : 64;
+    while (cap < n) cap *= 2;
+    int32_t *prev = realloc(w->prev, cap * sizeof *prev);
+    if (prev) w->prev = prev;
+    int32_t *next = realloc(w->next, cap * sizeof *next);
+    if (next) w->next = next;
+    int32_t *merged = realloc(w->merged, cap * sizeof *merged);
+    if (merged) w->merged = merged;
+    /* Each merge pushes at most two candidates: 3n bounds the heap and so
+     * also a batch popped from it. */
+    bpe_cand_t *batch = realloc(w->batch, 3 * cap * sizeof *batch);
+    if (batch) w->batch = batch;
+    bpe_cand_t *heap = realloc(w->heap, 3 * cap * sizeof *heap);
+    if (heap) w->heap = heap;
+    if (!prev || !next || !merged || !batch || !heap) return -1;
+    w->cap = cap;
+    return 0;
+}
+
+int bpe_work_reserve_syms(tokenizer_t *tok, size_t n) {
+    bpe_work_t *w = &tok->work;
+    if (n <= w->syms_cap) return 0;
+    size_t cap = w->syms_cap ? w->syms_cap : 64;
+    while (cap < n) cap *= 2;
+    int32_t *syms = realloc(w->syms, cap * sizeof *syms);
+    if (!syms) return -1;
+    w->syms = syms;
+    w->syms_cap = cap;
+    return 0;
+}
+
+static void push_pair(const tokenizer_t *tok, bpe_work_t *w, size_t *n_heap, const int32_t *sym,
+                      int32_t pos) {
+    if (pos < 0) return;
+    int32_t right = w->next[pos];
+    if (right < 0) return;
+    const bpe_pair_t *p = pair_find(tok, sym[pos], sym[right]);
+    if (p) heap_push(w->heap, n_heap, (bpe_cand_t){p->rank, pos, sym[pos], sym[right], p->result});
+}
+
+/* Applies the ranked merges to sym[0..n) in place and returns the new count.
+ *
+ * The reference (encoder.py bpe()) repeatedly takes the lowest-ranked pair
+ * present and merges all its occurrences left to right in one pass. Here a
+ * heap of candidate pairs (rank, position) gives the lowest rank; all its
+ * occurrences are popped together (same rank = same pair, in position order)
+ * and merged before any pair they create is considered, which is exactly the
+ * reference's order, in O(n log n) rather than O(n^2). Stale heap entries
+ * are detected by re-checking the two symbols at merge time. A sym of -1 is a
+ * symbol outside the tables (GPT-1's unknown characters): it never merges. */
+static int bpe_merge(tokenizer_t *tok, int32_t *sym, int n) {
+    if (n < 2) return n;
+    bpe_work_t *w = &tok->work;
+    if (work_reserve(w, (size_t)n) != 0) return -1;
+    for (int i = 0; i < n; i++) {
+        w->prev[i] = i - 1;
+        w->next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    size_t n_heap = 0;
+    for (int i = 0; i + 1 < n; i++) push_pair(tok, w, &n_heap, sym, i);
+    while (n_heap) {
+        bpe_cand_t first = heap_pop(w->heap, &n_heap);
+        size_t n_batch = 0;
+        w->batch[n_batch++] = first;
+        while (n_heap && w->heap[0].rank == first.rank)
+            w->batch[n_batch++] = heap_pop(w->heap, &n_heap);
+        size_t n_merged = 0;
+        for (size_t b = 0; b < n_batch; b++) {
+            const bpe_cand_t *c = &w->batch[b];
+            int32_t right = w->next[c->pos];
+            if (sym[c->pos] != c->left || right < 0 || sym[right] != c->right) continue;
+            sym[c->pos] = c->result;
+            sym[right] = -2; /* consumed */
+            w->next[c->pos] = w->next[right];
+            if (w->next[right] >= 0) w->prev[w->next[right]] = c->pos;
+            w->merged[n_merged++] = c->pos;
+        }
+        for (size_t m = 0; m < n_merged; m++) {
+            int32_t pos = w->merged[m];
+            push_pair(tok, w, &n_heap, sym, w->prev[pos]);
+            push_pair(tok, w, &n_heap, sym, pos);
+        }
+    }
+    int out = 0;
+    for (int i = 0; i >= 0; i = w->next[i]) sym[out++] = sym[i];
+    return out;
+}
+
+/* --- the word cache --- */
+
+#define BPE_CACHE_MAX_WORDS ((size_t)1 << 18)
+#define BPE_CACHE_MAX_WORD_LEN 256 /* longer words are rare and not worth keeping */
+
+static void cache_clear(bpe_cache_t *c) {
+    if (c->slots) memset(c->slots, 0, (c->mask + 1) * sizeof *c->slots);
+    c->count = c->keys_len = c->ids_len = 0;
+}
+
+static const bpe_cache_slot_t *cache_find(const bpe_cache_t *c, const char *word, size_t len,
+                                          uint64_t h) {
+    if (!c->slots) return NULL;
+    for (size_t i = h & c->mask;; i = (i + 1) & c->mask) {
+        const bpe_cache_slot_t *s = &c->slots[i];
+        if (!s->hash) return NULL;
+        if (s->hash == h && s->key_len == len && memcmp(c->keys + s->key_off, word, len) == 0)
+            return s;
+    }
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need) n *= 2;
+    void *p = realloc(*buf, n * elem);
+    if (!p) return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Remembers word -> ids. Failing to remember only costs speed, so running
+ * out of memory here is not an error. */
+static void cache_put(bpe_cache_t *c, const char *word, size_t len, uint64_t h, const int *ids,
+                      size_t n_ids) {
+    if (len > BPE_CACHE_MAX_WORD_LEN) return;
+    if (c->count >= BPE_CACHE_MAX_WORDS) cache_clear(c);
+    if (!c->slots || 2 * (c->count + 1) > c->mask + 1) {
+        size_t cap = c->slots ? 2 * (c->mask + 1) : 4096;
+        bpe_cache_slot_t *slots = calloc(cap, sizeof *slots);
+        if (!slots) return;
+        for (size_t i = 0; c->slots && i <= c->mask; i++) {
+            if (!c->slots[i].hash) continue;
+            size_t j = c->slots[i].hash & (cap - 1);
+            while (slots[j].hash) j = (j + 1) & (cap - 1);
+            slots[j] = c->slots[i];
+        }
+        free(c->slots);
+        c->slots = slots;
+        c->mask = cap - 1;
+    }
+    if (grow((void **)&c->keys, &c->keys_cap, c->keys_len + len, 1) != 0 ||
+        grow((void **)&c->ids, &c->ids_cap, c->ids_len + n_ids, sizeof *c->ids) != 0)
+        return;
+    size_t j = h & c->mask;
+    while (c->slots[j].hash) j = (j + 1) & c->mask;
+    c->slots[j] = (bpe_cache_slot_t){h, (uint32_t)c->keys_len, (uint32_t)len,
+                                     (uint32_t)c->ids_len, (uint32_t)n_ids};
+    memcpy(c->keys + c->keys_len, word, len);
+    memcpy(c->ids + c->ids_len, ids, n_ids * sizeof *ids);
+    c->keys_len += len;
+    c->ids_len += n_ids;
+    c->count++;
+}
+
+int bpe_out_push(bpe_out_t *out, const int *ids, size_t k) {
+    if (*out->n + k > *out->cap) {
+        size_t cap = *out->cap ? *out->cap : 256;
+        while (cap < *out->n + k) cap *= 2;
+        int *grown = realloc(*out->ids, cap * sizeof *grown);
+        if (!grown) return -1;
+        *out->ids = grown;
+        *out->cap = cap;
+    }
+    memcpy(*out->ids + *out->n, ids, k * sizeof *ids);
+    *out->n += k;
+    return 0;
+}
+
+int bpe_encode_word(tokenizer_t *tok, const char *word, size_t len, bpe_syms_fn syms_of,
+                    bpe_out_t *out) {
+    uint64_t h = bpe_hash_bytes(word, len);
+    const bpe_cache_slot_t *hit = cache_find(&tok->cache, word, len, h);
+    if (hit) return bpe_out_push(out, tok->cache.ids + hit->ids_off, hit->n_ids);
+    int n = syms_of(tok, word, len);
+    if (n < 0) return -1;
+    int32_t *sym = tok->work.syms;
+    n = bpe_merge(tok, sym, n);
+    if (n < 0) return -1;
+    /* Symbols outside the vocabulary (GPT-1 only) are the unknown token. */
+    for (int i = 0; i < n; i++)
+        if (sym[i] < 0 || sym[i] >= tok->n_vocab) sym[i] = tok->unk_id;
+    cache_put(&tok->cache, word, len, h, sym, (size_t)n);
+    return bpe_out_push(out, sym, (size_t)n);
+}
+
+/* --- GPT-2 --- */
+
+void bpe_gpt2_byte_table(uint32_t byte_to_cp[256]) {
+    /* Printable Latin-1 bytes stand for themselves; the other 68 (controls,
+     * space, DEL, NBSP, soft hyphen) get U+0100.. in byte order, so that
+     * every vocabulary string is printable. */
+    uint32_t next = 256;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        byte_to_cp[b] = printable ? (uint32_t)b : next++;
+    }
+}
+
+enum { CC_LETTER, CC_NUMBER, CC_SPACE, CC_OTHER };
+
+static int is_white_space(uint32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
+}
+
+static int char_class(uint32_t cp) {
+    if (cp < 0x80) {
+        if ((cp | 0x20) - 'a' < 26) return CC_LETTER;
+        if (cp - '0' < 10) return CC_NUMBER;
+        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return CC_SPACE;
+        return CC_OTHER;
+    }
+    if (is_white_space(cp)) return CC_SPACE;
+    switch (utf8proc_category((utf8proc_int32_t)cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: return CC_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO: return CC_NUMBER;
+    default: return CC_OTHER;
+    }
+}
+
+/* Class of the (valid) character at s[i], its length in *len. */
+static int class_at(const unsigned char *s, size_t n, size_t i, int *len) {
+    if (s[i] < 0x80) {
+        *len = 1;
+        return char_class(s[i]);
+    }
+    uint32_t cp = 0;
+    *len = bpe_utf8_next(s + i, n - i, &cp);
+    return char_class(cp);
+}
+
+/* End of the pre-token starting at i: the first alternative of the regex
+ * that matches there, as a backtracking engine would choose it. */
+static size_t pretoken_end(const unsigned char *s, size_t n, size_t i) {
+    if (s[i] == '\'' && i + 1 < n) { /* 's 't 'm 'd 're 've 'll, case-sensitive */
+        unsigned char a = s[i + 1], b = i + 2 < n ? s[i + 2] : 0;
+        if (a == 's' || a == 't' || a == 'm' || a == 'd') return i + 2;
+        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return i + 3;
+    }
+    int len;
+    int cls = class_at(s, n, i, &len);
+    size_t j = i + (size_t)len;
+    if (s[i] == ' ' && j < n) { /* " ?X+": an ASCII space may lead a run of X */
+        int len2;
+        int cls2 = class_at(s, n, j, &len2);
+        if (cls2 != CC_SPACE) {
+            cls = cls2;
+            j += (size_t)len2;
+        }
+    }
+    if (cls != CC_SPACE) { /* \p{L}+, \p{N}+ or [^\s\p{L}\p{N}]+ */
+        while (j < n) {
+            int l;
+            if (class_at(s, n, j, &l) != cls) break;
+            j += (size_t)l;
+        }
+        return j;
+    }
+    /* Whitespace run [i, k). \s+(?!\S): at the end of the text the whole run;
+     * before a non-space, the run minus its last character (which then leads
+     * the next pre-token), unless that would leave nothing: then \s+ takes
+     * the single character. */
+    size_t last = i, k = j;
+    while (k < n) {
+        int l;
+        if (class_at(s, n, k, &l) != CC_SPACE) break;
+        last = k;
+        k += (size_t)l;
+    }
+    if (k == n || last == i) return k;
+    return last;
+}
+
+static int gpt2_syms(tokenizer_t *tok, const char *word, size_t len) {
+    if (len > INT32_MAX / 4 || bpe_work_reserve_syms(tok, len) != 0) return -1;
+    for (size_t i = 0; i < len; i++) tok->work.syms[i] = tok->byte_sym[(unsigned char)word[i]];
+    return (int)len;
+}
+
+static int gpt2_encode_span(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *out) {
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) {
+        size_t end = pretoken_end(s, len, i);
+        if (bpe_encode_word(tok, text + i, end - i, gpt2_syms, out) != 0) return -1;
+        i = end;
+    }
+    return 0;
+}
+
+int bpe_gpt2_encode(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *out, char *err,
+                    size_t errlen) {
+    static const char eot[] = "<|endoftext|>";
+    const size_t eot_len = sizeof eot - 1;
+    size_t i = 0;
+    while (i < len) {
+        const char *hit = tok->eot_id >= 0 ? memmem(text + i, len - i, eot, eot_len) : NULL;
+        size_t span_end = hit ? (size_t)(hit - text) : len;
+        if (gpt2_encode_span(tok, text + i, span_end - i, out) != 0) goto oom;
+        if (!hit) break;
+        if (bpe_out_push(out, &tok->eot_id, 1) != 0) goto oom;
+        i = span_end + eot_len;
+    }
+    return 0;
+oom:
+    if (err && errlen) snprintf(err, errlen, "tokenizer: out of memory");
+    return -1;
+}

@@ -65,7 +65,8 @@ typedef struct tokenizer_stream {
 
 void tokenizer_stream_init(tokenizer_stream_t *st, const tokenizer_t *tok);
 /* Appends the printable text now complete to out (up to outcap-1 bytes,
- * NUL-terminated); returns the byte count written, or -1 on a bad id.
+ * NUL-terminated); returns the byte count written, or -1 on a bad id or when
+ * outcap is too small (nothing is consumed then: retry with a larger buffer).
  * Bytes that can never start a valid character are emitted as U+FFFD. */
 int tokenizer_stream_push(tokenizer_stream_t *st, int id, char *out, size_t outcap);
 /* Flushes what is left at the end (an unfinished character becomes U+FFFD). */
