@@ -1,2 +1,91 @@
+/* main.c - the gptscope command: picks the subcommand and hands over its
+ * arguments. Everything a subcommand does lives in app/cmd_<name>.c; what
+ * they share (flag values, model loading, JSON) in app/cli.c. */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef GPTSCOPE_VERSION
+#define GPTSCOPE_VERSION "unknown"
+#endif
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"generate", cmd_generate, cmd_generate_help, "continue a prompt (sampling or beam search)"},
+    {"eval", cmd_eval, cmd_eval_help, "cross-entropy, perplexity and bits per byte of a text"},
+    {"tokenize", cmd_tokenize, cmd_tokenize_help, "text to token ids, or ids back to text"},
+    {"info", cmd_info, cmd_info_help, "describe a model directory"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const command_t *find_command(const char *name) {
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+static void print_overview(FILE *out) {
+    fprintf(out,
+            "gptscope %s - a GPT you can look inside\n"
+            "\n"
+            "usage: gptscope COMMAND [options]\n"
+            "       gptscope help [COMMAND]\n"
+            "       gptscope --version\n"
+            "\n"
+            "commands:\n",
+            GPTSCOPE_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "Every command takes -m DIR, a Hugging Face GPT-2 or GPT-1 (openai-gpt)\n"
+            "directory with config.json, model.safetensors, vocab.json and merges.txt.\n"
+            "Without -m, $GPTSCOPE_MODEL or the bundled default model is used.\n"
+            "'gptscope help COMMAND' or 'gptscope COMMAND --help' shows its options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        cli_error("no command given (commands: generate, eval, tokenize, info; see "
+                  "'gptscope --help')");
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        print_overview(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("gptscope %s\n", GPTSCOPE_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            print_overview(stdout);
+            return CLI_EXIT_OK;
+        }
+        const command_t *cmd = find_command(argv[2]);
+        if (!cmd) {
+            cli_error("help: unknown command '%s' (commands: generate, eval, tokenize, info)",
+                      argv[2]);
+            return CLI_EXIT_USAGE;
+        }
+        fputs(cmd->help, stdout);
+        return CLI_EXIT_OK;
+    }
+    const command_t *cmd = find_command(name);
+    if (!cmd) {
+        cli_error("unknown command '%s' (commands: generate, eval, tokenize, info; see "
+                  "'gptscope --help')",
+                  name);
+        return CLI_EXIT_USAGE;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}

@@ -1,1 +1,280 @@
-/* kernels.c - placeholder until implemented */
+/* kernels.c - y = x @ W (+ b) for every weight layout and dtype, the f16/bf16
+ * conversions, and the plain reference the fast paths are tested against.
+ *
+ * How each case runs (T = number of activation rows):
+ *   T == 1, F32        OpenBLAS sgemv (bandwidth bound; the AVX-512 kernel
+ *                      is used instead where the CPU has it, see below)
+ *   T == 1, F16/BF16   kernels_avx512.c: weights streamed once, converted in
+ *                      registers; without AVX-512, the T > 1 route
+ *   T > 1,  F32        OpenBLAS sgemm straight on the (mapped) weights
+ *   T > 1,  F16/BF16   weights converted to f32 one block of output columns
+ *                      at a time into ctx scratch (stays in L2), then sgemm
+ *
+ * Threads: Debian's OpenMP build of OpenBLAS runs its threads in the same
+ * libgomp pool as our own `omp parallel` regions, so the two never fight
+ * over the cores. The BLAS thread count is set from the ctx before each call
+ * (openblas_set_num_threads also sets the OpenMP default for the calling
+ * thread; our regions always name their count explicitly). */
+#include "kernels.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_simd.h"
+
+/* f32 bytes per converted weight block in the F16/BF16 sgemm path: small
+ * enough to stay in L2 between the conversion and the sgemm that reads it,
+ * large enough that each sgemm call has a few hundred columns to work on. */
+#define KERNEL_BLOCK_BYTES ((size_t)1 << 20)
+
+struct kernel_ctx {
+    int n_threads;
+    int avx512;         /* the CPU runs kernels_avx512.c */
+    float *wbuf;        /* converted weight block (F16/BF16, T > 1) */
+    size_t wbuf_cap;    /* floats */
+    float *partial;     /* per-thread partial sums (IN_OUT decode) */
+    size_t partial_cap; /* floats */
+};
+
+kernel_ctx_t *kernel_ctx_init(int n_threads) {
+    kernel_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->n_threads = n_threads > 0 ? n_threads : 1;
+    /* GPTSCOPE_KERNELS=portable forces the paths a CPU without AVX-512 takes,
+     * so tests and bench can check and time them on any machine. */
+    const char *force = getenv("GPTSCOPE_KERNELS");
+    ctx->avx512 = kernel_simd_avx512_usable() && !(force && strcmp(force, "portable") == 0);
+    return ctx;
+}
+
+void kernel_ctx_free(kernel_ctx_t *ctx) {
+    if (!ctx) return;
+    free(ctx->wbuf);
+    free(ctx->partial);
+    free(ctx);
+}
+
+int kernel_ctx_threads(const kernel_ctx_t *ctx) { return ctx->n_threads; }
+
+/* Grows *buf to hold n floats; the old contents are not kept. */
+static int grow(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap) return 0;
+    float *p = malloc(n * sizeof(float));
+    if (!p) return -1;
+    free(*buf);
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* ---- element types -------------------------------------------------- */
+
+static uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float bits_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits. */
+float kernel_f16_to_f32(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    const uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu;
+    if (exp == 0x1F) return bits_f32(sign | 0x7F800000u | (man << 13)); /* Inf, NaN (payload kept) */
+    if (exp != 0) return bits_f32(sign | ((exp + 112u) << 23) | (man << 13)); /* 127 - 15 = 112 */
+    /* zero or subnormal: man * 2^-24, exact in f32 */
+    const float mag = (float)man * 0x1p-24f;
+    return sign ? -mag : mag;
+}
+
+uint16_t kernel_f32_to_f16(float f) {
+    const uint32_t u = f32_bits(f);
+    const uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    const uint32_t a = u & 0x7FFFFFFFu;
+    if (a >= 0x7F800000u) /* Inf stays Inf; NaN stays a quiet NaN */
+        return (uint16_t)(sign | 0x7C00u | (a > 0x7F800000u ? 0x200u | ((a >> 13) & 0x3FFu) : 0));
+    if (a >= 0x477FF000u) return (uint16_t)(sign | 0x7C00u); /* rounds past 65504 */
+    const int e = (int)(a >> 23) - 127;
+    if (e >= -14) {
+        /* normal: drop 13 mantissa bits with round-to-nearest-even; a carry
+         * out of the mantissa correctly bumps the exponent. */
+        const uint32_t r = (uint32_t)(e + 15) << 10 | ((a >> 13) & 0x3FFu);
+        const uint32_t rest = a & 0x1FFFu;
+        return (uint16_t)(sign | (r + (rest > 0x1000u || (rest == 0x1000u && (r & 1u)))));
+    }
+    if (e < -25) return sign; /* below half the smallest subnormal: +-0 */
+    /* subnormal: value = m * 2^-24 with m = full mantissa >> shift */
+    const uint32_t full = (a & 0x7FFFFFu) | 0x800000u;
+    const int shift = -e - 1; /* 14..24: puts 2^e at bit (24 + e) */
+    const uint32_t m = full >> shift, rest = full & ((1u << shift) - 1u), half = 1u << (shift - 1);
+    return (uint16_t)(sign | (m + (rest > half || (rest == half && (m & 1u)))));
+}
+
+/* bfloat16: the top 16 bits of an f32. */
+float kernel_bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
+
+uint16_t kernel_f32_to_bf16(float f) {
+    const uint32_t u = f32_bits(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    /* adding 0x7FFF plus the lowest kept bit rounds to nearest, ties to even;
+     * overflow of the largest finite values into Inf is the correct result. */
+    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+void kernel_row_to_f32(float *dst, const void *src, kernel_dtype_t dtype, size_t n) {
+    if (dtype == KERNEL_F32) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    if (kernel_simd_avx512_usable()) { /* cheap: reads libgcc's cached CPUID */
+        kernel_to_f32_avx512(dst, src, dtype, n);
+        return;
+    }
+    const uint16_t *h = src;
+    if (dtype == KERNEL_F16)
+        for (size_t i = 0; i < n; i++) dst[i] = kernel_f16_to_f32(h[i]);
+    else
+        for (size_t i = 0; i < n; i++) dst[i] = kernel_bf16_to_f32(h[i]);
+}
+
+/* ---- reference ------------------------------------------------------ */
+
+/* W[i, o] in the mathematical [in, out] sense, whatever the storage. */
+static float weight_at(const kernel_weight_t *W, int i, int o) {
+    const size_t idx = W->layout == KERNEL_IN_OUT ? (size_t)i * (size_t)W->out + (size_t)o
+                                                  : (size_t)o * (size_t)W->in + (size_t)i;
+    switch (W->dtype) {
+    case KERNEL_F16: return kernel_f16_to_f32(((const uint16_t *)W->data)[idx]);
+    case KERNEL_BF16: return kernel_bf16_to_f32(((const uint16_t *)W->data)[idx]);
+    default: return ((const float *)W->data)[idx];
+    }
+}
+
+/* y[t, o] = sum_i x[t, i] W[i, o] + b[o], summed in double so the oracle is
+ * more accurate than anything it checks. */
+void kernel_linear_ref(float *y, const float *x, int T, const kernel_weight_t *W, const float *b) {
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * (size_t)W->in;
+        for (int o = 0; o < W->out; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int i = 0; i < W->in; i++) s += (double)xt[i] * (double)weight_at(W, i, o);
+            y[(size_t)t * (size_t)W->out + (size_t)o] = (float)s;
+        }
+    }
+}
+
+/* ---- fast paths ----------------------------------------------------- */
+
+static void blas_threads(const kernel_ctx_t *ctx) {
+    if (openblas_get_num_threads() != ctx->n_threads) openblas_set_num_threads(ctx->n_threads);
+}
+
+/* F32 weights straight through BLAS. Row-major y[T, out] = x[T, in] @ W:
+ * IN_OUT W is [in, out] (no transpose); OUT_IN W is [out, in] (transposed). */
+static void linear_f32_blas(float *y, const float *x, int T, const kernel_weight_t *W) {
+    const float *w = W->data;
+    if (T == 1) {
+        if (W->layout == KERNEL_IN_OUT)
+            cblas_sgemv(CblasRowMajor, CblasTrans, W->in, W->out, 1.0f, w, W->out, x, 1, 0.0f, y, 1);
+        else
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, W->out, W->in, 1.0f, w, W->in, x, 1, 0.0f, y,
+                        1);
+    } else if (W->layout == KERNEL_IN_OUT) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, W->out, W->in, 1.0f, x, W->in, w,
+                    W->out, 0.0f, y, W->out);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, W->out, W->in, 1.0f, x, W->in, w,
+                    W->in, 0.0f, y, W->out);
+    }
+}
+
+/* Converts columns [o0, o0 + nb) of W to f32 into dst, laid out as the same
+ * layout restricted to those columns: IN_OUT -> [in, nb], OUT_IN -> [nb, in]. */
+static void convert_block(const kernel_ctx_t *ctx, float *dst, const kernel_weight_t *W, int o0,
+                          int nb) {
+    const uint16_t *w = W->data;
+    const size_t in = (size_t)W->in, out = (size_t)W->out;
+    if (W->layout == KERNEL_OUT_IN) {
+        /* the rows o0.. are contiguous: split the run evenly between threads */
+        const size_t n = (size_t)nb * in, start = (size_t)o0 * in;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (ctx->n_threads > 1)
+        for (int t = 0; t < ctx->n_threads; t++) {
+            const size_t lo = n * (size_t)t / (size_t)ctx->n_threads;
+            const size_t hi = n * (size_t)(t + 1) / (size_t)ctx->n_threads;
+            kernel_row_to_f32(dst + lo, w + start + lo, W->dtype, hi - lo);
+        }
+    } else {
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (ctx->n_threads > 1)
+        for (int i = 0; i < W->in; i++)
+            kernel_row_to_f32(dst + (size_t)i * (size_t)nb, w + (size_t)i * out + (size_t)o0,
+                              W->dtype, (size_t)nb);
+    }
+}
+
+/* F16/BF16 weights with BLAS: y[:, o0:o0+nb] = x @ f32(W[:, o0:o0+nb]) block by
+ * block, each block converted just before the BLAS call that reads it. */
+static int linear_half_blocked(kernel_ctx_t *ctx, float *y, const float *x, int T,
+                               const kernel_weight_t *W) {
+    int nb = (int)(KERNEL_BLOCK_BYTES / sizeof(float) / (size_t)W->in);
+    nb = nb < 64 ? 64 : nb & ~15;
+    if (nb > W->out) nb = W->out;
+    if (grow(&ctx->wbuf, &ctx->wbuf_cap, (size_t)nb * (size_t)W->in) != 0) return -1;
+    for (int o0 = 0; o0 < W->out; o0 += nb) {
+        const int n = W->out - o0 < nb ? W->out - o0 : nb;
+        convert_block(ctx, ctx->wbuf, W, o0, n);
+        blas_threads(ctx);
+        float *yb = y + o0;
+        if (T == 1) {
+            /* y[o0..o0+n) is contiguous; ldc does not apply */
+            if (W->layout == KERNEL_IN_OUT)
+                cblas_sgemv(CblasRowMajor, CblasTrans, W->in, n, 1.0f, ctx->wbuf, n, x, 1, 0.0f, yb,
+                            1);
+            else
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, n, W->in, 1.0f, ctx->wbuf, W->in, x, 1,
+                            0.0f, yb, 1);
+        } else if (W->layout == KERNEL_IN_OUT) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, n, W->in, 1.0f, x, W->in,
+                        ctx->wbuf, n, 0.0f, yb, W->out);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, W->in, 1.0f, x, W->in,
+                        ctx->wbuf, W->in, 0.0f, yb, W->out);
+        }
+    }
+    return 0;
+}
+
+int kernel_linear(kernel_ctx_t *ctx, float *y, const float *x, int T, const kernel_weight_t *W,
+                  const float *b) {
+    if (T <= 0 || W->in <= 0 || W->out <= 0) return 0;
+    if (T == 1 && ctx->avx512) {
+        /* Own kernel for every dtype: it streams at the memory's speed with
+         * F16/BF16 and matches or beats OpenBLAS's sgemv on F32 (bench/). */
+        float *partial = NULL;
+        if (W->layout == KERNEL_IN_OUT && ctx->n_threads > 1) {
+            const size_t n = (size_t)(ctx->n_threads - 1) * (size_t)W->out;
+            if (grow(&ctx->partial, &ctx->partial_cap, n) != 0) return -1;
+            partial = ctx->partial;
+        }
+        kernel_gemv_avx512(y, x, W, partial, ctx->n_threads);
+    } else if (W->dtype == KERNEL_F32) {
+        blas_threads(ctx);
+        linear_f32_blas(y, x, T, W);
+    } else if (linear_half_blocked(ctx, y, x, T, W) != 0) {
+        return -1;
+    }
+    if (b) {
+        for (int t = 0; t < T; t++) {
+            float *yt = y + (size_t)t * (size_t)W->out;
+            for (int o = 0; o < W->out; o++) yt[o] += b[o];
+        }
+    }
+    return 0;
+}

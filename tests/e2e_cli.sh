@@ -1,0 +1,326 @@
+#!/bin/bash
+# e2e_cli.sh - drives the real gptscope binary on the tiny reference models
+# (tests/reference/models/, made by make_reference.py) and checks what a user
+# sees: help, reproducible generation, JSON that parses, the eval loss against
+# PyTorch's, tokenizer round trips, and that every bad input gives one
+# "gptscope: ..." line and a clean non-zero exit (never a crash).
+# TAP output; tests whose model directory is missing are reported as SKIP.
+set -u
+
+BIN=${GPTSCOPE_BIN:?GPTSCOPE_BIN must point at the gptscope binary}
+SRC=${GPTSCOPE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+M2=$SRC/tests/reference/models/gpt2-f32
+M1=$SRC/tests/reference/models/gpt1-f32
+PY=python3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+unset GPTSCOPE_MODEL
+
+n=0
+failed=0
+ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        failed=$((failed + 1))
+        [ $# -ge 3 ] && printf '%s\n' "$3" | sed 's/^/# /'
+    fi
+}
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$d"; else ok 1 "$d"; fi; }
+
+# expect_fail DESC WANT_RC CMD...: WANT_RC exact (1 or 2), or "any" for any
+# code in 1..127. Requires exactly one stderr line "gptscope: ..." and no stdout.
+expect_fail() {
+    local desc=$1 want=$2
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+    local rc=$?
+    local lines
+    lines=$(wc -l <"$TMP/err")
+    local good=1
+    if [ "$want" = any ]; then
+        [ $rc -ge 1 ] && [ $rc -lt 128 ] || good=0
+    else
+        [ $rc -eq "$want" ] || good=0
+    fi
+    [ "$lines" -eq 1 ] && grep -q '^gptscope: ' "$TMP/err" || good=0
+    [ -s "$TMP/out" ] && good=0
+    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
+}
+
+# ---------------------------------------------------------------- help
+for args in "--help" "help" "--version"; do
+    out=$("$BIN" $args 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && [ -n "$out" ]
+    ok $? "gptscope $args"
+done
+for cmd in generate eval tokenize info; do
+    a=$("$BIN" "$cmd" --help 2>/dev/null)
+    rc1=$?
+    b=$("$BIN" help "$cmd" 2>/dev/null)
+    rc2=$?
+    [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$a" = "$b" ] && [[ "$a" == *"usage: gptscope $cmd"* ]]
+    ok $? "$cmd --help and help $cmd"
+done
+expect_fail "unknown subcommand" 2 "$BIN" frobnicate
+expect_fail "help for an unknown subcommand" 2 "$BIN" help frobnicate
+expect_fail "no subcommand" 2 "$BIN"
+
+# --------------------------------------------------------- no model at all
+if [ -e "$SRC/assets/default-model" ]; then
+    skip "no -m and no bundled model" "a bundled model exists"
+else
+    expect_fail "no -m and no bundled model" 1 "$BIN" info
+    grep -q 'no model: pass -m DIR' "$TMP/err"
+    ok $? "no-model message"
+fi
+
+# ------------------------------------------------------------ GPT-2 model
+G2_TESTS=49
+if [ ! -f "$M2/model.safetensors" ]; then
+    for i in $(seq $G2_TESTS); do skip "gpt2-f32 test $i" "$M2 not built"; done
+else
+    EXP=$M2/expected.json
+    jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[k]
+print(" ".join(map(str,d)) if isinstance(d,list) else d)' "$EXP" "$1"; }
+
+    # greedy: twice the same, and the same ids as PyTorch
+    a=$("$BIN" generate -m "$M2" -p "The old man" -n 20 --temp 0 2>"$TMP/err")
+    rc=$?
+    b=$("$BIN" generate -m "$M2" -p "The old man" -n 20 --temp 0 2>/dev/null)
+    [ $rc -eq 0 ] && [ -n "$a" ] && [ "$a" = "$b" ]
+    ok $? "greedy generation is deterministic" "$(cat "$TMP/err")"
+
+    "$BIN" generate -m "$M2" --ids "$(jget greedy.prompt_ids)" -n 20 --temp 0 --no-eos-stop \
+        --json >"$TMP/greedy.jsonl" 2>"$TMP/err"
+    got=$($PY -c 'import json,sys; print(" ".join(str(json.loads(l)["id"]) for l in open(sys.argv[1])))' \
+        "$TMP/greedy.jsonl" 2>&1)
+    want=$(jget greedy.ids)
+    [ "$got" = "$want" ]
+    ok $? "greedy ids match PyTorch" "got  $got
+want $want $(cat "$TMP/err")"
+
+    # seeded sampling
+    a=$("$BIN" generate -m "$M2" -p "The river" -n 30 --seed 42 --temp 1.0 --top-k 50 --top-p 0.95 2>/dev/null)
+    b=$("$BIN" generate -m "$M2" -p "The river" -n 30 --seed 42 --temp 1.0 --top-k 50 --top-p 0.95 2>/dev/null)
+    c=$("$BIN" generate -m "$M2" -p "The river" -n 30 --seed 43 --temp 1.0 --top-k 50 --top-p 0.95 2>/dev/null)
+    [ -n "$a" ] && [ "$a" = "$b" ]
+    ok $? "same seed, same text"
+    [ "$a" != "$c" ]
+    ok $? "another seed, another text"
+    a=$("$BIN" generate -m "$M2" -p "The river" -n 30 --seed 7 --min-p 0.05 --repeat-penalty 1.3 \
+        --presence-penalty 0.5 --frequency-penalty 0.2 --json 2>/dev/null | md5sum)
+    b=$("$BIN" generate -m "$M2" -p "The river" -n 30 --seed 7 --min-p 0.05 --repeat-penalty 1.3 \
+        --presence-penalty 0.5 --frequency-penalty 0.2 --json 2>/dev/null | md5sum)
+    [ "$a" = "$b" ]
+    ok $? "penalties and min-p are reproducible too"
+
+    # --json: every line parses, logprobs <= 0, top sorted and of the asked size
+    "$BIN" generate -m "$M2" -p "It's 42" -n 25 --seed 1 --json --top 7 --no-eos-stop \
+        >"$TMP/gen.jsonl" 2>"$TMP/err"
+    rc=$?
+    $PY - "$TMP/gen.jsonl" <<'EOF' >"$TMP/py" 2>&1
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == 25, len(lines)
+for l in lines:
+    o = json.loads(l)
+    assert set(o) >= {"id", "text", "logprob", "top"}, o
+    assert isinstance(o["text"], str) and o["logprob"] <= 0, o
+    assert len(o["top"]) == 7, o
+    lp = [t["logprob"] for t in o["top"]]
+    assert all(x <= 0 for x in lp) and lp == sorted(lp, reverse=True), lp
+    assert o["logprob"] <= lp[0] + 1e-6
+    if "bytes" in o:
+        assert all(0 <= b < 256 for b in o["bytes"])
+EOF
+    ok $(( rc != 0 || $? != 0 )) "--json lines parse, logprobs <= 0, top sorted" "$(cat "$TMP/py" "$TMP/err")"
+    $PY -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l); assert o["id"] == o["top"][0]["id"] and abs(o["logprob"] - o["top"][0]["logprob"]) < 1e-6' \
+        "$TMP/greedy.jsonl"
+    ok $? "greedy picks top[0]"
+
+    # the streamed text is the tokens' bytes (the exact "bytes" where given),
+    # decoded with U+FFFD for what is not UTF-8: never a broken character
+    "$BIN" generate -m "$M2" -p "It's" -n 60 --seed 5 --no-eos-stop >"$TMP/s.txt" 2>/dev/null
+    "$BIN" generate -m "$M2" -p "It's" -n 60 --seed 5 --no-eos-stop --json >"$TMP/s.jsonl" 2>/dev/null
+    $PY - "$TMP/s.jsonl" "$TMP/s.txt" <<'EOF2' >"$TMP/py" 2>&1
+import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+raw = b"".join(bytes(o["bytes"]) if "bytes" in o else o["text"].encode() for o in ls)
+text = open(sys.argv[2], "rb").read().decode("utf-8")  # strict: must be valid UTF-8
+assert any("bytes" in o for o in ls), "no partial-character token to test with"
+assert raw.decode("utf-8", "replace") + "\n" == text, (raw, text)
+EOF2
+    ok $? "streamed text is valid UTF-8 and agrees with --json bytes" "$(cat "$TMP/py")"
+
+    # prompt as ids, and from stdin, give the same text as -p
+    ids=$(printf 'The old man' | "$BIN" tokenize -m "$M2")
+    a=$("$BIN" generate -m "$M2" -p "The old man" -n 15 --temp 0 2>/dev/null)
+    b=$("$BIN" generate -m "$M2" --ids "$ids" -n 15 --temp 0 2>/dev/null)
+    c=$(printf 'The old man' | "$BIN" generate -m "$M2" -n 15 --temp 0 2>/dev/null)
+    d=$(printf 'The old man' | "$BIN" generate -m "$M2" -p - -n 15 --temp 0 2>/dev/null)
+    [ -n "$a" ] && [ "$a" = "$b" ]
+    ok $? "--ids gives the same continuation as -p"
+    [ "$a" = "$c" ] && [ "$a" = "$d" ]
+    ok $? "prompt from stdin"
+
+    # tokenizer: the reference ids, and round trips
+    text=$(jget text)
+    got=$(printf '%s' "$text" | "$BIN" tokenize -m "$M2")
+    [ "$got" = "$(jget ids)" ]
+    ok $? "tokenize matches the reference ids" "got $got"
+    printf '%s' "$text" | "$BIN" tokenize -m "$M2" | "$BIN" tokenize -m "$M2" --decode >"$TMP/rt"
+    printf '%s' "$text" | cmp -s - "$TMP/rt"
+    ok $? "tokenize | tokenize --decode round trip"
+    SHAKES=${GPTSCOPE_SHARED:-$SRC/../shared/data}/tinyshakespeare.txt
+    if [ -f "$SHAKES" ]; then
+        head -c 20000 "$SHAKES" >"$TMP/shakes.txt"
+        "$BIN" tokenize -m "$M2" <"$TMP/shakes.txt" | "$BIN" tokenize -m "$M2" --decode | cmp -s - "$TMP/shakes.txt"
+        ok $? "round trip on 20 kB of tinyshakespeare"
+    else
+        skip "round trip on tinyshakespeare" "no shared data"
+    fi
+    printf 'caf\xc3\xa9 \xf0\x9f\x98\x80!' | "$BIN" tokenize -m "$M2" --json >"$TMP/tok.json"
+    $PY -c 'import json,sys; o=json.load(open(sys.argv[1])); assert len(o["ids"])==len(o["tokens"])>0' "$TMP/tok.json"
+    ok $? "tokenize --json"
+
+    # eval: the loss PyTorch computed, from text and from ids
+    $PY -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["eval"]["text"])' "$EXP" >"$TMP/eval.txt"
+    jget eval.ids >"$TMP/eval.ids"
+    "$BIN" eval -m "$M2" --json "$TMP/eval.txt" >"$TMP/e1" 2>"$TMP/err"
+    "$BIN" eval -m "$M2" --json --ids "$TMP/eval.ids" >"$TMP/e2" 2>>"$TMP/err"
+    $PY - "$TMP/e1" "$EXP" <<'EOF' >"$TMP/py" 2>&1
+import json, math, sys
+o = json.load(open(sys.argv[1])); ref = json.load(open(sys.argv[2]))["eval"]
+assert set(o) >= {"tokens", "loss", "ppl", "bpb"}, o
+assert o["tokens"] == ref["tokens"], (o, ref)
+assert abs(o["loss"] - ref["loss"]) <= 1e-4, (o["loss"], ref["loss"])
+assert abs(o["ppl"] - math.exp(o["loss"])) <= 1e-6 * o["ppl"]
+nbytes = len(ref["text"].encode()) - 1  # all but the first token, a single byte here
+assert abs(o["bpb"] - o["loss"] * o["predictions"] / math.log(2) / nbytes) < 0.05 * o["bpb"], o
+EOF
+    ok $? "eval --json matches the PyTorch loss" "$(cat "$TMP/py" "$TMP/err")"
+    cmp -s "$TMP/e1" "$TMP/e2"
+    ok $? "eval --ids gives the same result as text"
+    "$BIN" eval -m "$M2" "$TMP/eval.txt" >"$TMP/e3"
+    grep -q '^loss' "$TMP/e3" && grep -q '^perplexity' "$TMP/e3" && grep -q '^bits/byte' "$TMP/e3"
+    ok $? "eval text output"
+    # longer than n_ctx (64): windows
+    for i in 1 2 3 4 5 6; do cat "$TMP/eval.txt"; done >"$TMP/long.txt"
+    "$BIN" eval -m "$M2" --json "$TMP/long.txt" >"$TMP/e4" 2>"$TMP/err"
+    ntok=$(wc -w < <("$BIN" tokenize -m "$M2" <"$TMP/long.txt"))
+    $PY -c 'import json,sys,math; o=json.load(open(sys.argv[1])); n=int(sys.argv[2])
+assert o["tokens"]==n and o["predictions"]==n-1 and n>64 and math.isfinite(o["loss"]) and 0<o["loss"]<20, o' "$TMP/e4" "$ntok"
+    ok $? "eval over several windows" "$(cat "$TMP/e4" "$TMP/err")"
+
+    # info
+    "$BIN" info -m "$M2" >"$TMP/info" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] && grep -q 'GPT-2' "$TMP/info" && grep -Eq '^n_layer +2$' "$TMP/info" &&
+        grep -Eq '^n_ctx +64$' "$TMP/info" && grep -Eq '^vocab +337$' "$TMP/info" &&
+        grep -q 'model.safetensors' "$TMP/info" && grep -Eq '^dtype +f32' "$TMP/info"
+    ok $? "info" "$(cat "$TMP/info")"
+    GPTSCOPE_MODEL=$M2 "$BIN" info --json | $PY -c 'import json,sys; assert json.load(sys.stdin)["n_ctx"]==64'
+    ok $? "\$GPTSCOPE_MODEL stands in for -m"
+    "$BIN" info -m "$M2" --json | $PY -c 'import json,sys; o=json.load(sys.stdin); assert o["n_ctx"]==64 and o["family"]=="GPT-2" and o["params"]>0'
+    ok $? "info --json"
+
+    # context overflow: 150 tokens through a 64-token context, and a long prompt
+    "$BIN" generate -m "$M2" -p "The" -n 150 --temp 0 --no-eos-stop --json >"$TMP/long.jsonl" 2>"$TMP/err"
+    rc=$?
+    [ $rc -eq 0 ] && [ "$(wc -l <"$TMP/long.jsonl")" -eq 150 ] && grep -q 'context full' "$TMP/err"
+    ok $? "generation slides past the context" "rc $rc $(head -c 300 "$TMP/err")"
+    long_prompt=$(head -c 600 "$TMP/long.txt")
+    "$BIN" generate -m "$M2" -p "$long_prompt" -n 10 --temp 0 >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ $rc -eq 0 ] && grep -q 'prompt is longer than the context' "$TMP/err" && [ -s "$TMP/out" ]
+    ok $? "a prompt longer than the context is cut" "rc $rc $(cat "$TMP/err")"
+
+    # beam search
+    "$BIN" generate -m "$M2" -p "The old man" -n 8 --beams 3 --json >"$TMP/beam.jsonl" 2>"$TMP/err"
+    rc=$?
+    $PY -c 'import json,sys
+h=[json.loads(l) for l in open(sys.argv[1])]
+assert h and h[0]["rank"]==0 and all(x["sum_logprob"]<=0 for x in h)
+assert [x["score"] for x in h]==sorted([x["score"] for x in h], reverse=True)' "$TMP/beam.jsonl"
+    ok $(( rc != 0 || $? != 0 )) "beam search --json" "rc $rc $(cat "$TMP/err")"
+    a=$("$BIN" generate -m "$M2" -p "The old man" -n 8 --beams 3 2>/dev/null)
+    b=$("$BIN" generate -m "$M2" -p "The old man" -n 8 --beams 3 2>/dev/null)
+    [ -n "$a" ] && [ "$a" = "$b" ]
+    ok $? "beam search prints the best hypothesis, deterministically"
+
+    # Ctrl-C stops cleanly with 130 and a final newline
+    # (the signal is sent once output has started, so the handler is in place;
+    # job control on, or a background job would start with SIGINT ignored)
+    : >"$TMP/out"
+    set -m
+    "$BIN" generate -m "$M2" -p "The" -n 100000000 --no-eos-stop >"$TMP/out" 2>"$TMP/err" &
+    pid=$!
+    set +m
+    for i in $(seq 100); do [ -s "$TMP/out" ] && break; sleep 0.1; done
+    sleep 0.2
+    kill -INT $pid
+    (sleep 10; kill -KILL $pid) >/dev/null 2>&1 &  # a failed handler must not hang the suite
+    dog=$!
+    wait $pid
+    rc=$?
+    kill $dog 2>/dev/null
+    [ $rc -eq 130 ] && [ "$(tail -c 1 "$TMP/out" | od -An -c | tr -d ' ')" = '\n' ]
+    ok $? "Ctrl-C: exit 130, output ends with a newline" "rc $rc $(head -c 300 "$TMP/err")"
+
+    # bad inputs
+    expect_fail "missing model dir" 1 "$BIN" generate -m "$TMP/nope" -p hi
+    mkdir -p "$TMP/trunc" "$TMP/badcfg" "$TMP/badtype"
+    cp "$M2"/config.json "$M2"/vocab.json "$M2"/merges.txt "$M2"/model.safetensors "$TMP/trunc/"
+    truncate -s 5000 "$TMP/trunc/model.safetensors"
+    expect_fail "truncated model.safetensors" 1 "$BIN" generate -m "$TMP/trunc" -p hi
+    cp "$M2"/* "$TMP/badcfg/"
+    printf '{"model_type": "gpt2", "n_layer": ' >"$TMP/badcfg/config.json"
+    expect_fail "broken config.json" 1 "$BIN" info -m "$TMP/badcfg"
+    cp "$M2"/* "$TMP/badtype/"
+    sed 's/"model_type": "gpt2"/"model_type": "bert"/' "$M2/config.json" >"$TMP/badtype/config.json"
+    expect_fail "unknown model_type" 1 "$BIN" info -m "$TMP/badtype"
+    for bad in "--top-p 1.5" "--top-p 0" "--temp abc" "--temp -1" "-n -1" "--top-k x" \
+        "--seed -1" "--beams 0" "--threads 0" "--min-p 2" "--repeat-penalty 0" "--frobnicate"; do
+        # shellcheck disable=SC2086
+        expect_fail "bad flag $bad" 2 "$BIN" generate -m "$M2" -p hi $bad
+    done
+    expect_fail "invalid UTF-8 prompt" 1 sh -c "printf '\\377' | '$BIN' generate -m '$M2' -n 3"
+    expect_fail "invalid UTF-8 to tokenize" 1 sh -c "printf 'ab\\300\\200' | '$BIN' tokenize -m '$M2'"
+    expect_fail "--ids outside the vocabulary" 1 "$BIN" generate -m "$M2" --ids "1 99999"
+    expect_fail "--ids not numbers" 1 "$BIN" generate -m "$M2" --ids "1 two"
+    expect_fail "eval of a missing file" 1 "$BIN" eval -m "$M2" "$TMP/nope.txt"
+    expect_fail "eval with no input" 2 "$BIN" eval -m "$M2"
+    expect_fail "tokenize --decode of a bad id" 1 sh -c "echo 5 99999 | '$BIN' tokenize -m '$M2' --decode"
+fi
+
+# ------------------------------------------------------------ GPT-1 model
+G1_TESTS=3
+if [ ! -f "$M1/model.safetensors" ]; then
+    for i in $(seq $G1_TESTS); do skip "gpt1-f32 test $i" "$M1 not built"; done
+else
+    EXP=$M1/expected.json
+    ids=$($PY -c 'import json,sys; print(" ".join(map(str,json.load(open(sys.argv[1]))["greedy"]["prompt_ids"])))' "$EXP")
+    want=$($PY -c 'import json,sys; print(" ".join(map(str,json.load(open(sys.argv[1]))["greedy"]["ids"])))' "$EXP")
+    got=$("$BIN" generate -m "$M1" --ids "$ids" -n 20 --temp 0 --json 2>&1 |
+        $PY -c 'import json,sys; print(" ".join(str(json.loads(l)["id"]) for l in sys.stdin))')
+    [ "$got" = "$want" ]
+    ok $? "GPT-1 greedy ids match PyTorch" "got $got"
+    $PY -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["eval"]["text"])' "$EXP" >"$TMP/eval1.txt"
+    "$BIN" eval -m "$M1" --json "$TMP/eval1.txt" |
+        $PY -c 'import json,sys; o=json.load(sys.stdin); r=json.load(open(sys.argv[1]))["eval"]
+assert abs(o["loss"]-r["loss"])<=1e-4, (o, r["loss"])' "$EXP"
+    ok $? "GPT-1 eval loss matches PyTorch"
+    "$BIN" info -m "$M1" | grep -q 'GPT-1'
+    ok $? "GPT-1 info"
+fi
+
+echo "1..$n"
+[ $failed -eq 0 ]
