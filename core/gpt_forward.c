@@ -116,9 +116,11 @@ static void fw_layernorm(float *y, const float *x, const float *g, const float *
         const float *xr = x + (size_t)t * C;
         float *yr = y + (size_t)t * C;
         float mean = 0.0f;
+#pragma omp simd reduction(+ : mean)
         for (int i = 0; i < C; i++) mean += xr[i];
         mean /= (float)C;
         float var = 0.0f;
+#pragma omp simd reduction(+ : var)
         for (int i = 0; i < C; i++) {
             float d = xr[i] - mean;
             var += d * d;
@@ -166,6 +168,8 @@ static void fw_attention(gpt_state_t *s, int l, int T, float *capture) {
         for (int j = 0; j <= pos; j++) {
             const float *k = kc + (size_t)j * C + h * D;
             float dot = 0.0f;
+            /* simd reduction: lets the compiler keep 16 partial sums */
+#pragma omp simd reduction(+ : dot)
             for (int d = 0; d < D; d++) dot += q[d] * k[d];
             dot *= scale;
             buf[j] = dot;

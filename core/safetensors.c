@@ -191,7 +191,9 @@ st_file_t *st_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     f->map_size = (size_t)sb.st_size;
-    f->map = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* MAP_POPULATE faults the whole file in at once (far cheaper than one page
+     * fault per 4 KiB during the first forward pass). */
+    f->map = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (f->map == MAP_FAILED) {
         snprintf(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
