@@ -115,6 +115,23 @@ static double max_abs_err(const float *got, const float *want, size_t n) {
     return worst;
 }
 
+/* Text for one TAP line: control characters (a newline would end the
+ * line and confuse the TAP parser) shown as \n or \xNN. */
+static const char *escape(const char *text, size_t len, char *buf, size_t cap) {
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == '\n')
+            o += (size_t)snprintf(buf + o, cap - o, "\\n");
+        else if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 /* Everything one model directory's checks need, read from expected.json. */
 typedef struct expected {
     cJSON *root;
@@ -228,29 +245,39 @@ static void check_tokenizer(tap_t *t, const char *name, const char *dir, const g
            "%s: tokenizer vocabulary %d (want %d), end-of-text id %d (want %d)", name,
            tokenizer_vocab_size(tok), m->cfg.n_vocab, tokenizer_eot_id(tok), m->cfg.eos_id);
 
-    const char *text = json_str(e->root, "text");
-    const char *decoded = json_str(e->root, "decoded");
-    int *ids = NULL;
-    size_t n = 0, cap = 0;
-    char what[128];
-    snprintf(what, sizeof what, "%s: tokenizer encodes the prompt text", name);
-    if (text && tokenizer_encode(tok, text, strlen(text), &ids, &n, &cap, err, sizeof err) == 0)
-        check_ids(t, what, ids, n, e->ids, (size_t)e->n_ids);
-    else
-        tap_ok(t, 0, "%s: tokenizer_encode: %s", name, err);
-    free(ids);
+    /* the prompt, then the eval text */
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(e->root, "eval");
+    const char *texts[2] = {json_str(e->root, "text"), json_str(ev, "text")};
+    const int *want[2] = {e->ids, e->eval_ids};
+    const int n_want[2] = {e->n_ids, e->n_eval};
+    for (int k = 0; k < 2; k++) {
+        int *ids = NULL;
+        size_t n = 0, cap = 0;
+        char what[128];
+        snprintf(what, sizeof what, "%s: tokenizer encodes the %s text", name,
+                 k ? "eval" : "prompt");
+        if (texts[k] && tokenizer_encode(tok, texts[k], strlen(texts[k]), &ids, &n, &cap, err,
+                                         sizeof err) == 0)
+            check_ids(t, what, ids, n, want[k], (size_t)n_want[k]);
+        else
+            tap_ok(t, 0, "%s: tokenizer_encode: %s", name, texts[k] ? err : "no text");
+        free(ids);
+    }
 
     /* Hugging Face's GPT-1 decode strips the trailing space the last "</w>"
      * leaves; the C decoder may keep it, so trailing whitespace is ignored
      * there. GPT-2 decoding is byte-exact. */
+    const char *decoded = json_str(e->root, "decoded");
     size_t len = 0;
     char *out = tokenizer_decode(tok, e->ids, (size_t)e->n_ids, &len, err, sizeof err);
     if (out && decoded) {
         size_t want_len = strlen(decoded);
         if (gpt1)
             while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '\n')) len--;
+        char shown[256];
         tap_ok(t, len == want_len && memcmp(out, decoded, len) == 0,
-               "%s: tokenizer decodes the prompt ids (got \"%.*s\")", name, (int)len, out);
+               "%s: tokenizer decodes the prompt ids (got \"%s\")", name,
+               escape(out, len, shown, sizeof shown));
     } else {
         tap_ok(t, 0, "%s: tokenizer_decode: %s", name, err);
     }
