@@ -252,7 +252,7 @@ int bpe_gpt1_encode(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *o
     gpt1_buf_t b = {0};
     int rc = 0;
     for (size_t i = 0; i < len && rc == 0;) {
-        const char *hit = memmem(text + i, len - i, "<unk>", 5);
+        const char *hit = tok->unk_id >= 0 ? memmem(text + i, len - i, "<unk>", 5) : NULL;
         size_t span_end = hit ? (size_t)(hit - text) : len;
         rc = gpt1_encode_span(tok, &b, text + i, span_end - i, out);
         if (!hit || rc != 0) break;

@@ -241,9 +241,16 @@ int bpe_encode_word(tokenizer_t *tok, const char *word, size_t len, bpe_syms_fn 
     int32_t *sym = tok->work.syms;
     n = bpe_merge(tok, sym, n);
     if (n < 0) return -1;
-    /* Symbols outside the vocabulary (GPT-1 only) are the unknown token. */
-    for (int i = 0; i < n; i++)
-        if (sym[i] < 0 || sym[i] >= tok->n_vocab) sym[i] = tok->unk_id;
+    /* Symbols outside the vocabulary (GPT-1 only) are the unknown token; a
+     * vocabulary without "<unk>" drops them, as Hugging Face's fast BPE does
+     * when no unknown token is configured. */
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t id = sym[i];
+        if (id < 0 || id >= tok->n_vocab) id = tok->unk_id;
+        if (id >= 0) sym[kept++] = id;
+    }
+    n = kept;
     cache_put(&tok->cache, word, len, h, sym, (size_t)n);
     return bpe_out_push(out, sym, (size_t)n);
 }

@@ -411,11 +411,8 @@ tokenizer_t *tokenizer_load_files(const char *vocab_json, const char *merges_txt
             }
         }
     } else {
+        /* Optional: without it, characters outside the vocabulary are dropped. */
         tok->unk_id = bpe_symbol_find(tok, "<unk>", 5);
-        if (tok->unk_id < 0) {
-            set_err(err, errlen, "%s: no \"<unk>\" token, which a GPT-1 vocabulary needs", vocab_json);
-            goto fail;
-        }
     }
     tok->eot_id = bpe_symbol_find(tok, "<|endoftext|>", 13);
     if (load_merges(tok, merges_txt, lines, n_merges, err, errlen) != 0) goto fail;

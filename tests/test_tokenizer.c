@@ -384,6 +384,16 @@ static void test_gpt1(tap_t *t, const char *dir) {
         check_ids(t, tok, cases[c].text, strlen(cases[c].text), cases[c].ids, (size_t)cases[c].n,
                   what);
     }
+    /* A GPT-1 vocabulary without "<unk>" loads; unknown pieces are dropped. */
+    write_file(dir, "vocab.json", "{\"a</w>\":0}");
+    write_file(dir, "merges.txt", "#version: 0.2\n");
+    tokenizer_t *nounk = tokenizer_load(dir, TOKENIZER_GPT1, err, sizeof err);
+    if (tap_ok(t, nounk != NULL, "GPT-1 vocabulary without <unk> loads (%s)", err)) {
+        int want_a[] = {0, 0};
+        check_ids(t, nounk, "a z A", 5, want_a, 2, "no <unk>: unknown \"z\" dropped");
+        check_ids(t, nounk, "<unk>", 5, want_a, 0, "no <unk>: literal <unk> is plain text");
+    }
+    tokenizer_free(nounk);
     /* HF decode: "".join(tokens).replace("</w>", " ").strip() */
     int ids[] = {19, 14, 23, 15};
     check_decode(t, tok, ids, 4, "hello , world !", 15, "GPT-1 \"</w>\" -> space, stripped");
@@ -462,7 +472,6 @@ static void test_bad_files(tap_t *t, const char *dir) {
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":0.5}", "", "vocab.json", "has id 0.5"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":0}", "", "vocab.json", "id 0 is given to both"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"<unk>\":1}", "", "vocab.json", "appears twice"},
-        {TOKENIZER_GPT1, "{\"a\":0}", "", "vocab.json", "<unk>"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1}", "#version: 0.2\na a a\n", "merges.txt:2:",
          "two symbols"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1}", "#version: 0.2\na a\na\n", "merges.txt:3:",
