@@ -297,13 +297,21 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     sigaction(SIGINT, &sa, &old_sa);
     if (old_sa.sa_handler == SIG_IGN) sigaction(SIGINT, &old_sa, NULL); /* nohup, cmd & */
     double t0 = now_s();
+    /* A prompt that fills the context would make every new token slide the
+     * window (a full re-prefill each time): keep room for the reply, up to
+     * half the context, by dropping the oldest prompt tokens up front. */
+    int n_ctx = cm->model->cfg.n_ctx;
+    int room = o->max_new < n_ctx / 2 ? o->max_new : n_ctx / 2;
+    if (room < 1) room = 1;
+    int n_drop = n_ids > n_ctx - room ? n_ids - (n_ctx - room) : 0;
     int n_trunc = 0;
-    if (gen_prefill(g, ids, n_ids, &n_trunc, err, sizeof err)) {
+    if (gen_prefill(g, ids + n_drop, n_ids - n_drop, &n_trunc, err, sizeof err)) {
         cli_error("%s", err);
         sigaction(SIGINT, &old_sa, NULL);
         goto done;
     }
     double t_prefill = now_s() - t0;
+    n_trunc += n_drop;
     if (n_trunc)
         fprintf(stderr, "gptscope: note: the prompt is longer than the context; using its last "
                         "%d tokens\n", n_ids - n_trunc);
