@@ -16,6 +16,11 @@
 #include <string.h>
 
 #include "gpt.h"
+#include "mathx.h"
+
+/* From this many tokens per call, attention runs as two matrix products per
+ * head (Q K^T, then P V) instead of one dot product per (query, key). */
+#define FW_GEMM_ATTN_MIN 8
 
 struct gpt_state {
     const gpt_model_t *m;
@@ -26,6 +31,7 @@ struct gpt_state {
     float *k_cache, *v_cache; /* [L][n_ctx][C] */
     float *x, *xn, *qkv, *att, *tmp, *hid; /* activations for max_tokens rows */
     float *scores;            /* [n_threads][n_ctx] attention row per thread */
+    float *scores_mat;        /* [max_tokens][n_ctx] one head's scores, multi-token calls */
 };
 
 static void *fw_alloc(size_t n_floats) {
@@ -47,6 +53,7 @@ void gpt_state_free(gpt_state_t *s) {
     free(s->tmp);
     free(s->hid);
     free(s->scores);
+    if (s->scores_mat != s->scores) free(s->scores_mat);
     free(s);
 }
 
@@ -72,8 +79,9 @@ gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads,
     s->tmp = fw_alloc(T * C);
     s->hid = fw_alloc(T * (size_t)c->n_inner);
     s->scores = fw_alloc((size_t)n_threads * (size_t)c->n_ctx);
+    s->scores_mat = max_tokens >= FW_GEMM_ATTN_MIN ? fw_alloc(T * (size_t)c->n_ctx) : s->scores;
     if (!s->kctx || !s->k_cache || !s->v_cache || !s->x || !s->xn || !s->qkv || !s->att ||
-        !s->tmp || !s->hid || !s->scores)
+        !s->tmp || !s->hid || !s->scores || !s->scores_mat)
         goto oom;
     return s;
 oom:
@@ -132,15 +140,15 @@ static void fw_layernorm(float *y, const float *x, const float *g, const float *
 }
 
 /* GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
- * Since 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)), one expf (vectorised by the
- * compiler) replaces tanhf; for large |u| it saturates to x or -0 correctly. */
+ * Since 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)), one exp replaces tanhf
+ * (mathx_exp, which vectorises); for large |u| it saturates to x or -0. */
 static void fw_gelu(float *x, size_t n, int n_threads) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
 #pragma omp parallel for simd num_threads(n_threads) schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float u = k * (v + 0.044715f * v * v * v);
-        x[i] = v / (1.0f + expf(-2.0f * u));
+        x[i] = v / (1.0f + mathx_exp(-2.0f * u));
     }
 }
 
@@ -177,7 +185,7 @@ static void fw_attention(gpt_state_t *s, int l, int T, float *capture) {
         }
         float sum = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            buf[j] = expf(buf[j] - mx);
+            buf[j] = mathx_exp(buf[j] - mx);
             sum += buf[j];
         }
         float inv = 1.0f / sum;
@@ -190,6 +198,42 @@ static void fw_attention(gpt_state_t *s, int l, int T, float *capture) {
             for (int d = 0; d < D; d++) out[d] += w * v[d];
         }
         if (capture && pos + 1 < n_ctx) memset(buf + pos + 1, 0, (size_t)(n_ctx - pos - 1) * sizeof(float));
+    }
+}
+
+/* The same attention for many queries at once, per head h (P = n_past + T):
+ *   S[T, P] = Q_h[T, D] K_h[P, D]^T / sqrt(D)       (sgemm, strided views)
+ *   S[i, j] = softmax_j(S[i, j]) for j <= n_past + i, 0 beyond (causal)
+ *   att_h[T, D] = S[T, P] V_h[P, D]                   (sgemm)
+ * Zeroed masked entries make the second product exact. With capture on, S
+ * is the caller's buffer (its row stride is n_ctx too). */
+static void fw_attention_gemm(gpt_state_t *s, int l, int T, float *capture) {
+    const gpt_config_t *c = &s->m->cfg;
+    int C = c->n_embd, H = c->n_head, D = C / H, n_ctx = c->n_ctx;
+    int P = s->n_past + T;
+    const float *kc = s->k_cache + (size_t)l * n_ctx * C;
+    const float *vc = s->v_cache + (size_t)l * n_ctx * C;
+    float scale = 1.0f / sqrtf((float)D);
+    for (int h = 0; h < H; h++) {
+        float *S = capture ? capture + ((size_t)l * H + h) * T * n_ctx : s->scores_mat;
+        kernel_gemm(s->kctx, 1, T, P, D, scale, s->qkv + h * D, 3 * C, kc + h * D, C, S, n_ctx);
+        int row_end = capture ? n_ctx : P; /* what later readers look at */
+#pragma omp parallel for num_threads(s->n_threads) schedule(static)
+        for (int i = 0; i < T; i++) {
+            float *row = S + (size_t)i * n_ctx;
+            int n_keys = s->n_past + i + 1;
+            float mx = -INFINITY;
+            for (int j = 0; j < n_keys; j++) mx = row[j] > mx ? row[j] : mx;
+            float sum = 0.0f;
+            for (int j = 0; j < n_keys; j++) {
+                row[j] = mathx_exp(row[j] - mx);
+                sum += row[j];
+            }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < n_keys; j++) row[j] *= inv;
+            memset(row + n_keys, 0, (size_t)(row_end - n_keys) * sizeof(float));
+        }
+        kernel_gemm(s->kctx, 0, T, D, P, 1.0f, S, n_ctx, vc + h * D, C, s->att + h * D, C);
     }
 }
 
@@ -225,7 +269,10 @@ static int fw_block(gpt_state_t *s, int l, int T, float *capture, char *err, siz
         memcpy(vc + (size_t)(s->n_past + i) * C, s->qkv + (size_t)i * 3 * C + 2 * C,
                C * sizeof(float));
     }
-    fw_attention(s, l, T, capture);
+    if (T >= FW_GEMM_ATTN_MIN)
+        fw_attention_gemm(s, l, T, capture);
+    else
+        fw_attention(s, l, T, capture);
     if (fw_linear(s, s->tmp, s->att, T, &L->proj, L->proj_b, err, errlen)) return -1;
     fw_add(s->x, s->tmp, TC);
     if (!c->pre_norm) { /* GPT-1: n = ln_1(x + attn(x)) */

@@ -177,6 +177,25 @@ static void blas_threads(const kernel_ctx_t *ctx) {
     if (openblas_get_num_threads() != ctx->n_threads) openblas_set_num_threads(ctx->n_threads);
 }
 
+void kernel_gemm(kernel_ctx_t *ctx, int trans_b, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float *C, int ldc) {
+    blas_threads(ctx);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+                A, lda, B, ldb, 0.0f, C, ldc);
+}
+
+void kernel_gemm_ref(int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < K; k++)
+                acc += (double)A[(size_t)i * lda + k] *
+                       (trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+            C[(size_t)i * ldc + j] = (float)(alpha * acc);
+        }
+}
+
 /* F32 weights straight through BLAS. Row-major y[T, out] = x[T, in] @ W:
  * IN_OUT W is [in, out] (no transpose); OUT_IN W is [out, in] (transposed). */
 static void linear_f32_blas(float *y, const float *x, int T, const kernel_weight_t *W) {

@@ -37,6 +37,14 @@ int kernel_ctx_threads(const kernel_ctx_t *ctx);
  * Returns 0, or -1 if scratch memory could not be allocated. */
 int kernel_linear(kernel_ctx_t *ctx, float *y, const float *x, int T, const kernel_weight_t *W,
                   const float *b);
+/* Strided f32 matrix product on the ctx's threads (attention over many
+ * positions): C[M, N] = alpha * A[M, K] @ op(B) with op(B) = B^T ([N, K],
+ * trans_b = 1) or B ([K, N], trans_b = 0); lda/ldb/ldc are row strides. */
+void kernel_gemm(kernel_ctx_t *ctx, int trans_b, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float *C, int ldc);
+void kernel_gemm_ref(int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float *C, int ldc);
+
 /* Plain triple loop, the documentation and the test oracle. */
 void kernel_linear_ref(float *y, const float *x, int T, const kernel_weight_t *W, const float *b);
 

@@ -9,7 +9,7 @@
  *
  * Cost. V = 50257 for GPT-2 and this runs once per generated token, so the
  * vocabulary is never sorted. The full-V passes are plain loops over s[] and
- * e[] that the compiler vectorises (exp included, see fast_exp). top-k and
+ * e[] that the compiler vectorises (exp included, see mathx_exp in mathx.h). top-k and
  * top-p use a histogram of s over buckets: walking the buckets from the top
  * finds the one bucket where the k-th token (or the mass p) falls; tokens in
  * better buckets are kept without ordering them, and only the boundary bucket
@@ -17,6 +17,8 @@
  * needs). Since bucket order is s order, the result is exactly that of a
  * full sort. All buffers are allocated in sampler_init. */
 #include "sampler.h"
+
+#include "mathx.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -151,34 +153,6 @@ const sampler_params_t *sampler_get_params(const sampler_t *s) {
 
 /* ---- vectorisable building blocks --------------------------------------- */
 
-/* exp(x) for x <= 88, written without branches or calls so that loops over
- * the vocabulary vectorise (libm's expf does not without -ffast-math).
- * exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln2 / 2, with ln 2 split
- * in two so r is exact to float precision; exp(r) by its Taylor series to
- * r^7 (truncation error < 6e-9 relative, below float rounding). 2^n is built
- * in the exponent bits. x <= -87.3 (2^n would leave the normal range) and
- * NaN give 0, and exp(0) is exactly 1. */
-static inline float fast_exp(float x) {
-    /* NaN fails both tests and is clamped too, so (int)n below stays defined */
-    float xc = x > -87.3f ? (x < 88.0f ? x : 88.0f) : -87.3f;
-    /* round to nearest by the 1.5 * 2^23 trick: floorf would not vectorise
-     * under strict IEEE flags; valid for |x / ln 2| < 2^22 */
-    float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
-    float r = xc - n * 0.693145752f - n * 1.42860677e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int bits = ((int)n + 127) << 23;
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n); /* a bit cast the vectoriser understands */
-    return x > -87.3f ? p * two_n : 0.0f;
-}
-
 /* Sum in double through eight independent accumulators: independent lanes
  * vectorise without reassociating one long dependency chain, and double
  * keeps 50257 terms free of visible rounding. */
@@ -224,8 +198,8 @@ static double logsumexp_f64(const float *x, int n) {
     double acc[8] = {0};
     int i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += fast_exp(x[i + j] - m);
-    for (; i < n; i++) acc[0] += fast_exp(x[i] - m);
+        for (int j = 0; j < 8; j++) acc[j] += mathx_exp(x[i + j] - m);
+    for (; i < n; i++) acc[0] += mathx_exp(x[i] - m);
     double sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     return (double)m + log(sum);
 }
@@ -450,7 +424,7 @@ static double raw_stats(sampler_t *s, const float *logits, float *entropy) {
     for (int i = 0; i < V; i++) {
         float l = logits[i];
         float d = l == l ? l - m : -INFINITY; /* NaN counts as -inf */
-        w[i] = fast_exp(d);
+        w[i] = mathx_exp(d);
         wd[i] = w[i] > 0.0f ? w[i] * d : 0.0f; /* 0 * -inf would be NaN */
     }
     double sum = sum_f64(w, V), sum_el = sum_f64(wd, V);
@@ -563,7 +537,7 @@ int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t
         float *restrict sr = sv, *restrict er = ev; /* distinct buffers: lets it vectorise */
         for (int i = 0; i < V; i++) {
             sr[i] = (sr[i] - l_max) / T;
-            er[i] = fast_exp(sr[i]);
+            er[i] = mathx_exp(sr[i]);
         }
         z = sum_f64(ev, V);
         int use_k = p->top_k > 0 && p->top_k < V;
