@@ -211,13 +211,14 @@ static void cache_put(bpe_cache_t *c, const char *word, size_t len, uint64_t h, 
     c->slots[j] = (bpe_cache_slot_t){h, (uint32_t)c->keys_len, (uint32_t)len,
                                      (uint32_t)c->ids_len, (uint32_t)n_ids};
     memcpy(c->keys + c->keys_len, word, len);
-    memcpy(c->ids + c->ids_len, ids, n_ids * sizeof *ids);
+    if (n_ids) memcpy(c->ids + c->ids_len, ids, n_ids * sizeof *ids);
     c->keys_len += len;
     c->ids_len += n_ids;
     c->count++;
 }
 
 int bpe_out_push(bpe_out_t *out, const int *ids, size_t k) {
+    if (k == 0) return 0; /* a word whose pieces were all dropped; *out->ids may be NULL */
     if (*out->n + k > *out->cap) {
         size_t cap = *out->cap ? *out->cap : 256;
         while (cap < *out->n + k) cap *= 2;
