@@ -1,0 +1,120 @@
+/* train.h - training a GPT-1 or GPT-2 model in f32: parameters with their
+ * gradients in one block each, activations planned once for a [B, T] batch,
+ * forward with loss, backward for every operation, dropout from a
+ * counter-based hash (so a run is reproducible whatever the thread count and
+ * the masks need no storage: backward regenerates them).
+ *
+ * Parameters are named and shaped exactly as in a Hugging Face checkpoint
+ * (Conv1D weights [in, out]), so saving is writing the block out as it is:
+ *   gpt2:       wte.weight [V, C], wpe.weight [n_ctx, C], h.L.*, ln_f.*
+ *   openai-gpt: tokens_embed.weight, positions_embed.weight, h.L.*
+ *   h.L.ln_1.{weight,bias} [C], h.L.attn.c_attn.{weight [C, 3C], bias [3C]},
+ *   h.L.attn.c_proj.{weight [C, C], bias}, h.L.ln_2.*, h.L.mlp.c_fc.{weight
+ *   [C, F], bias [F]}, h.L.mlp.c_proj.{weight [F, C], bias [C]}.
+ * The output matrix is wte (tied), so wte's gradient has both uses. */
+#ifndef GPTSCOPE_TRAIN_H
+#define GPTSCOPE_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpt.h"
+
+typedef struct train_tensor {
+    char name[64];          /* Hugging Face name, without "transformer." */
+    float *data, *grad;     /* into train_model_t.params / .grads */
+    int n_dims;
+    int64_t shape[2];
+    size_t numel;
+    int is_matrix;          /* a 2-D weight: weight decay applies */
+    int is_embedding;       /* wte / wpe (and GPT-1's names) */
+} train_tensor_t;
+
+typedef struct train_layer {
+    float *ln1_g, *ln1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
+    float *ln2_g, *ln2_b, *fc_w, *fc_b, *fc2_w, *fc2_b;
+} train_layer_t;
+
+typedef struct train_model {
+    gpt_config_t cfg;
+    float *params, *grads;       /* n_params floats each, 64-byte aligned */
+    size_t n_params;
+    train_tensor_t *tensors;     /* in checkpoint order */
+    int n_tensors;
+    float *wte, *wpe, *lnf_g, *lnf_b;   /* lnf NULL for GPT-1 */
+    train_layer_t *layers, *dlayers;    /* views into params / grads */
+    float *dwte, *dwpe, *dlnf_g, *dlnf_b;
+} train_model_t;
+
+/* Allocates a model of this shape (parameters zeroed; see train_model_init_weights).
+ * NULL with a message on a bad config or out of memory. */
+train_model_t *train_model_init(const gpt_config_t *cfg, char *err, size_t errlen);
+void train_model_free(train_model_t *m);
+/* GPT initialisation: matrices and embeddings N(0, 0.02), biases 0, LayerNorm
+ * gains 1. scaled_residual: the two projections that write into the residual
+ * stream (attn.c_proj, mlp.c_proj) get std 0.02 / sqrt(2 n_layer) (GPT-2). */
+void train_model_init_weights(train_model_t *m, uint64_t seed, int scaled_residual);
+/* f32 copy of a loaded model (any dtype), for --init. */
+train_model_t *train_model_from_gpt(const gpt_model_t *g, char *err, size_t errlen);
+/* Writes DIR/config.json and DIR/model.safetensors (F32, or F16/BF16 with
+ * dtype) through temporary files renamed into place; creates DIR if needed.
+ * The tokenizer files are the caller's. Returns 0 or -1 with err. */
+int train_model_save(const train_model_t *m, const char *dir, kernel_dtype_t dtype, char *err,
+                     size_t errlen);
+const train_tensor_t *train_model_find(const train_model_t *m, const char *name);
+void train_model_zero_grad(train_model_t *m);
+
+/* Dropout probabilities (0 = off); GPT-1 and GPT-2 use 0.1 for all three. */
+typedef struct train_dropout {
+    float embd, attn, resid;
+} train_dropout_t;
+
+/* Activations and scratch for batches of up to B rows of T tokens. */
+typedef struct train_acts train_acts_t;
+train_acts_t *train_acts_init(const train_model_t *m, int B, int T, int n_threads, char *err,
+                              size_t errlen);
+void train_acts_free(train_acts_t *a);
+
+/* Forward over inputs[B*T] (row b = one sequence, positions 0..T-1) with the
+ * next-token targets[B*T] (-1 = no loss at that position). Returns the mean
+ * cross-entropy (nats) over the positions with a target, NAN if none.
+ * dropout_key seeds this micro-batch's masks (pass a different key for every
+ * micro-batch of a run; drop NULL or all-zero probabilities for evaluation).
+ * An id outside the vocabulary, or B/T beyond what acts was sized for,
+ * returns NAN with err filled. */
+float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const int *targets,
+                    int B, int T, const train_dropout_t *dropout, uint64_t dropout_key, char *err,
+                    size_t errlen);
+/* Backward of the last train_forward: grads += d(loss * loss_scale)/dparams
+ * (loss_scale = 1 / accumulation steps), so micro-batches accumulate. */
+void train_backward(train_model_t *m, train_acts_t *a, float loss_scale);
+/* Number of positions with a target in the last forward. */
+int64_t train_last_count(const train_acts_t *a);
+
+/* Global L2 norm of all gradients; if max_norm > 0 and the norm exceeds it,
+ * the gradients are scaled by max_norm / norm. Returns the norm before
+ * clipping (NaN/inf when a gradient is). */
+double train_clip_grad_norm(train_model_t *m, double max_norm);
+
+/* AdamW with decoupled weight decay:
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  mh = m / (1-b1^t); vh = v / (1-b2^t)
+ *   p -= lr * (mh / (sqrt(vh) + eps) + wd * p)      (wd only where it applies)
+ * wd applies to 2-D matrices, and to the embeddings unless decay_embeddings = 0;
+ * never to biases and LayerNorm gains. */
+typedef struct train_adamw {
+    float beta1, beta2, eps, weight_decay;
+    int decay_embeddings;
+    int64_t step;              /* steps taken so far */
+    float *m, *v;              /* n_params each */
+    size_t n_params;
+} train_adamw_t;
+int train_adamw_init(train_adamw_t *opt, const train_model_t *m, float beta1, float beta2,
+                     float eps, float weight_decay, int decay_embeddings);
+void train_adamw_free(train_adamw_t *opt);
+void train_adamw_step(train_adamw_t *opt, train_model_t *m, float lr);
+
+/* Learning rate at step (0-based): linear warm-up over `warmup` steps to
+ * lr_max, then cosine decay to lr_min at `total`, lr_min after. */
+float train_lr_at(int64_t step, int64_t warmup, int64_t total, float lr_max, float lr_min);
+
+#endif
