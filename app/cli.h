@@ -86,6 +86,9 @@ int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_bpe_train(int argc, char **argv);
 extern const char cmd_generate_help[], cmd_eval_help[], cmd_tokenize_help[], cmd_info_help[];
+extern const char cmd_train_help[], cmd_bpe_train_help[];
 
 #endif

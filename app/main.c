@@ -22,6 +22,8 @@ static const command_t commands[] = {
     {"eval", cmd_eval, cmd_eval_help, "cross-entropy, perplexity and bits per byte of a text"},
     {"tokenize", cmd_tokenize, cmd_tokenize_help, "text to token ids, or ids back to text"},
     {"info", cmd_info, cmd_info_help, "describe a model directory"},
+    {"train", cmd_train, cmd_train_help, "pre-train (or continue training) a model on text"},
+    {"bpe-train", cmd_bpe_train, cmd_bpe_train_help, "learn a BPE vocabulary from text"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -53,7 +55,7 @@ static void print_overview(FILE *out) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        cli_error("no command given (commands: generate, eval, tokenize, info; see "
+        cli_error("no command given (commands: generate, eval, tokenize, info, train, bpe-train; see "
                   "'gptscope --help')");
         return CLI_EXIT_USAGE;
     }
@@ -73,7 +75,7 @@ int main(int argc, char **argv) {
         }
         const command_t *cmd = find_command(argv[2]);
         if (!cmd) {
-            cli_error("help: unknown command '%s' (commands: generate, eval, tokenize, info)",
+            cli_error("help: unknown command '%s' (commands: generate, eval, tokenize, info, train, bpe-train)",
                       argv[2]);
             return CLI_EXIT_USAGE;
         }
@@ -82,7 +84,7 @@ int main(int argc, char **argv) {
     }
     const command_t *cmd = find_command(name);
     if (!cmd) {
-        cli_error("unknown command '%s' (commands: generate, eval, tokenize, info; see "
+        cli_error("unknown command '%s' (commands: generate, eval, tokenize, info, train, bpe-train; see "
                   "'gptscope --help')",
                   name);
         return CLI_EXIT_USAGE;

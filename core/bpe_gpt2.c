@@ -351,6 +351,10 @@ static size_t pretoken_end(const unsigned char *s, size_t n, size_t i) {
     return last;
 }
 
+size_t bpe_gpt2_pretoken_end(const unsigned char *s, size_t n, size_t i) {
+    return pretoken_end(s, n, i);
+}
+
 static int gpt2_syms(tokenizer_t *tok, const char *word, size_t len) {
     if (len > INT32_MAX / 4 || bpe_work_reserve_syms(tok, len) != 0) return -1;
     for (size_t i = 0; i < len; i++) tok->work.syms[i] = tok->byte_sym[(unsigned char)word[i]];

@@ -111,6 +111,8 @@ int bpe_gpt2_encode(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *o
                     size_t errlen);
 int bpe_gpt1_encode(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *out, char *err,
                     size_t errlen);
+/* End of the GPT-2 pre-token (regex match) that starts at byte i of s[0..n). */
+size_t bpe_gpt2_pretoken_end(const unsigned char *s, size_t n, size_t i);
 /* GPT-2's bytes_to_unicode(): the printable code point standing for each byte. */
 void bpe_gpt2_byte_table(uint32_t byte_to_cp[256]);
 /* Python's str.strip() whitespace, for GPT-1's decode. */

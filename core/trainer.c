@@ -1,0 +1,575 @@
+/* trainer.c - the training loop, validation and checkpoints (trainer.h).
+ *
+ * Reproducibility: the batch of (step, micro-step) and its dropout masks are
+ * functions of (seed, step, micro-step) only, the engine's reductions have a
+ * fixed order, and a checkpoint holds the exact f32 weights and AdamW
+ * moments, so a resumed run repeats the uninterrupted one bit for bit (with
+ * the same thread count, since BLAS splits its sums by thread). */
+#include "trainer.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "safetensors.h"
+
+struct trainer {
+    trainer_opts_t o;
+    train_model_t *m;
+    train_acts_t *acts;
+    train_adamw_t opt;
+    const dataset_t *data;
+    tokenizer_t *tok;
+    char out_dir[4096];
+    char *data_desc;
+    int64_t step;
+    double best_val;
+    int B, T;
+    int *inputs, *targets;
+};
+
+void trainer_opts_default(trainer_opts_t *o) {
+    memset(o, 0, sizeof(*o));
+    o->n_layer = 6;
+    o->n_head = 6;
+    o->n_embd = 384;
+    o->n_ctx = 256;
+    o->vocab_size = 4096;
+    o->batch = 8;
+    o->accum = 1;
+    o->steps = 1000;
+    o->warmup = 100;
+    o->lr = 1e-3f;
+    o->min_lr = -1.0f; /* lr / 10 */
+    o->weight_decay = 0.1f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.95f;
+    o->eps = 1e-8f;
+    o->grad_clip = 1.0f;
+    o->dropout = 0.1f;
+    o->decay_embeddings = 1;
+    o->scaled_residual = 1;
+    o->seed = 1;
+    o->eval_every = 250;
+    o->save_every = 500;
+    o->save_dtype = KERNEL_F32;
+}
+
+static double tr_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int64_t trainer_step(const trainer_t *t) { return t->step; }
+void trainer_set_stop_after(trainer_t *t, int64_t step) { t->o.stop_after = step; }
+const trainer_opts_t *trainer_get_opts(const trainer_t *t) { return &t->o; }
+
+void trainer_free(trainer_t *t) {
+    if (!t) return;
+    train_model_free(t->m);
+    train_acts_free(t->acts);
+    train_adamw_free(&t->opt);
+    free(t->data_desc);
+    free(t->inputs);
+    free(t->targets);
+    free(t);
+}
+
+static int tr_copy_file(const char *src, const char *dst, char *err, size_t errlen) {
+    FILE *in = fopen(src, "rb");
+    if (!in) {
+        snprintf(err, errlen, "%s: %s", src, strerror(errno));
+        return -1;
+    }
+    char tmp[4300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+    FILE *out = fopen(tmp, "wb");
+    if (!out) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(buf, 1, sizeof(buf), in)) > 0) bad = fwrite(buf, 1, n, out) != n;
+    bad |= ferror(in);
+    fclose(in);
+    bad |= fclose(out) != 0;
+    if (bad || rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", dst, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Common set-up once the model exists. */
+static int tr_setup(trainer_t *t, char *err, size_t errlen) {
+    t->B = t->o.batch;
+    t->T = t->o.seq > 0 ? t->o.seq : t->m->cfg.n_ctx;
+    if (t->T > t->m->cfg.n_ctx) {
+        snprintf(err, errlen, "--seq %d is longer than the model's context (%d)", t->T,
+                 t->m->cfg.n_ctx);
+        return -1;
+    }
+    if (t->data->n_train <= (size_t)t->T + 1) {
+        snprintf(err, errlen,
+                 "the training text has %zu tokens, too few for windows of %d tokens (use a "
+                 "smaller --seq or more text)",
+                 t->data->n_train, t->T);
+        return -1;
+    }
+    if (t->o.threads <= 0) t->o.threads = 1;
+    t->acts = train_acts_init(t->m, t->B, t->T, t->o.threads, err, errlen);
+    if (!t->acts) return -1;
+    t->inputs = malloc((size_t)t->B * t->T * sizeof(int));
+    t->targets = malloc((size_t)t->B * t->T * sizeof(int));
+    if (!t->inputs || !t->targets ||
+        train_adamw_init(&t->opt, t->m, t->o.beta1, t->o.beta2, t->o.eps, t->o.weight_decay,
+                         t->o.decay_embeddings) != 0) {
+        snprintf(err, errlen, "out of memory allocating the optimiser state");
+        return -1;
+    }
+    if (t->o.min_lr < 0) t->o.min_lr = t->o.lr / 10.0f;
+    return 0;
+}
+
+trainer_t *trainer_init(const trainer_opts_t *opts, const gpt_config_t *cfg,
+                        const gpt_model_t *init, const dataset_t *data, tokenizer_t *tok,
+                        const char *tokenizer_dir, const char *out_dir, const char *data_desc,
+                        char *err, size_t errlen) {
+    trainer_t *t = calloc(1, sizeof(*t));
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->o = *opts;
+    t->data = data;
+    t->tok = tok;
+    t->best_val = INFINITY;
+    snprintf(t->out_dir, sizeof(t->out_dir), "%s", out_dir);
+    t->data_desc = strdup(data_desc ? data_desc : "{}");
+    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", out_dir, strerror(errno));
+        goto fail;
+    }
+    if (init) {
+        t->m = train_model_from_gpt(init, err, errlen);
+    } else {
+        t->m = train_model_init(cfg, err, errlen);
+        if (t->m) train_model_init_weights(t->m, opts->seed, opts->scaled_residual);
+    }
+    if (!t->m || !t->data_desc) {
+        if (!t->data_desc) snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (tokenizer_vocab_size(tok) > t->m->cfg.n_vocab) {
+        snprintf(err, errlen, "the tokenizer has %d tokens, more than the model's vocabulary (%d)",
+                 tokenizer_vocab_size(tok), t->m->cfg.n_vocab);
+        goto fail;
+    }
+    /* the tokenizer travels with every checkpoint */
+    const char *files[2] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        char src[4200], dst[4200], rs[PATH_MAX], rd[PATH_MAX];
+        snprintf(src, sizeof(src), "%s/%s", tokenizer_dir, files[i]);
+        snprintf(dst, sizeof(dst), "%s/%s", out_dir, files[i]);
+        if (realpath(src, rs) && realpath(dst, rd) && strcmp(rs, rd) == 0) continue;
+        if (tr_copy_file(src, dst, err, errlen) != 0) goto fail;
+    }
+    if (tr_setup(t, err, errlen) != 0) goto fail;
+    return t;
+fail:
+    trainer_free(t);
+    return NULL;
+}
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+static cJSON *tr_opts_json(const trainer_opts_t *o) {
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddStringToObject(j, "family", o->gpt1 ? "gpt1" : "gpt2");
+    cJSON_AddNumberToObject(j, "layers", o->n_layer);
+    cJSON_AddNumberToObject(j, "heads", o->n_head);
+    cJSON_AddNumberToObject(j, "embd", o->n_embd);
+    cJSON_AddNumberToObject(j, "ctx", o->n_ctx);
+    cJSON_AddNumberToObject(j, "vocab_size", o->vocab_size);
+    cJSON_AddNumberToObject(j, "batch", o->batch);
+    cJSON_AddNumberToObject(j, "accum", o->accum);
+    cJSON_AddNumberToObject(j, "seq", o->seq);
+    cJSON_AddNumberToObject(j, "steps", (double)o->steps);
+    cJSON_AddNumberToObject(j, "warmup", (double)o->warmup);
+    cJSON_AddNumberToObject(j, "lr", o->lr);
+    cJSON_AddNumberToObject(j, "min_lr", o->min_lr);
+    cJSON_AddNumberToObject(j, "wd", o->weight_decay);
+    cJSON_AddNumberToObject(j, "beta1", o->beta1);
+    cJSON_AddNumberToObject(j, "beta2", o->beta2);
+    cJSON_AddNumberToObject(j, "eps", o->eps);
+    cJSON_AddNumberToObject(j, "grad_clip", o->grad_clip);
+    cJSON_AddNumberToObject(j, "dropout", o->dropout);
+    cJSON_AddBoolToObject(j, "decay_embeddings", o->decay_embeddings);
+    cJSON_AddBoolToObject(j, "scaled_residual", o->scaled_residual);
+    char seed[32];
+    snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->seed);
+    cJSON_AddStringToObject(j, "seed", seed); /* a string: 64 bits do not fit a double */
+    cJSON_AddNumberToObject(j, "eval_every", (double)o->eval_every);
+    cJSON_AddNumberToObject(j, "eval_tokens", (double)o->eval_tokens);
+    cJSON_AddNumberToObject(j, "save_every", (double)o->save_every);
+    cJSON_AddNumberToObject(j, "threads", o->threads);
+    cJSON_AddStringToObject(j, "save_dtype",
+                            o->save_dtype == KERNEL_F16    ? "f16"
+                            : o->save_dtype == KERNEL_BF16 ? "bf16"
+                                                           : "f32");
+    return j;
+}
+
+static double tr_num(const cJSON *j, const char *k, double def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
+    trainer_opts_default(o);
+    const cJSON *fam = cJSON_GetObjectItemCaseSensitive(j, "family");
+    o->gpt1 = cJSON_IsString(fam) && strcmp(fam->valuestring, "gpt1") == 0;
+    o->n_layer = (int)tr_num(j, "layers", o->n_layer);
+    o->n_head = (int)tr_num(j, "heads", o->n_head);
+    o->n_embd = (int)tr_num(j, "embd", o->n_embd);
+    o->n_ctx = (int)tr_num(j, "ctx", o->n_ctx);
+    o->vocab_size = (int)tr_num(j, "vocab_size", o->vocab_size);
+    o->batch = (int)tr_num(j, "batch", o->batch);
+    o->accum = (int)tr_num(j, "accum", o->accum);
+    o->seq = (int)tr_num(j, "seq", o->seq);
+    o->steps = (int64_t)tr_num(j, "steps", (double)o->steps);
+    o->warmup = (int64_t)tr_num(j, "warmup", (double)o->warmup);
+    o->lr = (float)tr_num(j, "lr", o->lr);
+    o->min_lr = (float)tr_num(j, "min_lr", o->min_lr);
+    o->weight_decay = (float)tr_num(j, "wd", o->weight_decay);
+    o->beta1 = (float)tr_num(j, "beta1", o->beta1);
+    o->beta2 = (float)tr_num(j, "beta2", o->beta2);
+    o->eps = (float)tr_num(j, "eps", o->eps);
+    o->grad_clip = (float)tr_num(j, "grad_clip", o->grad_clip);
+    o->dropout = (float)tr_num(j, "dropout", o->dropout);
+    o->decay_embeddings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "decay_embeddings"));
+    o->scaled_residual = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "scaled_residual"));
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    if (cJSON_IsString(seed)) o->seed = strtoull(seed->valuestring, NULL, 10);
+    o->eval_every = (int64_t)tr_num(j, "eval_every", (double)o->eval_every);
+    o->eval_tokens = (int64_t)tr_num(j, "eval_tokens", (double)o->eval_tokens);
+    o->save_every = (int64_t)tr_num(j, "save_every", (double)o->save_every);
+    o->threads = (int)tr_num(j, "threads", o->threads);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "save_dtype");
+    if (cJSON_IsString(dt))
+        o->save_dtype = strcmp(dt->valuestring, "f16") == 0    ? KERNEL_F16
+                        : strcmp(dt->valuestring, "bf16") == 0 ? KERNEL_BF16
+                                                               : KERNEL_F32;
+}
+
+static int tr_write_text(const char *path, const char *text, char *err, size_t errlen) {
+    char tmp[4300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(text);
+    int bad = fwrite(text, 1, n, fp) != n || fputc('\n', fp) == EOF || fflush(fp) != 0 ||
+              fsync(fileno(fp)) != 0;
+    bad |= fclose(fp) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int trainer_save(trainer_t *t, char *err, size_t errlen) {
+    char path[4200];
+    train_model_t *m = t->m;
+    /* 1. optimizer.safetensors: the exact state (master weights, moments, step) */
+    st_writer_t *w = st_writer_init();
+    char (*names)[80] = calloc((size_t)m->n_tensors * 3, sizeof(*names));
+    int rc = w && names ? 0 : -1;
+    int64_t step_val = t->step, one = 1;
+    for (int i = 0; i < m->n_tensors && rc == 0; i++) {
+        const train_tensor_t *tt = &m->tensors[i];
+        size_t off = (size_t)(tt->data - m->params);
+        const float *src[3] = {tt->data, t->opt.m + off, t->opt.v + off};
+        const char *pre[3] = {"param.", "m.", "v."};
+        for (int k = 0; k < 3 && rc == 0; k++) {
+            char *nm = names[i * 3 + k];
+            snprintf(nm, 80, "%s%s", pre[k], tt->name);
+            rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, src[k]);
+        }
+    }
+    if (rc == 0) rc = st_writer_add(w, "step", ST_I64, 1, &one, &step_val);
+    snprintf(path, sizeof(path), "%s/optimizer.safetensors", t->out_dir);
+    if (rc == 0) rc = st_writer_write(w, path, err, errlen);
+    else snprintf(err, errlen, "%s: out of memory", path);
+    st_writer_free(w);
+    free(names);
+    if (rc != 0) return -1;
+    /* 2. the model in the Hugging Face layout */
+    if (train_model_save(m, t->out_dir, t->o.save_dtype, err, errlen) != 0) return -1;
+    /* 3. train_state.json */
+    cJSON *st = cJSON_CreateObject();
+    cJSON *oj = tr_opts_json(&t->o);
+    cJSON *dj = cJSON_Parse(t->data_desc);
+    if (!st || !oj) {
+        cJSON_Delete(st);
+        cJSON_Delete(oj);
+        cJSON_Delete(dj);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cJSON_AddNumberToObject(st, "version", 1);
+    cJSON_AddNumberToObject(st, "step", (double)t->step);
+    if (isfinite(t->best_val)) cJSON_AddNumberToObject(st, "best_val_loss", t->best_val);
+    char key[32];
+    snprintf(key, sizeof(key), "%016llx", (unsigned long long)t->data->key);
+    cJSON_AddStringToObject(st, "data_key", key);
+    cJSON_AddItemToObject(st, "options", oj);
+    cJSON_AddItemToObject(st, "data", dj ? dj : cJSON_CreateObject());
+    char *text = cJSON_Print(st);
+    cJSON_Delete(st);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/train_state.json", t->out_dir);
+    rc = tr_write_text(path, text, err, errlen);
+    free(text);
+    return rc;
+}
+
+int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, int64_t *step,
+                       char *err, size_t errlen) {
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/train_state.json", dir);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s (not a checkpoint made by gptscope train?)", path,
+                 strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, fp) : 0;
+    fclose(fp);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    buf[n] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    const cJSON *oj = j ? cJSON_GetObjectItemCaseSensitive(j, "options") : NULL;
+    if (!j || !cJSON_IsObject(oj) || tr_num(j, "version", 0) != 1) {
+        snprintf(err, errlen, "%s: not a valid train_state.json", path);
+        cJSON_Delete(j);
+        return -1;
+    }
+    tr_opts_from_json(opts, oj);
+    *step = (int64_t)tr_num(j, "step", 0);
+    const cJSON *dj = cJSON_GetObjectItemCaseSensitive(j, "data");
+    *data_desc = dj ? cJSON_PrintUnformatted(dj) : strdup("{}");
+    cJSON_Delete(j);
+    return *data_desc ? 0 : -1;
+}
+
+trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_override,
+                          const dataset_t *data, tokenizer_t *tok, char *err, size_t errlen) {
+    trainer_t *t = calloc(1, sizeof(*t));
+    st_file_t *st = NULL;
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->data = data;
+    t->tok = tok;
+    t->best_val = INFINITY;
+    snprintf(t->out_dir, sizeof(t->out_dir), "%s", dir);
+    int64_t step = 0;
+    if (trainer_read_state(dir, &t->o, &t->data_desc, &step, err, errlen) != 0) goto fail;
+    if (steps_override > 0) t->o.steps = steps_override;
+    if (threads_override > 0) t->o.threads = threads_override;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    gpt_config_t cfg;
+    if (gpt_config_load(&cfg, path, err, errlen) != 0) goto fail;
+    if (!(t->m = train_model_init(&cfg, err, errlen))) goto fail;
+    if (tr_setup(t, err, errlen) != 0) goto fail;
+    snprintf(path, sizeof(path), "%s/optimizer.safetensors", dir);
+    if (!(st = st_open(path, err, errlen))) goto fail;
+    for (int i = 0; i < t->m->n_tensors; i++) {
+        const train_tensor_t *tt = &t->m->tensors[i];
+        size_t off = (size_t)(tt->data - t->m->params);
+        float *dst[3] = {tt->data, t->opt.m + off, t->opt.v + off};
+        const char *pre[3] = {"param.", "m.", "v."};
+        for (int k = 0; k < 3; k++) {
+            char nm[96];
+            snprintf(nm, sizeof(nm), "%s%s", pre[k], tt->name);
+            const st_tensor_t *s = st_find(st, nm);
+            if (!s || s->dtype != ST_F32 || (size_t)st_numel(s) != tt->numel) {
+                snprintf(err, errlen, "%s: tensor %s missing or of the wrong shape", path, nm);
+                goto fail;
+            }
+            memcpy(dst[k], s->data, tt->numel * sizeof(float));
+        }
+    }
+    const st_tensor_t *ss = st_find(st, "step");
+    if (!ss || ss->dtype != ST_I64 || st_numel(ss) != 1) {
+        snprintf(err, errlen, "%s: no step counter", path);
+        goto fail;
+    }
+    memcpy(&t->step, ss->data, sizeof(int64_t));
+    t->opt.step = t->step;
+    (void)step; /* the optimizer file is the authority: it is written first */
+    st_close(st);
+    return t;
+fail:
+    st_close(st);
+    trainer_free(t);
+    return NULL;
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+int trainer_eval(trainer_t *t, int64_t max_tokens, double *loss, double *bpb, char *err,
+                 size_t errlen) {
+    const dataset_t *d = t->data;
+    size_t n = d->n_val;
+    if (max_tokens > 0 && (size_t)max_tokens + 1 < n) n = (size_t)max_tokens + 1;
+    if (n < 2) {
+        *loss = *bpb = NAN;
+        return 0;
+    }
+    double nats = 0, bytes = 0;
+    int64_t count = 0;
+    size_t o = 0;
+    while (o + 1 < n) {
+        /* up to B windows of T predictions each; the last may be shorter */
+        int nb = 0, T = t->T;
+        size_t left = n - 1 - o;
+        if (left < (size_t)T) T = (int)left;
+        while (nb < t->B && o + (size_t)T < n) {
+            memcpy(t->inputs + (size_t)nb * T, d->val + o, (size_t)T * sizeof(int));
+            memcpy(t->targets + (size_t)nb * T, d->val + o + 1, (size_t)T * sizeof(int));
+            for (int k = 0; k < T; k++) {
+                size_t len = 0;
+                tokenizer_token_bytes(t->tok, d->val[o + 1 + k], &len);
+                bytes += (double)len;
+            }
+            o += (size_t)T;
+            nb++;
+        }
+        float l = train_forward(t->m, t->acts, t->inputs, t->targets, nb, T, NULL, 0, err, errlen);
+        if (isnan(l)) return -1;
+        nats += (double)l * (double)train_last_count(t->acts);
+        count += train_last_count(t->acts);
+    }
+    *loss = nats / (double)count;
+    *bpb = bytes > 0 ? nats / log(2.0) / bytes : NAN;
+    return 0;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static uint64_t tr_dropout_key(uint64_t seed, int64_t step, int micro) {
+    uint64_t z = seed ^ 0x5851f42d4c957f2dULL;
+    z += (uint64_t)step * 0x9e3779b97f4a7c15ULL + (uint64_t)micro * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 31)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 29);
+}
+
+trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_progress_fn cb,
+                             void *user, char *err, size_t errlen) {
+    trainer_opts_t *o = &t->o;
+    train_dropout_t drop = {o->dropout, o->dropout, o->dropout};
+    double t_start = tr_now();
+    int64_t first = t->step, last_saved = t->step;
+    char msg[4400];
+    while (t->step < o->steps) {
+        if (stop && *stop) {
+            if (trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;
+            return TRAINER_STOPPED;
+        }
+        train_model_zero_grad(t->m);
+        double loss_sum = 0;
+        for (int micro = 0; micro < o->accum; micro++) {
+            dataset_batch(t->data, o->seed, t->step, micro, t->B, t->T, t->inputs, t->targets);
+            err[0] = 0;
+            float l = train_forward(t->m, t->acts, t->inputs, t->targets, t->B, t->T, &drop,
+                                    tr_dropout_key(o->seed, t->step, micro), err, errlen);
+            if (!isfinite(l)) {
+                if (isnan(l) && err[0]) return TRAINER_ERROR;
+                snprintf(err, errlen,
+                         "the loss became %s at step %lld; stopped, the last good checkpoint "
+                         "(step %lld) in %s is kept",
+                         isnan(l) ? "NaN" : "infinite", (long long)t->step + 1,
+                         (long long)last_saved, t->out_dir);
+                return TRAINER_DIVERGED;
+            }
+            train_backward(t->m, t->acts, 1.0f / (float)o->accum);
+            loss_sum += l;
+        }
+        double norm = train_clip_grad_norm(t->m, o->grad_clip);
+        if (!isfinite(norm)) {
+            snprintf(err, errlen,
+                     "the gradient norm became %s at step %lld; stopped, the last good "
+                     "checkpoint (step %lld) in %s is kept",
+                     isnan(norm) ? "NaN" : "infinite", (long long)t->step + 1,
+                     (long long)last_saved, t->out_dir);
+            return TRAINER_DIVERGED;
+        }
+        float lr = train_lr_at(t->step, o->warmup, o->steps, o->lr, o->min_lr);
+        train_adamw_step(&t->opt, t->m, lr);
+        t->step++;
+
+        trainer_progress_t p = {0};
+        p.step = t->step;
+        p.steps = o->steps;
+        p.loss = (float)(loss_sum / o->accum);
+        p.lr = lr;
+        p.grad_norm = norm;
+        p.elapsed_s = tr_now() - t_start;
+        double per_step = p.elapsed_s / (double)(t->step - first);
+        p.tokens_per_s = (double)t->B * t->T * o->accum / per_step;
+        p.eta_s = per_step * (double)(o->steps - t->step);
+        p.val_loss = p.val_bpb = NAN;
+        int at_end = t->step == o->steps;
+        if ((o->eval_every > 0 && t->step % o->eval_every == 0) || at_end) {
+            if (trainer_eval(t, o->eval_tokens, &p.val_loss, &p.val_bpb, err, errlen) != 0)
+                return TRAINER_ERROR;
+            p.evaluated = isfinite(p.val_loss);
+            if (p.evaluated && p.val_loss < t->best_val) t->best_val = p.val_loss;
+        }
+        if ((o->save_every > 0 && t->step % o->save_every == 0) || at_end) {
+            if (trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;
+            p.saved = 1;
+            last_saved = t->step;
+            snprintf(msg, sizeof(msg), "checkpoint saved to %s (step %lld)", t->out_dir,
+                     (long long)t->step);
+            p.message = msg;
+        }
+        if (o->stop_after > 0 && t->step >= o->stop_after && !at_end) {
+            if (!p.saved && trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;
+            p.saved = 1;
+            if (cb) cb(user, &p);
+            return TRAINER_PAUSED;
+        }
+        if (cb) cb(user, &p);
+    }
+    return TRAINER_DONE;
+}

@@ -1,0 +1,144 @@
+#!/bin/bash
+# e2e_train.sh - `gptscope bpe-train` and `gptscope train` end to end, as a
+# user runs them: raw text -> vocabulary -> model; the loss falls; the
+# checkpoint loads in info/generate/eval and eval reproduces the validation
+# bits per byte; --resume continues bit for bit; Ctrl-C saves a loadable
+# checkpoint (exit 130); the token cache is reused and rebuilt when the text
+# changes; bad flags and files give one "gptscope: ..." line. TAP output.
+set -u
+
+BIN=${GPTSCOPE_BIN:?GPTSCOPE_BIN must point at the gptscope binary}
+SHARED=${GPTSCOPE_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+unset GPTSCOPE_MODEL
+
+n=0
+failed=0
+ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        failed=$((failed + 1))
+        [ $# -ge 3 ] && printf '%s\n' "$3" | sed 's/^/# /'
+    fi
+}
+expect_fail() { # DESC WANT_RC CMD...: exactly one "gptscope: " line on stderr
+    local desc=$1 want=$2
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+    local rc=$? good=1
+    [ $rc -eq "$want" ] || good=0
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q '^gptscope: ' "$TMP/err" || good=0
+    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
+}
+
+CORPUS=$SHARED/tinyshakespeare.txt
+if [ ! -f "$CORPUS" ]; then
+    echo "1..0 # SKIP $CORPUS not found"
+    exit 0
+fi
+head -c 60000 "$CORPUS" >"$TMP/text.txt"
+TINY=(--layers 2 --embd 32 --heads 2 --ctx 32 --batch 4 --vocab-size 300 --lr 3e-3
+      --warmup 5 --eval-every 10 --save-every 10 --threads 2 --seed 7)
+
+# ---------------------------------------------------------------- bpe-train
+"$BIN" bpe-train "$TMP/text.txt" --vocab-size 300 -o "$TMP/bpe" >"$TMP/bpe.out" 2>&1
+ok $? "bpe-train learns a vocabulary" "$(cat "$TMP/bpe.out")"
+[ "$(head -1 "$TMP/bpe/merges.txt")" = "#version: 0.2" ] && [ "$(wc -l <"$TMP/bpe/merges.txt")" -eq 44 ]
+ok $? "merges.txt: version line + 43 merges (300 = 256 bytes + 43 + <|endoftext|>)"
+python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert len(v)==300 and v['<|endoftext|>']==299 and v['!']==0 and sorted(v.values())==list(range(300))" "$TMP/bpe/vocab.json"
+ok $? "vocab.json: 300 ids, bytes first in GPT-2 order, <|endoftext|> last"
+"$BIN" bpe-train "$TMP/text.txt" --vocab-size 300 -o "$TMP/bpe2" >/dev/null 2>&1
+cmp -s "$TMP/bpe/merges.txt" "$TMP/bpe2/merges.txt" && cmp -s "$TMP/bpe/vocab.json" "$TMP/bpe2/vocab.json"
+ok $? "bpe-train is deterministic"
+expect_fail "bpe-train --vocab-size 100 refused" 2 "$BIN" bpe-train "$TMP/text.txt" --vocab-size 100 -o "$TMP/x"
+expect_fail "bpe-train without -o refused" 2 "$BIN" bpe-train "$TMP/text.txt" --vocab-size 300
+printf 'ok \xff\xfe bad' >"$TMP/bad.txt"
+expect_fail "bpe-train on invalid UTF-8" 1 "$BIN" bpe-train "$TMP/bad.txt" --vocab-size 300 -o "$TMP/x"
+grep -q "bad.txt: invalid UTF-8 at byte offset 3" "$TMP/err"
+ok $? "the error names the file and the offset" "$(cat "$TMP/err")"
+
+# ---------------------------------------------------------------- train
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/m" "${TINY[@]}" --steps 30 >"$TMP/train.out" 2>&1
+rc=$?
+ok $rc "train: 30 steps from raw text" "$(tail -5 "$TMP/train.out")"
+for f in config.json model.safetensors vocab.json merges.txt optimizer.safetensors train_state.json val.txt tokens.cache; do
+    [ -s "$TMP/m/$f" ] || { ok 1 "checkpoint has $f"; continue; }
+    ok 0 "checkpoint has $f"
+done
+first=$(grep -m1 -o 'loss [0-9.]*' "$TMP/train.out" | awk '{print $2}')
+last=$(grep -o 'loss [0-9.]*' "$TMP/train.out" | tail -1 | awk '{print $2}')
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 0.5) }'
+ok $? "the loss falls ($first -> $last)"
+"$BIN" info -m "$TMP/m" >"$TMP/info" 2>&1 && grep -q "n_layer" "$TMP/info"
+ok $? "gptscope info loads the trained model" "$(cat "$TMP/info")"
+out=$("$BIN" generate -m "$TMP/m" -p "ROMEO:" -n 8 --seed 3 2>&1)
+ok $? "gptscope generate runs on it" "$out"
+val_bpb=$(grep -o '[0-9.]* bits per byte' "$TMP/train.out" | tail -1 | awk '{print $1}')
+eval_bpb=$("$BIN" eval -m "$TMP/m" --json "$TMP/m/val.txt" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['bpb'])")
+# eval slides windows of n_ctx with stride n_ctx/2 (more context) while the
+# trainer uses non-overlapping windows, so eval can only be a little better
+awk -v a="$val_bpb" -v b="$eval_bpb" 'BEGIN { exit !(b <= a + 1e-3 && b > a - 0.3) }'
+ok $? "eval on val.txt agrees with the trainer's validation ($val_bpb vs $eval_bpb bits/byte)"
+printf 'Hello there, friend' >"$TMP/rt.txt"
+rt=$("$BIN" tokenize -m "$TMP/m" <"$TMP/rt.txt" | "$BIN" tokenize -m "$TMP/m" --decode)
+[ "$rt" = "Hello there, friend" ]
+ok $? "the learned tokenizer round-trips text ($rt)"
+
+# token cache reused, then rebuilt when the text changes
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/m" "${TINY[@]}" --steps 2 --tokenizer "$TMP/m" >"$TMP/c1" 2>&1
+grep -q "token cache reused" "$TMP/c1"
+ok $? "the token cache is reused for the same text" "$(head -3 "$TMP/c1")"
+echo "one more line" >>"$TMP/text2.txt"
+cat "$TMP/text.txt" "$TMP/text2.txt" >"$TMP/text3.txt"
+cp "$TMP/text3.txt" "$TMP/text.txt"
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/m" "${TINY[@]}" --steps 2 --tokenizer "$TMP/m" >"$TMP/c2" 2>&1
+grep -q "cache written" "$TMP/c2"
+ok $? "the token cache is rebuilt when the text changes" "$(head -3 "$TMP/c2")"
+head -c 60000 "$CORPUS" >"$TMP/text.txt"
+
+# resume: 15 + 15 steps == 30 steps, bit for bit
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/full" "${TINY[@]}" --steps 30 --tokenizer "$TMP/bpe" >/dev/null 2>&1
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/part" "${TINY[@]}" --steps 30 --stop-after 15 --tokenizer "$TMP/bpe" >"$TMP/part.out" 2>&1
+grep -q '"step":\s*15' "$TMP/part/train_state.json"
+ok $? "--stop-after 15 stops with a checkpoint at step 15" "$(tail -2 "$TMP/part.out")"
+"$BIN" train --resume "$TMP/part" --steps 30 >"$TMP/resume.out" 2>&1
+ok $? "train --resume continues" "$(tail -3 "$TMP/resume.out")"
+cmp -s "$TMP/full/model.safetensors" "$TMP/part/model.safetensors" && cmp -s "$TMP/full/optimizer.safetensors" "$TMP/part/optimizer.safetensors"
+ok $? "15 steps + resume to 30 = 30 steps, bit for bit (weights and optimiser state)"
+
+# Ctrl-C: a checkpoint is saved, exit 130, and it loads
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/int" "${TINY[@]}" --steps 100000 --tokenizer "$TMP/bpe" --save-every 0 >"$TMP/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "^step " "$TMP/int.out" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && grep -q "interrupted: checkpoint saved" "$TMP/int.out"
+ok $? "Ctrl-C saves a checkpoint and exits 130 (rc $rc)" "$(tail -2 "$TMP/int.out")"
+"$BIN" eval -m "$TMP/int" "$TMP/int/val.txt" >/dev/null 2>&1
+ok $? "the interrupted checkpoint loads"
+
+# GPT-1 family
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/g1" "${TINY[@]}" --family gpt1 --steps 20 --tokenizer "$TMP/bpe" >"$TMP/g1.out" 2>&1 &&
+    grep -q 'openai-gpt' "$TMP/g1/config.json"
+ok $? "train --family gpt1 writes an openai-gpt model" "$(tail -2 "$TMP/g1.out")"
+
+# errors
+expect_fail "no --data" 2 "$BIN" train -o "$TMP/x"
+expect_fail "no -o" 2 "$BIN" train --data "$TMP/text.txt"
+expect_fail "--lr 0 refused" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --lr 0
+expect_fail "--embd not divisible by --heads" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --embd 30 --heads 4
+expect_fail "unknown flag" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --bogus
+expect_fail "missing data file" 1 "$BIN" train --data "$TMP/nope.txt" -o "$TMP/x" "${TINY[@]}"
+expect_fail "--resume of a directory without a checkpoint" 1 "$BIN" train --resume "$TMP/bpe"
+"$BIN" train --data "$TMP/rt.txt" -o "$TMP/x" "${TINY[@]}" --tokenizer "$TMP/bpe" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -q '^gptscope: the training text has .* too few'
+ok $? "text too short for the context (rc $rc)" "$(cat "$TMP/err")"
+
+echo "1..$n"
+[ $failed -eq 0 ]
