@@ -130,10 +130,25 @@ static int resolve_model_dir(const char *dir_flag, char *out, size_t cap) {
     } else if (env && *env) {
         pick = env;
     } else {
-        static const char *const bundled[] = {GPTSCOPE_DATADIR "/gptscope/default-model",
-                                              GPTSCOPE_SRCDIR "/assets/default-model"};
+        /* The installed copy, then one next to a relocated install
+         * (EXE_DIR/../share/gptscope), then the source tree's (a build that
+         * was never installed). */
+        char rel[4096];
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        rel[0] = 0;
+        if (n > 0) {
+            exe[n] = 0;
+            char *slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = 0;
+                snprintf(rel, sizeof rel, "%.3000s/../share/gptscope/default-model", exe);
+            }
+        }
+        const char *const bundled[] = {GPTSCOPE_DATADIR "/gptscope/default-model", rel,
+                                       GPTSCOPE_SRCDIR "/assets/default-model"};
         for (size_t i = 0; i < sizeof bundled / sizeof bundled[0]; i++) {
-            if (has_config(bundled[i])) {
+            if (bundled[i][0] && has_config(bundled[i])) {
                 pick = bundled[i];
                 break;
             }
