@@ -140,5 +140,32 @@ rc=$?
 [ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -q '^gptscope: the training text has .* too few'
 ok $? "text too short for the context (rc $rc)" "$(cat "$TMP/err")"
 
+# damaged token cache: rebuilt, not trusted
+head -c 100 "$TMP/m/tokens.cache" >"$TMP/trunc" && cp "$TMP/trunc" "$TMP/m/tokens.cache"
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/m" "${TINY[@]}" --steps 2 --tokenizer "$TMP/m" >"$TMP/c3" 2>&1
+grep -q "cache written" "$TMP/c3"
+ok $? "a truncated token cache is rebuilt" "$(head -3 "$TMP/c3")"
+
+# ---------------------------------------------------------------- the bundled model
+SRC=${GPTSCOPE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+if [ -f "$SRC/assets/default-model/config.json" ]; then
+    out=$("$BIN" generate -p "ROMEO:" -n 12 --seed 1 2>&1)
+    ok $? "generate without -m uses the bundled model" "$out"
+    # the held-out text of its training run: the last 10% of tinyshakespeare,
+    # from the first newline at or after 90% of the bytes
+    python3 - "$CORPUS" "$TMP/heldout.txt" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+cut = data.index(b"\n", int(len(data) * 0.9)) + 1
+open(sys.argv[2], "wb").write(data[cut:])
+PY
+    bpb=$("$BIN" eval --json "$TMP/heldout.txt" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['bpb'])")
+    want=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['heldout_bpb'])" "$SRC/assets/default-model/training.json" 2>/dev/null)
+    awk -v a="$bpb" -v w="$want" 'BEGIN { exit !(a != "" && w != "" && a <= w + 0.001 && a >= w - 0.001) }'
+    ok $? "eval of the bundled model on held-out tinyshakespeare reproduces the reported $want bits per byte (got $bpb)"
+else
+    n=$((n + 1)); echo "ok $n - bundled model # SKIP assets/default-model not present"
+fi
+
 echo "1..$n"
 [ $failed -eq 0 ]
