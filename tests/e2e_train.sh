@@ -54,6 +54,18 @@ ok $? "vocab.json: 300 ids, bytes first in GPT-2 order, <|endoftext|> last"
 "$BIN" bpe-train "$TMP/text.txt" --vocab-size 300 -o "$TMP/bpe2" >/dev/null 2>&1
 cmp -s "$TMP/bpe/merges.txt" "$TMP/bpe2/merges.txt" && cmp -s "$TMP/bpe/vocab.json" "$TMP/bpe2/vocab.json"
 ok $? "bpe-train is deterministic"
+# a corpus worked by hand: words "aaab", " aaab", " ab" (Ġ = space)
+#   (a,a) 4 -> aa; (a,b) 3 -> ab; (aa,ab) 2 -> aaab; then (Ġ,aaab) 1 and (Ġ,ab) 1:
+#   below --min-frequency 2 it stops (260 tokens); with 1 the tie goes to the
+#   smaller right id (ab = 257 before aaab = 258)
+printf 'aaab aaab ab' >"$TMP/hand.txt"
+"$BIN" bpe-train "$TMP/hand.txt" --vocab-size 300 -o "$TMP/hand" >/dev/null 2>&1
+[ "$(tail -n +2 "$TMP/hand/merges.txt" | tr '\n' '|')" = "a a|a b|aa ab|" ]
+ok $? "hand-worked merges, min frequency 2" "$(cat "$TMP/hand/merges.txt")"
+"$BIN" bpe-train "$TMP/hand.txt" --vocab-size 300 --min-frequency 1 -o "$TMP/hand1" >/dev/null 2>&1
+[ "$(tail -n +2 "$TMP/hand1/merges.txt" | tr '\n' '|')" = "a a|a b|aa ab|Ġ ab|Ġ aaab|" ] &&
+    python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert len(v)==262 and v['Ġaaab']==260 and v['<|endoftext|>']==261" "$TMP/hand1/vocab.json"
+ok $? "hand-worked merges, min frequency 1 (tie-break, ids)" "$(cat "$TMP/hand1/merges.txt")"
 expect_fail "bpe-train --vocab-size 100 refused" 2 "$BIN" bpe-train "$TMP/text.txt" --vocab-size 100 -o "$TMP/x"
 expect_fail "bpe-train without -o refused" 2 "$BIN" bpe-train "$TMP/text.txt" --vocab-size 300
 printf 'ok \xff\xfe bad' >"$TMP/bad.txt"
