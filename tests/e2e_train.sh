@@ -35,6 +35,17 @@ expect_fail() { # DESC WANT_RC CMD...: exactly one "gptscope: " line on stderr
     ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
 }
 
+# train prints progress lines first; the error must be the one and last "gptscope: " line
+expect_fail_late() {
+    local desc=$1 want=$2
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+    local rc=$? good=1
+    [ $rc -eq "$want" ] || good=0
+    [ "$(grep -c '^gptscope: ' "$TMP/err")" -eq 1 ] && tail -1 "$TMP/err" | grep -q '^gptscope: ' || good=0
+    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
+}
+
 CORPUS=$SHARED/tinyshakespeare.txt
 if [ ! -f "$CORPUS" ]; then
     echo "1..0 # SKIP $CORPUS not found"
@@ -151,6 +162,22 @@ expect_fail "--resume of a directory without a checkpoint" 1 "$BIN" train --resu
 rc=$?
 [ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -q '^gptscope: the training text has .* too few'
 ok $? "text too short for the context (rc $rc)" "$(cat "$TMP/err")"
+
+# damaged checkpoints: one clear line, no crash
+cp -r "$TMP/part" "$TMP/bad1"
+head -c 1000 "$TMP/part/optimizer.safetensors" >"$TMP/bad1/optimizer.safetensors"
+expect_fail_late "--resume with a truncated optimizer.safetensors" 1 "$BIN" train --resume "$TMP/bad1"
+grep -q "optimizer.safetensors" "$TMP/err"
+ok $? "the error names optimizer.safetensors" "$(cat "$TMP/err")"
+cp -r "$TMP/part" "$TMP/bad2"
+echo '{"version": 1, "options": ' >"$TMP/bad2/train_state.json"
+expect_fail "--resume with a broken train_state.json" 1 "$BIN" train --resume "$TMP/bad2"
+cp -r "$TMP/part" "$TMP/bad3"
+python3 - "$TMP/bad3/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["n_embd"] = 48; json.dump(c, open(sys.argv[1], "w"))
+PY
+expect_fail_late "--resume with a config that does not match the saved weights" 1 "$BIN" train --resume "$TMP/bad3"
 
 # damaged token cache: rebuilt, not trusted
 head -c 100 "$TMP/m/tokens.cache" >"$TMP/trunc" && cp "$TMP/trunc" "$TMP/m/tokens.cache"
