@@ -61,6 +61,8 @@ const char cmd_train_help[] =
     "      --eval-tokens N   validation tokens per evaluation (default: all)\n"
     "      --save-every N    checkpoint every N steps (default 500; always at the end)\n"
     "      --save-dtype T    f32 (default), f16 or bf16 for model.safetensors\n"
+    "      --bf16            mixed precision: matrix products in bfloat16 on AMX tiles\n"
+    "                        (f32 weights, gradients and optimiser); needs AMX-BF16\n"
     "      --resume DIR      continue the run saved in DIR exactly where it stopped\n"
     "      --stop-after N    save and stop after step N (resume later; the schedule\n"
     "                        still runs to --steps)\n"
@@ -163,7 +165,7 @@ enum {
     OPT_EMBD, OPT_CTX, OPT_VOCAB, OPT_TOKENIZER, OPT_INIT, OPT_STEPS, OPT_BATCH, OPT_SEQ,
     OPT_ACCUM, OPT_LR, OPT_MIN_LR, OPT_WARMUP, OPT_WD, OPT_NO_WD_EMBED, OPT_BETA2, OPT_CLIP,
     OPT_DROPOUT, OPT_NO_SCALED, OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAVE_EVERY,
-    OPT_SAVE_DTYPE, OPT_RESUME, OPT_STOP_AFTER
+    OPT_SAVE_DTYPE, OPT_RESUME, OPT_STOP_AFTER, OPT_BF16
 };
 
 int cmd_train(int argc, char **argv) {
@@ -192,6 +194,7 @@ int cmd_train(int argc, char **argv) {
         {"save-dtype", required_argument, 0, OPT_SAVE_DTYPE},
         {"resume", required_argument, 0, OPT_RESUME},
         {"stop-after", required_argument, 0, OPT_STOP_AFTER},
+        {"bf16", no_argument, 0, OPT_BF16},
         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts_t o;
     trainer_opts_default(&o);
@@ -277,6 +280,7 @@ int cmd_train(int argc, char **argv) {
             }
             break;
         case OPT_RESUME: resume = optarg; break;
+        case OPT_BF16: o.bf16 = 1; break;
         case OPT_STOP_AFTER:
             NEED(cli_parse_int(CMD, "--stop-after", optarg, 1, 1 << 30, &iv));
             o.stop_after = iv;

@@ -8,7 +8,7 @@
  *   gpt2:  GPT-2 124M (12 x 768, vocab 50304 as llm.c pads it), batch 4 x 64
  * Usage: bench_train [--shape small|gpt2|custom] [--layers L --embd C --heads H
  *                    --vocab V --ctx T --batch B --seq T] [--steps N] [--threads N]
- *                    [--quick] */
+ *                    [--bf16] [--quick] */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -55,7 +55,7 @@ static double bt_sgemm(int M, int N, int K, int threads, int reps) {
 
 int main(int argc, char **argv) {
     int L = 6, C = 384, H = 6, V = 2048, ctx = 256, B = 8, T = 256, steps = 6, threads = 2;
-    int quick = 0;
+    int quick = 0, bf16 = 0;
     const char *shape = "small";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -83,6 +83,8 @@ int main(int argc, char **argv) {
             i++;
         } else if (strcmp(a, "--quick") == 0) {
             quick = 1;
+        } else if (strcmp(a, "--bf16") == 0) {
+            bf16 = 1;
         } else if (strcmp(a, "--shape") == 0 && v) {
             shape = v;
             i++;
@@ -114,6 +116,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     train_model_init_weights(m, 1, 1);
+    if (bf16 && train_acts_set_bf16(acts, 1, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench_train: %s\n", err);
+        return 1;
+    }
     int64_t n_params = gpt_config_n_params(&cfg);
     int *in = malloc((size_t)B * T * sizeof(int)), *tg = malloc((size_t)B * T * sizeof(int));
     rng_t r;
@@ -122,8 +128,9 @@ int main(int argc, char **argv) {
     double fwd_total = 0, bwd_total = 0, opt_total = 0;
     train_dropout_t drop = {0.1f, 0.1f, 0.1f};
     printf("training %s: %d layers x %d, %d heads, vocab %d, batch %d x %d, %.2f M params, "
-           "%d threads, dropout 0.1\n",
-           shape, L, C, H, V, B, T, (double)n_params * 1e-6, threads);
+           "%d threads, dropout 0.1, %s\n",
+           shape, L, C, H, V, B, T, (double)n_params * 1e-6, threads,
+           bf16 ? "bf16 products on AMX" : "f32");
     for (int s = 0; s <= steps; s++) { /* step 0 warms up */
         for (int i = 0; i < B * T; i++) {
             in[i] = (int)(rng_next(&r) % (uint64_t)V);

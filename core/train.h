@@ -74,6 +74,11 @@ typedef struct train_acts train_acts_t;
 train_acts_t *train_acts_init(const train_model_t *m, int B, int T, int n_threads, char *err,
                               size_t errlen);
 void train_acts_free(train_acts_t *a);
+/* Mixed precision: the matrix products of the linear layers and the output
+ * run in bf16 on AMX tiles (f32 accumulation); weights, gradients, optimiser
+ * state, attention, LayerNorm and softmax stay f32. The f32 path is the
+ * reference. Returns -1 with a message where the CPU has no AMX-BF16. */
+int train_acts_set_bf16(train_acts_t *a, int on, char *err, size_t errlen);
 
 /* Forward over inputs[B*T] (row b = one sequence, positions 0..T-1) with the
  * next-token targets[B*T] (-1 = no loss at that position). Returns the mean

@@ -32,11 +32,11 @@ void train_backward(train_model_t *m, train_acts_t *a, float loss_scale) {
     const float *last = c->pre_norm ? a->r2 + (size_t)(c->n_layer - 1) * NC
                                     : a->lnB + (size_t)(c->n_layer - 1) * NC;
     if (c->final_ln) {
-        train_logits_backward(dbuf, m->dwte, a->logits, a->lnf, m->wte, N, C, V, nt);
+        train_logits_backward(dbuf, m->dwte, a->logits, a->lnf, m->wte, N, C, V, nt, a->amx);
         train_layernorm_backward(dout, 0, m->dlnf_g, m->dlnf_b, dbuf, last, a->lnf_mean,
                                  a->lnf_rstd, m->lnf_g, N, C, nt);
     } else {
-        train_logits_backward(dout, m->dwte, a->logits, last, m->wte, N, C, V, nt);
+        train_logits_backward(dout, m->dwte, a->logits, last, m->wte, N, C, V, nt, a->amx);
     }
 
     for (int l = c->n_layer - 1; l >= 0; l--) {
@@ -72,18 +72,18 @@ void train_backward(train_model_t *m, train_acts_t *a, float loss_scale) {
         }
         const float *d_r2 = c->pre_norm ? dout : dbuf;
         const float *dmlp = bwd_dropout(dtmp, d_r2, NC, a->drop.resid, k_rm, nt);
-        train_matmul_backward(a->dfc, 0, dL->fc2_w, dL->fc2_b, dmlp, fcg, Lw->fc2_w, N, F, C, nt);
+        train_matmul_backward(a->dfc, 0, dL->fc2_w, dL->fc2_b, dmlp, fcg, Lw->fc2_w, N, F, C, nt, a->amx);
         train_gelu_backward(a->dfc, fch, a->dfc, (size_t)N * F, nt);
         if (c->pre_norm) {
             /* d/d(lnB) into dbuf, then through ln_2 added to d/dr1 (= dout) */
             train_matmul_backward(dbuf, 0, dL->fc_w, dL->fc_b, a->dfc, mlp_in, Lw->fc_w, N, C, F,
-                                  nt);
+                                  nt, a->amx);
             train_layernorm_backward(dout, 1, dL->ln2_g, dL->ln2_b, dbuf, r1, lnB_mean, lnB_rstd,
                                      Lw->ln2_g, N, C, nt);
         } else {
             /* d/dm = d/dr2 + branch; then d/dr1 = ln_1 backward, into dout */
             train_matmul_backward(d_mlp_base, 1, dL->fc_w, dL->fc_b, a->dfc, mlp_in, Lw->fc_w, N,
-                                  C, F, nt);
+                                  C, F, nt, a->amx);
             train_layernorm_backward(dout, 0, dL->ln1_g, dL->ln1_b, d_mlp_base, r1, lnA_mean,
                                      lnA_rstd, Lw->ln1_g, N, C, nt);
         }
@@ -91,17 +91,17 @@ void train_backward(train_model_t *m, train_acts_t *a, float loss_scale) {
         /* attention part: r1 = x + drop(proj(attn(in))); dout = d/dr1 */
         const float *dproj = bwd_dropout(dtmp, dout, NC, a->drop.resid, k_ra, nt);
         train_matmul_backward(dbuf, 0, dL->proj_w, dL->proj_b, dproj, atty, Lw->proj_w, N, C, C,
-                              nt);
+                              nt, a->amx);
         train_attention_backward(a->dqkv, dbuf, qkv, probs, B, T, C, H, a->drop.attn, k_attn,
                                  a->head_scratch, nt);
         if (c->pre_norm) {
             train_matmul_backward(dbuf, 0, dL->qkv_w, dL->qkv_b, a->dqkv, lnA, Lw->qkv_w, N, C,
-                                  3 * C, nt);
+                                  3 * C, nt, a->amx);
             train_layernorm_backward(dout, 1, dL->ln1_g, dL->ln1_b, dbuf, x, lnA_mean, lnA_rstd,
                                      Lw->ln1_g, N, C, nt);
         } else {
             train_matmul_backward(dout, 1, dL->qkv_w, dL->qkv_b, a->dqkv, x, Lw->qkv_w, N, C,
-                                  3 * C, nt);
+                                  3 * C, nt, a->amx);
         }
         /* dout now holds d/dx, the gradient of layer l's input */
     }

@@ -27,7 +27,26 @@ void train_acts_free(train_acts_t *a) {
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) free(bufs[i]);
     free(a->inputs);
     free(a->targets);
+    amx_ctx_free(a->amx);
     free(a);
+}
+
+int train_acts_set_bf16(train_acts_t *a, int on, char *err, size_t errlen) {
+    if (!on) {
+        amx_ctx_free(a->amx);
+        a->amx = NULL;
+        return 0;
+    }
+    if (!amx_available()) {
+        snprintf(err, errlen, "bf16 training needs a CPU with AMX-BF16 (and a kernel that "
+                              "grants the tile state); this one has none");
+        return -1;
+    }
+    if (!a->amx && !(a->amx = amx_ctx_init(a->n_threads))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 train_acts_t *train_acts_init(const train_model_t *m, int B, int T, int n_threads, char *err,
@@ -148,11 +167,11 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
                                     c->ln_eps, nt);
             attn_in = lnA;
         }
-        train_matmul_forward(qkv, attn_in, Lw->qkv_w, Lw->qkv_b, N, C, 3 * C, nt);
+        train_matmul_forward(qkv, attn_in, Lw->qkv_w, Lw->qkv_b, N, C, 3 * C, nt, a->amx);
         train_attention_forward(atty, probs, qkv, B, T, C, H, a->drop.attn,
                                 train_site_key(dropout_key, l, TRAIN_SITE_ATTN), a->head_scratch,
                                 nt);
-        train_matmul_forward(r1, atty, Lw->proj_w, Lw->proj_b, N, C, C, nt);
+        train_matmul_forward(r1, atty, Lw->proj_w, Lw->proj_b, N, C, C, nt, a->amx);
         if (a->drop.resid > 0.0f)
             train_dropout_apply(r1, NC, a->drop.resid,
                                 train_site_key(dropout_key, l, TRAIN_SITE_RESID_ATTN), nt);
@@ -170,9 +189,9 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
                                     c->ln_eps, nt);
             mlp_in = lnA;
         }
-        train_matmul_forward(fch, mlp_in, Lw->fc_w, Lw->fc_b, N, C, F, nt);
+        train_matmul_forward(fch, mlp_in, Lw->fc_w, Lw->fc_b, N, C, F, nt, a->amx);
         train_gelu_forward(fcg, fch, (size_t)N * F, nt);
-        train_matmul_forward(r2, fcg, Lw->fc2_w, Lw->fc2_b, N, F, C, nt);
+        train_matmul_forward(r2, fcg, Lw->fc2_w, Lw->fc2_b, N, F, C, nt, a->amx);
         if (a->drop.resid > 0.0f)
             train_dropout_apply(r2, NC, a->drop.resid,
                                 train_site_key(dropout_key, l, TRAIN_SITE_RESID_MLP), nt);
@@ -191,7 +210,7 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
         h = a->lnf;
     }
     /* logits [N, V] = h [N, C] @ wte^T */
-    train_logits_forward(a->logits, h, m->wte, N, C, V, nt);
+    train_logits_forward(a->logits, h, m->wte, N, C, V, nt, a->amx);
     double total = train_softmax_xent_forward(a->logits, a->row_loss, targets, N, V, &a->count,
                                               nt);
     return a->count > 0 ? (float)(total / (double)a->count) : NAN;

@@ -11,6 +11,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "kernels_amx.h"
 #include "mathx.h"
 
 uint64_t train_site_key(uint64_t key, int layer, int site) {
@@ -38,17 +39,27 @@ static void ops_blas_threads(int n_threads) {
     if (openblas_get_num_threads() != n_threads) openblas_set_num_threads(n_threads);
 }
 
+/* C = alpha op(A) op(B) + beta C: on AMX tiles in bf16 when the caller
+ * turned mixed precision on (amx != NULL) and it works here, else sgemm. */
+static void ops_gemm(amx_ctx_t *amx, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc) {
+    if (amx && amx_sgemm_bf16(amx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* ---- linear: Y[N, out] = X[N, in] @ W[in, out] + b ----------------------- */
 
 void train_matmul_forward(float *Y, const float *X, const float *W, const float *b, int N,
-                          int in, int out, int n_threads) {
+                          int in, int out, int n_threads, amx_ctx_t *amx) {
     ops_blas_threads(n_threads);
     if (b) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
         for (int i = 0; i < N; i++) memcpy(Y + (size_t)i * out, b, (size_t)out * sizeof(float));
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, out, in, 1.0f, X, in, W, out,
-                b ? 1.0f : 0.0f, Y, out);
+    ops_gemm(amx, 0, 0, N, out, in, 1.0f, X, in, W, out, b ? 1.0f : 0.0f, Y, out);
 }
 
 /* dX = dY @ W^T   [N, out] x [out, in]
@@ -56,14 +67,11 @@ void train_matmul_forward(float *Y, const float *X, const float *W, const float 
  * db += sum over rows of dY (columns split between threads: no races, and
  * each column sums its rows in order). */
 void train_matmul_backward(float *dX, int accumulate, float *dW, float *db, const float *dY,
-                           const float *X, const float *W, int N, int in, int out,
-                           int n_threads) {
+                           const float *X, const float *W, int N, int in, int out, int n_threads,
+                           amx_ctx_t *amx) {
     ops_blas_threads(n_threads);
-    if (dX)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, in, out, 1.0f, dY, out, W, out,
-                    accumulate ? 1.0f : 0.0f, dX, in);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, N, 1.0f, X, in, dY, out, 1.0f,
-                dW, out);
+    if (dX) ops_gemm(amx, 0, 1, N, in, out, 1.0f, dY, out, W, out, accumulate ? 1.0f : 0.0f, dX, in);
+    ops_gemm(amx, 1, 0, in, out, N, 1.0f, X, in, dY, out, 1.0f, dW, out);
     if (db) {
         int nb = (out + 15) / 16;
 #pragma omp parallel for num_threads(n_threads) schedule(static)
@@ -82,20 +90,17 @@ void train_matmul_backward(float *dX, int accumulate, float *dW, float *db, cons
 /* ---- tied output matrix ------------------------------------------------- */
 
 void train_logits_forward(float *logits, const float *h, const float *wte, int N, int C, int V,
-                          int n_threads) {
+                          int n_threads, amx_ctx_t *amx) {
     ops_blas_threads(n_threads);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, V, C, 1.0f, h, C, wte, C, 0.0f,
-                logits, V);
+    ops_gemm(amx, 0, 1, N, V, C, 1.0f, h, C, wte, C, 0.0f, logits, V);
 }
 
 /* dh = dlogits [N, V] @ wte [V, C];  dwte += dlogits^T [V, N] @ h [N, C] */
 void train_logits_backward(float *dh, float *dwte, const float *dlogits, const float *h,
-                           const float *wte, int N, int C, int V, int n_threads) {
+                           const float *wte, int N, int C, int V, int n_threads, amx_ctx_t *amx) {
     ops_blas_threads(n_threads);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, V, 1.0f, dlogits, V, wte, C,
-                0.0f, dh, C);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, N, 1.0f, dlogits, V, h, C, 1.0f,
-                dwte, C);
+    ops_gemm(amx, 0, 0, N, C, V, 1.0f, dlogits, V, wte, C, 0.0f, dh, C);
+    ops_gemm(amx, 1, 0, V, C, N, 1.0f, dlogits, V, h, C, 1.0f, dwte, C);
 }
 
 /* ---- LayerNorm ------------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels_amx.h"
 #include "train.h"
 
 /* Activations kept from forward for backward, for one micro-batch.
@@ -41,6 +42,7 @@ struct train_acts {
     float *dqkv;               /* [N, 3C] */
     float *dfc;                /* [N, F] */
     float *head_scratch;       /* [n_threads][2][T][T] per-thread attention buffers */
+    amx_ctx_t *amx;            /* non-NULL: linear layers in bf16 on AMX (mixed precision) */
 };
 
 /* Dropout sites: each draws its mask from hash(key, site, element index). */
@@ -60,19 +62,21 @@ uint32_t train_drop_threshold(float p); /* p * 2^32, saturated */
 /* y = x * mask / (1 - p) in place over n elements (p > 0). */
 void train_dropout_apply(float *x, size_t n, float p, uint64_t site_key, int n_threads);
 
-/* Y[N, out] = X[N, in] @ W[in, out] + b. */
+/* Y[N, out] = X[N, in] @ W[in, out] + b. The products of this and the
+ * functions below run in bf16 on AMX when amx is non-NULL, else in f32. */
 void train_matmul_forward(float *Y, const float *X, const float *W, const float *b, int N,
-                          int in, int out, int n_threads);
+                          int in, int out, int n_threads, amx_ctx_t *amx);
 /* dX (+)= dY @ W^T (accumulate != 0 adds), dW += X^T @ dY, db += colsum(dY). */
 void train_matmul_backward(float *dX, int accumulate, float *dW, float *db, const float *dY,
-                           const float *X, const float *W, int N, int in, int out, int n_threads);
+                           const float *X, const float *W, int N, int in, int out, int n_threads,
+                           amx_ctx_t *amx);
 
 /* Tied output: logits[N, V] = h[N, C] @ wte[V, C]^T. */
 void train_logits_forward(float *logits, const float *h, const float *wte, int N, int C, int V,
-                          int n_threads);
+                          int n_threads, amx_ctx_t *amx);
 /* dh = dlogits @ wte (overwrites), dwte += dlogits^T @ h. */
 void train_logits_backward(float *dh, float *dwte, const float *dlogits, const float *h,
-                           const float *wte, int N, int C, int V, int n_threads);
+                           const float *wte, int N, int C, int V, int n_threads, amx_ctx_t *amx);
 
 /* LayerNorm over rows: y = (x - mean) * rstd * g + b, rstd = 1/sqrt(var + eps). */
 void train_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g,

@@ -131,6 +131,7 @@ static int tr_setup(trainer_t *t, char *err, size_t errlen) {
     if (t->o.threads <= 0) t->o.threads = 1;
     t->acts = train_acts_init(t->m, t->B, t->T, t->o.threads, err, errlen);
     if (!t->acts) return -1;
+    if (t->o.bf16 && train_acts_set_bf16(t->acts, 1, err, errlen) != 0) return -1;
     t->inputs = malloc((size_t)t->B * t->T * sizeof(int));
     t->targets = malloc((size_t)t->B * t->T * sizeof(int));
     if (!t->inputs || !t->targets ||
@@ -219,6 +220,7 @@ static cJSON *tr_opts_json(const trainer_opts_t *o) {
     cJSON_AddNumberToObject(j, "dropout", o->dropout);
     cJSON_AddBoolToObject(j, "decay_embeddings", o->decay_embeddings);
     cJSON_AddBoolToObject(j, "scaled_residual", o->scaled_residual);
+    cJSON_AddBoolToObject(j, "bf16", o->bf16);
     char seed[32];
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed); /* a string: 64 bits do not fit a double */
@@ -262,6 +264,7 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
     o->dropout = (float)tr_num(j, "dropout", o->dropout);
     o->decay_embeddings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "decay_embeddings"));
     o->scaled_residual = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "scaled_residual"));
+    o->bf16 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "bf16"));
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (cJSON_IsString(seed)) o->seed = strtoull(seed->valuestring, NULL, 10);
     o->eval_every = (int64_t)tr_num(j, "eval_every", (double)o->eval_every);

@@ -35,6 +35,7 @@ typedef struct trainer_opts {
     int64_t eval_tokens;       /* validation tokens per evaluation (0 = all) */
     int threads;
     kernel_dtype_t save_dtype; /* model.safetensors dtype */
+    int bf16;                  /* mixed precision on AMX (train_acts_set_bf16) */
     int64_t stop_after;        /* > 0: save and return TRAINER_STOPPED after this step
                                   (not saved in the checkpoint: a resume runs on) */
 } trainer_opts_t;

@@ -150,6 +150,18 @@ ok $? "the interrupted checkpoint loads"
     grep -q 'openai-gpt' "$TMP/g1/config.json"
 ok $? "train --family gpt1 writes an openai-gpt model" "$(tail -2 "$TMP/g1.out")"
 
+# mixed precision (AMX): trains and the loss falls like the f32 run's
+if grep -q amx_bf16 /proc/cpuinfo 2>/dev/null; then
+    "$BIN" train --data "$TMP/text.txt" -o "$TMP/bf" "${TINY[@]}" --steps 30 --tokenizer "$TMP/bpe" --bf16 >"$TMP/bf.out" 2>&1
+    rc=$?
+    f32_last=$(grep -o 'loss [0-9.]*' "$TMP/train.out" | tail -1 | awk '{print $2}')
+    bf_last=$(grep -o 'loss [0-9.]*' "$TMP/bf.out" | tail -1 | awk '{print $2}')
+    [ $rc -eq 0 ] && awk -v a="$f32_last" -v b="$bf_last" 'BEGIN { exit !(b < a + 0.2) }'
+    ok $? "train --bf16: final loss $bf_last (f32 run: $f32_last)" "$(tail -3 "$TMP/bf.out")"
+else
+    n=$((n + 1)); echo "ok $n - train --bf16 # SKIP no AMX-BF16"
+fi
+
 # errors
 expect_fail "no --data" 2 "$BIN" train -o "$TMP/x"
 expect_fail "no -o" 2 "$BIN" train --data "$TMP/text.txt"

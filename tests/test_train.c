@@ -318,8 +318,58 @@ static void test_bad_input(tap_t *t) {
     train_model_free(m);
 }
 
+/* Mixed precision: the bf16 products (AMX) must give gradients close to the
+ * f32 ones (bf16 keeps 8 bits of mantissa: ~1% per tensor) and train as
+ * well. Skipped without AMX. */
+static void test_bf16(tap_t *t) {
+    char err[256];
+    train_model_t *m = tiny_model(0, 21);
+    train_acts_t *a = train_acts_init(m, TB, TT, 2, err, sizeof(err));
+    if (train_acts_set_bf16(a, 1, err, sizeof(err)) != 0) {
+        tap_ok(t, strstr(err, "AMX") != NULL, "bf16 refused without AMX: %s # SKIP", err);
+        train_acts_free(a);
+        train_model_free(m);
+        return;
+    }
+    int in[TB * TT], tg[TB * TT];
+    tiny_batch(in, tg, 4);
+    size_t n = m->n_params;
+    float *g32 = malloc(n * sizeof(float));
+    train_acts_set_bf16(a, 0, err, sizeof(err));
+    train_model_zero_grad(m);
+    float l32 = train_forward(m, a, in, tg, TB, TT, NULL, 0, err, sizeof(err));
+    train_backward(m, a, 1.0f);
+    memcpy(g32, m->grads, n * sizeof(float));
+    train_acts_set_bf16(a, 1, err, sizeof(err));
+    train_model_zero_grad(m);
+    float l16 = train_forward(m, a, in, tg, TB, TT, NULL, 0, err, sizeof(err));
+    train_backward(m, a, 1.0f);
+    double worst = 0;
+    const char *wname = "";
+    for (int i = 0; i < m->n_tensors; i++) {
+        const train_tensor_t *tt = &m->tensors[i];
+        size_t off = (size_t)(tt->data - m->params);
+        double d = 0, r = 0;
+        for (size_t k = 0; k < tt->numel; k++) {
+            d += (double)(tt->grad[k] - g32[off + k]) * (tt->grad[k] - g32[off + k]);
+            r += (double)g32[off + k] * g32[off + k];
+        }
+        double e = sqrt(d) / (sqrt(r) + 1e-30);
+        if (e > worst) {
+            worst = e;
+            wname = tt->name;
+        }
+    }
+    tap_ok(t, fabsf(l16 - l32) < 0.02f * l32, "bf16 loss %.5f vs f32 %.5f", l16, l32);
+    tap_ok(t, worst < 0.05, "bf16 gradients within %.3f of f32 (worst %s)", worst, wname);
+    free(g32);
+    train_acts_free(a);
+    train_model_free(m);
+}
+
 int main(void) {
     tap_t t = {0};
+    test_bf16(&t);
     train_dropout_t none = {0, 0, 0}, all = {0.1f, 0.1f, 0.1f};
     test_gradcheck(&t, 0, &none, "gpt2");
     test_gradcheck(&t, 1, &none, "gpt1");
