@@ -199,7 +199,7 @@ int cmd_train(int argc, char **argv) {
     trainer_opts_t o;
     trainer_opts_default(&o);
     const char *files[TRAIN_MAX_FILES], *val_files[TRAIN_MAX_FILES];
-    int n_files = 0, n_val = 0, threads = 0, steps_set = 0;
+    int n_files = 0, n_val = 0, threads = 0, steps_set = 0, threads_set = 0;
     float val_frac = 0.1f;
     const char *out = NULL, *tok_dir = NULL, *init_dir = NULL, *resume = NULL;
     int c, iv;
@@ -285,7 +285,10 @@ int cmd_train(int argc, char **argv) {
             NEED(cli_parse_int(CMD, "--stop-after", optarg, 1, 1 << 30, &iv));
             o.stop_after = iv;
             break;
-        case 't': NEED(cli_parse_int(CMD, "--threads", optarg, 1, 1024, &threads)); break;
+        case 't':
+            NEED(cli_parse_int(CMD, "--threads", optarg, 1, 1024, &threads));
+            threads_set = 1;
+            break;
         case 'h': fputs(cmd_train_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
@@ -410,8 +413,10 @@ int cmd_train(int argc, char **argv) {
             data.n_val, data.from_cache ? "token cache reused" : "tokenized, cache written");
 
     if (resume) {
-        t = trainer_resume(resume, steps_set ? o.steps : 0, threads, &data, tok, err,
-                           sizeof(err));
+        /* the saved thread count unless --threads: BLAS splits its sums by
+         * thread, so only the same count repeats the run bit for bit */
+        t = trainer_resume(resume, steps_set ? o.steps : 0, threads_set ? threads : 0, &data,
+                           tok, err, sizeof(err));
         if (t) trainer_set_stop_after(t, o.stop_after);
     } else {
         if (!init) {
