@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,7 +67,7 @@ const char cmd_train_help[] =
     "      --resume DIR      continue the run saved in DIR exactly where it stopped\n"
     "      --stop-after N    save and stop after step N (resume later; the schedule\n"
     "                        still runs to --steps)\n"
-    "  -t, --threads N       threads (default: all cores)\n"
+    "  -t, --threads N       threads (default: all cores; --resume: the run's)\n"
     "  -h, --help            this help\n"
     "\n"
     "Progress: one updating line on a terminal (step, loss, val loss and bits per\n"
@@ -107,9 +108,23 @@ static void train_progress(void *user, const trainer_progress_t *p) {
     if (isfinite(v->last_val_loss))
         snprintf(val, sizeof(val), " | val %.4f (%.3f bpb)", v->last_val_loss, v->last_val_bpb);
     if (v->tty) {
-        fprintf(stderr, "\r\033[Kstep %lld/%lld | loss %.4f%s | lr %.2e | %.0f tok/s | ETA %s",
-                (long long)p->step, (long long)p->steps, p->loss, val, p->lr, p->tokens_per_s,
-                eta);
+        /* one line that must not wrap, or \r would no longer return to its start */
+        char line[256];
+        snprintf(line, sizeof(line), "step %lld/%lld | loss %.4f%s | lr %.2e | %.0f tok/s | ETA %s",
+                 (long long)p->step, (long long)p->steps, p->loss, val, p->lr, p->tokens_per_s,
+                 eta);
+        struct winsize ws;
+        if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && strlen(line) >= ws.ws_col) {
+            /* narrow terminal: the figures that matter most, tersely */
+            char cval[64] = "";
+            if (isfinite(v->last_val_loss))
+                snprintf(cval, sizeof(cval), " val %.3f %.2fbpb", v->last_val_loss,
+                         v->last_val_bpb);
+            snprintf(line, sizeof(line), "%lld/%lld loss %.3f%s %.0ft/s ETA %s",
+                     (long long)p->step, (long long)p->steps, p->loss, cval, p->tokens_per_s, eta);
+            if (ws.ws_col <= sizeof(line)) line[ws.ws_col - 1] = 0;
+        }
+        fprintf(stderr, "\r\033[K%s", line);
         if (p->evaluated || p->saved || p->step == p->steps) fputc('\n', stderr);
         if (p->message && p->saved && p->step == p->steps) fprintf(stderr, "%s\n", p->message);
     } else if (p->step % v->every == 0 || p->evaluated || p->step == p->steps) {
@@ -199,7 +214,7 @@ int cmd_train(int argc, char **argv) {
     trainer_opts_t o;
     trainer_opts_default(&o);
     const char *files[TRAIN_MAX_FILES], *val_files[TRAIN_MAX_FILES];
-    int n_files = 0, n_val = 0, threads = 0, steps_set = 0, threads_set = 0;
+    int n_files = 0, n_val = 0, threads = 0, steps_set = 0;
     float val_frac = 0.1f;
     const char *out = NULL, *tok_dir = NULL, *init_dir = NULL, *resume = NULL;
     int c, iv;
@@ -285,10 +300,7 @@ int cmd_train(int argc, char **argv) {
             NEED(cli_parse_int(CMD, "--stop-after", optarg, 1, 1 << 30, &iv));
             o.stop_after = iv;
             break;
-        case 't':
-            NEED(cli_parse_int(CMD, "--threads", optarg, 1, 1024, &threads));
-            threads_set = 1;
-            break;
+        case 't': NEED(cli_parse_int(CMD, "--threads", optarg, 1, 1024, &threads)); break;
         case 'h': fputs(cmd_train_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
@@ -317,6 +329,7 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(CMD, "--embd %d is not divisible by --heads %d", o.n_embd, o.n_head);
         return CLI_EXIT_USAGE;
     }
+    int threads_set = threads > 0; /* a resume keeps the run's count unless told */
     if (threads <= 0) threads = cli_default_threads();
 
     char err[4400];
@@ -328,11 +341,13 @@ int cmd_train(int argc, char **argv) {
     cJSON *desc_root = NULL;
     char *desc = NULL, cache[4200], valtxt[4200], dir[4096];
     gpt_config_t cfg = {0};
+    uint64_t saved_key = 0;
+    int saved_threads = 0;
 
     if (resume) {
         int64_t step0;
         trainer_opts_t saved;
-        if (trainer_read_state(resume, &saved, &desc, &step0, err, sizeof(err)) != 0) {
+        if (trainer_read_state(resume, &saved, &desc, &step0, &saved_key, err, sizeof(err)) != 0) {
             cli_error("%s", err);
             return CLI_EXIT_ERROR;
         }
@@ -342,6 +357,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         val_frac = (float)vf;
+        saved_threads = saved.threads;
         snprintf(dir, sizeof(dir), "%s", resume);
         snprintf(cfg.model_type, sizeof(cfg.model_type), "%s", saved.gpt1 ? "openai-gpt" : "gpt2");
     } else {
@@ -409,12 +425,20 @@ int cmd_train(int argc, char **argv) {
         cli_error("%s", err);
         goto done;
     }
-    fprintf(stderr, "data: %zu training tokens, %zu validation tokens (%s)\n", data.n_train,
-            data.n_val, data.from_cache ? "token cache reused" : "tokenized, cache written");
+    fprintf(stderr, "data: %zu training tokens, %zu validation tokens (%s%s%s)\n", data.n_train,
+            data.n_val,
+            data.cache == DATASET_CACHE_REUSED ? "token cache reused" : "tokenized, cache written",
+            data.cache == DATASET_CACHE_REBUILT ? "; the old cache: " : "",
+            data.cache == DATASET_CACHE_REBUILT ? data.cache_note : "");
+    if (resume && threads_set && threads != saved_threads)
+        fprintf(stderr, "note: %s was trained with %d threads; with %d the sums split "
+                        "differently, so the run will not repeat bit for bit\n",
+                resume, saved_threads, threads);
+    if (resume && saved_key != 0 && saved_key != data.key)
+        fprintf(stderr, "note: the text or the tokenizer changed since %s was saved; training "
+                        "goes on with the new data (not a bit-for-bit continuation)\n", resume);
 
     if (resume) {
-        /* the saved thread count unless --threads: BLAS splits its sums by
-         * thread, so only the same count repeats the run bit for bit */
         t = trainer_resume(resume, steps_set ? o.steps : 0, threads_set ? threads : 0, &data,
                            tok, err, sizeof(err));
         if (t) trainer_set_stop_after(t, o.stop_after);

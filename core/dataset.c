@@ -1,25 +1,39 @@
 /* dataset.c - text -> cached token ids -> batches (see dataset.h).
  *
- * Cache file layout (little-endian):
- *   "GPTSTOK1"  u32 version (1)  u32 width (2: u16 ids, 4: u32 ids)
- *   u64 key  u64 n_train  u64 n_val
- *   n_train ids, then n_val ids
- * The key hashes the tokenizer files, every text file's name and content and
- * the split, so any change rebuilds the cache; a file whose size does not
- * match its header is treated as damaged and rebuilt too. */
+ * Token cache layout (little-endian):
+ *   header, 80 bytes
+ *      0  "GPTSCTOK"
+ *      8  u32 version (2)         12  u32 width: 2 (u16 ids, vocabularies up to 65536) or 4
+ *     16  u32 n_vocab             20  u32 n_files (training files, then validation files)
+ *     24  u64 tokenizer hash (vocab.json, merges.txt)
+ *     32  f64 val_frac (-1: explicit validation files)
+ *     40  u64 n_train             48  u64 n_val
+ *     56  u64 table bytes         64  u64 hash of the stored ids
+ *     72  u64 hash of bytes 0..71 and the file table
+ *   file table, n_files entries:
+ *     u64 size, u64 content hash, u32 role (0 train, 1 validation), u32 path length, path
+ *   n_train ids, then n_val ids (width bytes each)
+ * Every field is checked on read. A cache for another tokenizer, other text
+ * or another split is stale, and one whose size, checksums or ids are wrong
+ * is damaged: either way it is rebuilt, and dataset_t.cache_note says why.
+ * Files are identified by content, not modification time: touching a file
+ * does not retokenize it, and an edit that keeps the mtime is still seen. */
 #include "dataset.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rng.h"
 
-#define DS_MAGIC "GPTSTOK1"
-#define DS_VERSION 1u
-#define DS_HEADER 40
+#define DS_MAGIC "GPTSCTOK"
+#define DS_VERSION 2u
+#define DS_HEADER 80
+#define DS_MAX_IDS (1ULL << 40)     /* per part: far beyond any text we read */
+#define DS_MAX_TABLE (1ULL << 24)
 
 uint64_t dataset_hash(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
@@ -84,98 +98,236 @@ static int ds_encode(tokenizer_t *tok, const char *name, const char *text, size_
     return 0;
 }
 
-static int ds_cache_read(dataset_t *ds, const char *path, uint64_t key) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return -1;
-    unsigned char h[DS_HEADER];
-    int ok = fread(h, 1, DS_HEADER, fp) == DS_HEADER && memcmp(h, DS_MAGIC, 8) == 0;
-    uint32_t version = 0, width = 0;
-    uint64_t k = 0, nt = 0, nv = 0;
-    if (ok) {
-        memcpy(&version, h + 8, 4);
-        memcpy(&width, h + 12, 4);
-        memcpy(&k, h + 16, 8);
-        memcpy(&nt, h + 24, 8);
-        memcpy(&nv, h + 32, 8);
-        ok = version == DS_VERSION && (width == 2 || width == 4) && k == key &&
-             nt < (1ULL << 40) && nv < (1ULL << 40);
-    }
-    if (ok) { /* the size must be exactly what the header promises */
-        long want = DS_HEADER + (long)((nt + nv) * width);
-        ok = fseek(fp, 0, SEEK_END) == 0 && ftell(fp) == want && fseek(fp, DS_HEADER, SEEK_SET) == 0;
-    }
-    int *ids = NULL;
-    if (ok) {
-        size_t n = (size_t)(nt + nv);
-        ids = malloc((n ? n : 1) * sizeof(int));
-        void *raw = malloc((n ? n : 1) * width);
-        ok = ids && raw && fread(raw, width, n, fp) == n;
-        for (size_t i = 0; ok && i < n; i++) {
-            uint32_t v;
-            if (width == 2) {
-                uint16_t s;
-                memcpy(&s, (char *)raw + 2 * i, 2);
-                v = s;
-            } else {
-                memcpy(&v, (char *)raw + 4 * i, 4);
-            }
-            ids[i] = (int)v;
-        }
-        free(raw);
-    }
-    fclose(fp);
-    if (!ok) {
-        free(ids);
-        return -1;
-    }
-    ds->train = ids;
-    ds->n_train = (size_t)nt;
-    ds->n_val = (size_t)nv;
-    ds->val = malloc((nv ? nv : 1) * sizeof(int));
-    if (!ds->val) {
-        free(ids);
-        ds->train = NULL;
-        return -1;
-    }
-    memcpy(ds->val, ids + nt, (size_t)nv * sizeof(int));
+/* What the cache must match: the tokenizer, the sources and the split. */
+typedef struct ds_ident {
+    uint64_t tok_hash;
+    uint32_t n_vocab, n_files;
+    double val_frac;
+    unsigned char *table;      /* the file table as stored */
+    size_t table_len;
+    const char *const *names;  /* n_files paths, for messages */
+} ds_ident_t;
+
+static void ds_put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static void ds_put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t ds_get32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t ds_get64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Appends one file-table entry; returns -1 when out of memory. */
+static int ds_table_add(ds_ident_t *id, const char *path, uint64_t size, uint64_t hash,
+                        uint32_t role) {
+    size_t plen = strlen(path), add = 24 + plen;
+    unsigned char *t = realloc(id->table, id->table_len + add);
+    if (!t) return -1;
+    unsigned char *e = t + id->table_len;
+    ds_put64(e, size);
+    ds_put64(e + 8, hash);
+    ds_put32(e + 16, role);
+    ds_put32(e + 20, (uint32_t)plen);
+    memcpy(e + 24, path, plen);
+    id->table = t;
+    id->table_len += add;
     return 0;
 }
 
+/* Why a stored file table differs from the current one, as a note. */
+static void ds_table_diff(const ds_ident_t *want, const unsigned char *got, size_t got_len,
+                          uint32_t got_files, char *note, size_t nn) {
+    size_t a = 0, b = 0;
+    if (got_files != want->n_files) {
+        snprintf(note, nn, "the list of text files changed");
+        return;
+    }
+    for (uint32_t i = 0; i < want->n_files; i++) {
+        if (b + 24 > got_len) break;
+        const unsigned char *w = want->table + a, *g = got + b;
+        uint32_t wl = ds_get32(w + 20), gl = ds_get32(g + 20);
+        if (b + 24 + gl > got_len) break;
+        if (wl != gl || memcmp(w + 24, g + 24, wl) != 0 || ds_get32(w + 16) != ds_get32(g + 16)) {
+            snprintf(note, nn, "the list of text files changed");
+            return;
+        }
+        if (memcmp(w, g, 16) != 0) {
+            snprintf(note, nn, "%s changed", want->names[i]);
+            return;
+        }
+        a += 24 + wl;
+        b += 24 + gl;
+    }
+    snprintf(note, nn, "the list of text files changed");
+}
+
+/* Reads the cache at path into ds if it matches id in every field.
+ * Returns 0, or -1 with note saying why not ("" when there is no file). */
+static int ds_cache_read(dataset_t *ds, const char *path, const ds_ident_t *id, char *note,
+                         size_t nn) {
+    note[0] = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        if (errno != ENOENT) snprintf(note, nn, "unreadable: %s", strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    unsigned char h[DS_HEADER], *table = NULL;
+    void *raw = NULL;
+    int *ids = NULL;
+    if (fstat(fileno(fp), &sb) != 0 || sb.st_size < DS_HEADER ||
+        fread(h, 1, DS_HEADER, fp) != DS_HEADER) {
+        snprintf(note, nn, "truncated");
+        goto fail;
+    }
+    if (memcmp(h, DS_MAGIC, 8) != 0) {
+        snprintf(note, nn, "not a gptscope token cache");
+        goto fail;
+    }
+    uint32_t version = ds_get32(h + 8), width = ds_get32(h + 12), n_vocab = ds_get32(h + 16);
+    uint32_t n_files = ds_get32(h + 20);
+    uint64_t tok_hash = ds_get64(h + 24), nt = ds_get64(h + 40), nv = ds_get64(h + 48);
+    uint64_t table_len = ds_get64(h + 56), ids_hash = ds_get64(h + 64);
+    double val_frac;
+    memcpy(&val_frac, h + 32, 8);
+    if (version != DS_VERSION) {
+        snprintf(note, nn, "format version %u, this gptscope writes %u", version, DS_VERSION);
+        goto fail;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    if (table_len > DS_MAX_TABLE || table_len > size - DS_HEADER) {
+        if (table_len > DS_MAX_TABLE)
+            snprintf(note, nn, "damaged (file table of %llu bytes)", (unsigned long long)table_len);
+        else
+            snprintf(note, nn, "truncated (%llu bytes)", (unsigned long long)size);
+        goto fail;
+    }
+    table = malloc(table_len ? table_len : 1);
+    if (!table || fread(table, 1, table_len, fp) != table_len) {
+        snprintf(note, nn, table ? "truncated" : "out of memory");
+        goto fail;
+    }
+    uint64_t hh = dataset_hash(dataset_hash(0, h, 72), table, table_len);
+    if (hh != ds_get64(h + 72)) {
+        snprintf(note, nn, "damaged (header checksum)");
+        goto fail;
+    }
+    /* identity: tokenizer, sources, split */
+    if (tok_hash != id->tok_hash || n_vocab != id->n_vocab) {
+        snprintf(note, nn, "the tokenizer changed");
+        goto fail;
+    }
+    if (n_files != id->n_files || table_len != id->table_len ||
+        memcmp(table, id->table, table_len) != 0) {
+        ds_table_diff(id, table, table_len, n_files, note, nn);
+        goto fail;
+    }
+    if (memcmp(&val_frac, &id->val_frac, 8) != 0) {
+        snprintf(note, nn, "the validation split changed");
+        goto fail;
+    }
+    /* the ids: width, count against the file size, checksum, range */
+    if (width != (n_vocab <= 65536 ? 2u : 4u) || nt >= DS_MAX_IDS || nv >= DS_MAX_IDS) {
+        snprintf(note, nn, "damaged (width %u for %u tokens, %llu + %llu ids)", width, n_vocab,
+                 (unsigned long long)nt, (unsigned long long)nv);
+        goto fail;
+    }
+    uint64_t want = DS_HEADER + table_len + (nt + nv) * width;
+    if (size != want) {
+        snprintf(note, nn, "%s (%llu bytes, the header promises %llu)",
+                 size < want ? "truncated" : "damaged", (unsigned long long)size,
+                 (unsigned long long)want);
+        goto fail;
+    }
+    size_t n = (size_t)(nt + nv);
+    raw = malloc(n ? n * width : 1);
+    ids = malloc((n ? n : 1) * sizeof(int));
+    ds->val = malloc((nv ? nv : 1) * sizeof(int));
+    if (!raw || !ids || !ds->val) {
+        snprintf(note, nn, "out of memory");
+        goto fail;
+    }
+    if (fread(raw, width, n, fp) != n) {
+        snprintf(note, nn, "truncated");
+        goto fail;
+    }
+    if (dataset_hash(0, raw, n * width) != ids_hash) {
+        snprintf(note, nn, "damaged (token checksum)");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = width == 2 ? ((const uint16_t *)raw)[i] : ((const uint32_t *)raw)[i];
+        if (v >= n_vocab) {
+            snprintf(note, nn, "damaged (token id %u at %zu, vocabulary %u)", v, i, n_vocab);
+            goto fail;
+        }
+        ids[i] = (int)v;
+    }
+    fclose(fp);
+    free(raw);
+    free(table);
+    memcpy(ds->val, ids + nt, (size_t)nv * sizeof(int));
+    ds->train = ids;
+    ds->n_train = (size_t)nt;
+    ds->n_val = (size_t)nv;
+    return 0;
+fail:
+    fclose(fp);
+    free(raw);
+    free(ids);
+    free(table);
+    free(ds->val);
+    ds->val = NULL;
+    return -1;
+}
+
 /* Written to PATH.tmp and renamed: a killed run never leaves half a cache. */
-static int ds_cache_write(const dataset_t *ds, const char *path, int max_id, char *err,
-                          size_t errlen) {
+static int ds_cache_write(const dataset_t *ds, const char *path, const ds_ident_t *id,
+                          char *err, size_t errlen) {
+    uint32_t width = id->n_vocab <= 65536 ? 2 : 4;
+    size_t n = ds->n_train + ds->n_val;
+    unsigned char *raw = malloc(n ? n * width : 1);
+    if (!raw) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = (uint32_t)(i < ds->n_train ? ds->train[i] : ds->val[i - ds->n_train]);
+        if (width == 2) ((uint16_t *)raw)[i] = (uint16_t)v;
+        else ((uint32_t *)raw)[i] = v;
+    }
+    unsigned char h[DS_HEADER];
+    memcpy(h, DS_MAGIC, 8);
+    ds_put32(h + 8, DS_VERSION);
+    ds_put32(h + 12, width);
+    ds_put32(h + 16, id->n_vocab);
+    ds_put32(h + 20, id->n_files);
+    ds_put64(h + 24, id->tok_hash);
+    memcpy(h + 32, &id->val_frac, 8);
+    ds_put64(h + 40, ds->n_train);
+    ds_put64(h + 48, ds->n_val);
+    ds_put64(h + 56, id->table_len);
+    ds_put64(h + 64, dataset_hash(0, raw, n * width));
+    ds_put64(h + 72, dataset_hash(dataset_hash(0, h, 72), id->table, id->table_len));
+
     char tmp[4300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        free(raw);
         return -1;
     }
-    unsigned char h[DS_HEADER];
-    uint32_t version = DS_VERSION, width = max_id < 65536 ? 2 : 4;
-    uint64_t nt = ds->n_train, nv = ds->n_val;
-    memcpy(h, DS_MAGIC, 8);
-    memcpy(h + 8, &version, 4);
-    memcpy(h + 12, &width, 4);
-    memcpy(h + 16, &ds->key, 8);
-    memcpy(h + 24, &nt, 8);
-    memcpy(h + 32, &nv, 8);
-    int bad = fwrite(h, 1, DS_HEADER, fp) != DS_HEADER;
-    for (int part = 0; part < 2 && !bad; part++) {
-        const int *ids = part ? ds->val : ds->train;
-        size_t n = part ? ds->n_val : ds->n_train;
-        for (size_t i = 0; i < n && !bad; i++) {
-            if (width == 2) {
-                uint16_t s = (uint16_t)ids[i];
-                bad = fwrite(&s, 2, 1, fp) != 1;
-            } else {
-                uint32_t v = (uint32_t)ids[i];
-                bad = fwrite(&v, 4, 1, fp) != 1;
-            }
-        }
-    }
+    int bad = fwrite(h, 1, DS_HEADER, fp) != DS_HEADER ||
+              fwrite(id->table, 1, id->table_len, fp) != id->table_len ||
+              (n && fwrite(raw, width, n, fp) != n);
     int saved = errno;
     bad |= fclose(fp) != 0;
+    free(raw);
     if (bad || rename(tmp, path) != 0) {
         snprintf(err, errlen, "%s: cannot write the token cache: %s", path,
                  strerror(saved ? saved : errno));
@@ -185,16 +337,20 @@ static int ds_cache_write(const dataset_t *ds, const char *path, int max_id, cha
     return 0;
 }
 
+/* The held-out text, through a temporary file like everything else. */
 static int ds_write_text(const char *path, const char *a, size_t na, char *err, size_t errlen) {
-    FILE *fp = fopen(path, "wb");
+    char tmp[4300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "wb");
     if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         return -1;
     }
     int bad = na && fwrite(a, 1, na, fp) != na;
     bad |= fclose(fp) != 0;
-    if (bad) {
-        snprintf(err, errlen, "%s: write failed", path);
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     return 0;
@@ -276,35 +432,47 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
     int n_all = o->n_files + o->n_val_files;
     char **texts = calloc((size_t)n_all, sizeof(char *));
     size_t *lens = calloc((size_t)n_all, sizeof(size_t));
+    const char **names = calloc((size_t)n_all, sizeof(char *));
     ds_ids_t tr = {0}, va = {0};
+    ds_ident_t id = {0};
     char *valtext = NULL;
     int rc = -1;
-    if (!texts || !lens) {
+    if (!texts || !lens || !names) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    /* the key: tokenizer files, then every text with its name, then the split */
-    uint64_t key = dataset_hash(0, "gptscope-tokens-v1", 18);
+    /* identity: the tokenizer (its files and how they are read) ... */
+    int kind = (int)tokenizer_kind(tok);
+    id.tok_hash = dataset_hash(0, &kind, sizeof(kind));
     const char *tok_files[2] = {"vocab.json", "merges.txt"};
     for (int i = 0; i < 2; i++) {
         char path[4200], *data;
         size_t len;
-        snprintf(path, sizeof(path), "%s/%s", o->tokenizer_dir, tok_files[i]);
+        snprintf(path, sizeof(path), "%s/%s", o->tokenizer_dir ? o->tokenizer_dir : ".",
+                 tok_files[i]);
         if (ds_read_file(path, &data, &len, err, errlen) != 0) goto done;
-        key = dataset_hash(key, data, len);
+        uint64_t n64 = len;
+        id.tok_hash = dataset_hash(id.tok_hash, &n64, sizeof(n64));
+        id.tok_hash = dataset_hash(id.tok_hash, data, len);
         free(data);
     }
+    id.n_vocab = (uint32_t)tokenizer_vocab_size(tok);
+    /* ... every source file, and the split */
     size_t total = 0;
     for (int i = 0; i < n_all; i++) {
-        const char *name = i < o->n_files ? o->files[i] : o->val_files[i - o->n_files];
-        if (ds_read_file(name, &texts[i], &lens[i], err, errlen) != 0) goto done;
-        key = dataset_hash(key, name, strlen(name) + 1);
-        key = dataset_hash(key, texts[i], lens[i]);
-        key = dataset_hash(key, &lens[i], sizeof(lens[i]));
+        names[i] = i < o->n_files ? o->files[i] : o->val_files[i - o->n_files];
+        if (ds_read_file(names[i], &texts[i], &lens[i], err, errlen) != 0) goto done;
+        if (ds_table_add(&id, names[i], lens[i], dataset_hash(0, texts[i], lens[i]),
+                         i < o->n_files ? 0 : 1) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
         if (i < o->n_files) total += lens[i];
     }
-    double frac = o->n_val_files > 0 ? -1.0 : o->val_frac;
-    key = dataset_hash(key, &frac, sizeof(frac));
+    id.n_files = (uint32_t)n_all;
+    id.names = names;
+    id.val_frac = o->n_val_files > 0 ? -1.0 : o->val_frac;
+    ds->key = dataset_hash(dataset_hash(id.tok_hash, id.table, id.table_len), &id.val_frac, 8);
     if (total == 0) {
         snprintf(err, errlen, "%s: the training text is empty", o->files[0]);
         goto done;
@@ -334,11 +502,13 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
         ds_write_text(o->val_text_path, valtext, n_valtext, err, errlen) != 0)
         goto done;
 
-    ds->key = key;
-    if (o->cache_path && ds_cache_read(ds, o->cache_path, key) == 0) {
-        ds->from_cache = 1;
-        rc = 0;
-        goto done;
+    if (o->cache_path) {
+        if (ds_cache_read(ds, o->cache_path, &id, ds->cache_note, sizeof(ds->cache_note)) == 0) {
+            ds->cache = DATASET_CACHE_REUSED;
+            rc = 0;
+            goto done;
+        }
+        ds->cache = ds->cache_note[0] ? DATASET_CACHE_REBUILT : DATASET_CACHE_CREATED;
     }
     pos = 0;
     for (int i = 0; i < o->n_files; i++) {
@@ -361,13 +531,14 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    rc = o->cache_path ? ds_cache_write(ds, o->cache_path, tokenizer_vocab_size(tok), err, errlen)
-                       : 0;
+    rc = o->cache_path ? ds_cache_write(ds, o->cache_path, &id, err, errlen) : 0;
 done:
     if (rc != 0) dataset_free(ds);
     for (int i = 0; texts && i < n_all; i++) free(texts[i]);
     free(texts);
     free(lens);
+    free(names);
+    free(id.table);
     free(tr.v);
     free(va.v);
     free(valtext);

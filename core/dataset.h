@@ -4,9 +4,12 @@
  * The text files are read, split (the validation set is the last val_frac of
  * their concatenation, cut at the first newline at or after that point, or
  * explicit validation files), tokenized once, and cached in a binary file
- * with a header; later runs whose tokenizer and text are byte-identical
- * reuse it. Batches are random windows chosen by a generator seeded from
- * (seed, step, micro-step), so a resumed run draws exactly the same ones. */
+ * whose header identifies the tokenizer (a hash of vocab.json + merges.txt),
+ * every source file (path, size, content hash) and the split; later runs
+ * whose tokenizer, texts and split are byte-identical reuse it, anything
+ * else (or a truncated or damaged cache) rebuilds it. Batches are random
+ * windows chosen by a generator seeded from (seed, step, micro-step), so a
+ * resumed run draws exactly the same ones. */
 #ifndef GPTSCOPE_DATASET_H
 #define GPTSCOPE_DATASET_H
 
@@ -15,11 +18,20 @@
 
 #include "tokenizer.h"
 
+/* What dataset_load did with the token cache. */
+typedef enum dataset_cache {
+    DATASET_CACHE_OFF = 0,     /* no cache_path given */
+    DATASET_CACHE_REUSED,      /* read back: tokenizer, texts and split unchanged */
+    DATASET_CACHE_CREATED,     /* there was none: tokenized and written */
+    DATASET_CACHE_REBUILT      /* stale or damaged (cache_note says why): rewritten */
+} dataset_cache_t;
+
 typedef struct dataset {
     int *train, *val;          /* token ids */
     size_t n_train, n_val;
-    uint64_t key;              /* hash of tokenizer + text + split: the cache's identity */
-    int from_cache;            /* 1 if the cache was reused */
+    uint64_t key;              /* hash of tokenizer + texts + split: the cache's identity */
+    dataset_cache_t cache;
+    char cache_note[320];      /* why a cache was rebuilt ("book.txt changed", "truncated") */
 } dataset_t;
 
 typedef struct dataset_opts {

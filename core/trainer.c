@@ -358,7 +358,7 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
 }
 
 int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, int64_t *step,
-                       char *err, size_t errlen) {
+                       uint64_t *data_key, char *err, size_t errlen) {
     char path[4200];
     snprintf(path, sizeof(path), "%s/train_state.json", dir);
     FILE *fp = fopen(path, "rb");
@@ -385,6 +385,10 @@ int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, 
     }
     tr_opts_from_json(opts, oj);
     *step = (int64_t)tr_num(j, "step", 0);
+    if (data_key) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "data_key");
+        *data_key = cJSON_IsString(k) ? strtoull(k->valuestring, NULL, 16) : 0;
+    }
     const cJSON *dj = cJSON_GetObjectItemCaseSensitive(j, "data");
     *data_desc = dj ? cJSON_PrintUnformatted(dj) : strdup("{}");
     cJSON_Delete(j);
@@ -404,7 +408,7 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
     t->best_val = INFINITY;
     snprintf(t->out_dir, sizeof(t->out_dir), "%s", dir);
     int64_t step = 0;
-    if (trainer_read_state(dir, &t->o, &t->data_desc, &step, err, errlen) != 0) goto fail;
+    if (trainer_read_state(dir, &t->o, &t->data_desc, &step, NULL, err, errlen) != 0) goto fail;
     if (steps_override > 0) t->o.steps = steps_override;
     if (threads_override > 0) t->o.threads = threads_override;
     char path[4200];
@@ -500,7 +504,7 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
                              void *user, char *err, size_t errlen) {
     trainer_opts_t *o = &t->o;
     train_dropout_t drop = {o->dropout, o->dropout, o->dropout};
-    double t_start = tr_now();
+    double t_start = tr_now(), t_aside = 0; /* t_aside: time in validation and saving */
     int64_t first = t->step, last_saved = t->step;
     char msg[4400];
     while (t->step < o->steps) {
@@ -546,10 +550,10 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         p.loss = (float)(loss_sum / o->accum);
         p.lr = lr;
         p.grad_norm = norm;
-        p.elapsed_s = tr_now() - t_start;
-        double per_step = p.elapsed_s / (double)(t->step - first);
-        p.tokens_per_s = (double)t->B * t->T * o->accum / per_step;
-        p.eta_s = per_step * (double)(o->steps - t->step);
+        double now = tr_now();
+        double per_step = (now - t_start) / (double)(t->step - first);
+        p.tokens_per_s = (double)t->B * t->T * o->accum * (double)(t->step - first) /
+                         fmax(now - t_start - t_aside, 1e-9);
         p.val_loss = p.val_bpb = NAN;
         int at_end = t->step == o->steps;
         if ((o->eval_every > 0 && t->step % o->eval_every == 0) || at_end) {
@@ -558,8 +562,12 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
             p.evaluated = isfinite(p.val_loss);
             if (p.evaluated && p.val_loss < t->best_val) t->best_val = p.val_loss;
         }
-        if ((o->save_every > 0 && t->step % o->save_every == 0) || at_end) {
-            if (trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;
+        int save_now = (o->save_every > 0 && t->step % o->save_every == 0) || at_end;
+        if (save_now && trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;
+        t_aside += tr_now() - now;
+        p.elapsed_s = tr_now() - t_start;
+        p.eta_s = per_step * (double)(o->steps - t->step);
+        if (save_now) {
             p.saved = 1;
             last_saved = t->step;
             snprintf(msg, sizeof(msg), "checkpoint saved to %s (step %lld)", t->out_dir,

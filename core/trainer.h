@@ -46,7 +46,8 @@ typedef struct trainer_progress {
     int64_t step, steps;       /* steps done / total */
     float loss, lr;
     double grad_norm;
-    double tokens_per_s, elapsed_s, eta_s;
+    double tokens_per_s;       /* training throughput (validation and saving excluded) */
+    double elapsed_s, eta_s;   /* wall clock of this run so far, and to the end */
     int evaluated;             /* val_loss / val_bpb are fresh */
     double val_loss, val_bpb;
     int saved;                 /* a checkpoint was written at this step */
@@ -70,9 +71,11 @@ trainer_t *trainer_init(const trainer_opts_t *opts, const gpt_config_t *cfg,
 trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_override,
                           const dataset_t *data, tokenizer_t *tok, char *err, size_t errlen);
 /* The options and data description of a saved run, for the caller to
- * rebuild its dataset before trainer_resume. data_desc is malloc'd. */
+ * rebuild its dataset before trainer_resume. data_desc is malloc'd.
+ * data_key (may be NULL) gets the dataset_t.key the run was trained on (0 if
+ * not recorded), so the caller can tell the user when the data changed. */
 int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, int64_t *step,
-                       char *err, size_t errlen);
+                       uint64_t *data_key, char *err, size_t errlen);
 void trainer_free(trainer_t *t);
 
 typedef enum {
