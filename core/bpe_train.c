@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bpe_internal.h"
+#include "fileio.h"
 
 static const char bt_eot[] = "<|endoftext|>";
 #define BT_EOT_LEN (sizeof bt_eot - 1)
@@ -358,27 +359,8 @@ static int bt_learn(bt_t *b, size_t max_merges, int64_t min_freq, const bpe_trai
     return 0;
 }
 
-/* ---- 4. output ----------------------------------------------------------- */
 
-static int bt_write_file(const char *dir, const char *name, const char *text, size_t len,
-                         char *err, size_t errlen) {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int bad = fwrite(text, 1, len, fp) != len;
-    bad |= fclose(fp) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
+/* ---- 4. output ----------------------------------------------------------- */
 
 /* Appends the vocabulary spelling of bytes[0..n) (GPT-2's printable code
  * point per byte, at most 2 UTF-8 bytes each) to out; returns its length. */
@@ -444,8 +426,12 @@ static int bt_write(const bt_t *b, const unsigned char byte_of_id[256], const ch
         memcpy(merges_txt + merges_len, spell, n);
         merges_len += n;
     }
-    if (bt_write_file(dir, "vocab.json", vocab_txt, strlen(vocab_txt), err, errlen) != 0 ||
-        bt_write_file(dir, "merges.txt", merges_txt, merges_len, err, errlen) != 0)
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    if (fileio_write_atomic(path, vocab_txt, strlen(vocab_txt), err, errlen) != 0)
+        goto done;
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    if (fileio_write_atomic(path, merges_txt, merges_len, err, errlen) != 0)
         goto done;
     rc = 0;
     goto done;

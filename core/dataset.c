@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "rng.h"
 
 #define DS_MAGIC "GPTSCTOK"
@@ -337,24 +338,6 @@ static int ds_cache_write(const dataset_t *ds, const char *path, const ds_ident_
     return 0;
 }
 
-/* The held-out text, through a temporary file like everything else. */
-static int ds_write_text(const char *path, const char *a, size_t na, char *err, size_t errlen) {
-    char tmp[4300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int bad = na && fwrite(a, 1, na, fp) != na;
-    bad |= fclose(fp) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
 
 /* Where the validation part starts in the concatenation of the files: the
  * first newline at or after (1 - frac) of the bytes (moved past any UTF-8
@@ -499,7 +482,7 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
         n_valtext += lens[i];
     }
     if (o->val_text_path &&
-        ds_write_text(o->val_text_path, valtext, n_valtext, err, errlen) != 0)
+        fileio_write_atomic(o->val_text_path, valtext, n_valtext, err, errlen) != 0)
         goto done;
 
     if (o->cache_path) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -256,34 +257,6 @@ static cJSON *tm_config_json(const gpt_config_t *c) {
     return o;
 }
 
-/* Writes text to PATH through PATH.tmp + rename, so a reader never sees half
- * a file and a failed write (full disk) leaves the old one. */
-static int tm_write_atomic(const char *path, const char *text, size_t len, char *err,
-                           size_t errlen) {
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int bad = fwrite(text, 1, len, fp) != len;
-    bad |= fflush(fp) != 0;
-    bad |= fsync(fileno(fp)) != 0;
-    int saved = errno;
-    bad |= fclose(fp) != 0;
-    if (bad) {
-        snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(saved ? saved : errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
 
 int train_model_save(const train_model_t *m, const char *dir, kernel_dtype_t dtype, char *err,
                      size_t errlen) {
@@ -302,7 +275,7 @@ int train_model_save(const train_model_t *m, const char *dir, kernel_dtype_t dty
     snprintf(path, sizeof(path), "%s/config.json", dir);
     size_t tlen = strlen(text);
     text[tlen] = '\n'; /* cJSON_Print's buffer has room for the NUL: reuse it */
-    int rc = tm_write_atomic(path, text, tlen + 1, err, errlen);
+    int rc = fileio_write_atomic(path, text, tlen + 1, err, errlen);
     free(text);
     if (rc != 0) return -1;
 

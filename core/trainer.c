@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "safetensors.h"
 
 struct trainer {
@@ -278,25 +279,6 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
                                                                : KERNEL_F32;
 }
 
-static int tr_write_text(const char *path, const char *text, char *err, size_t errlen) {
-    char tmp[4300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, fp) != n || fputc('\n', fp) == EOF || fflush(fp) != 0 ||
-              fsync(fileno(fp)) != 0;
-    bad |= fclose(fp) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
 
 int trainer_save(trainer_t *t, char *err, size_t errlen) {
     char path[4200];
@@ -352,7 +334,9 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
         return -1;
     }
     snprintf(path, sizeof(path), "%s/train_state.json", t->out_dir);
-    rc = tr_write_text(path, text, err, errlen);
+    size_t tlen = strlen(text);
+    text[tlen] = '\n'; /* cJSON_Print's buffer has room for the NUL: reuse it */
+    rc = fileio_write_atomic(path, text, tlen + 1, err, errlen);
     free(text);
     return rc;
 }
