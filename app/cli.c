@@ -221,51 +221,9 @@ int cli_eos_id(const cli_model_t *cm) {
     return id >= 0 && id < cm->cfg.n_vocab ? id : -1;
 }
 
-int cli_read_stream(FILE *f, const char *name, char **data, size_t *len, char *err,
-                    size_t errlen) {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) goto oom;
-    for (;;) {
-        if (cap - n < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) goto oom;
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error: %s", name, strerror(errno));
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return 0;
-oom:
-    free(buf);
-    snprintf(err, errlen, "%s: out of memory", name);
-    return -1;
-}
-
 int cli_read_path(const char *path, char **data, size_t *len, char *err, size_t errlen) {
-    if (strcmp(path, "-") == 0) return cli_read_stream(stdin, "stdin", data, len, err, errlen);
-    if (is_dir(path)) {
-        snprintf(err, errlen, "%s: is a directory", path);
-        return -1;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = cli_read_stream(f, path, data, len, err, errlen);
-    fclose(f);
-    return rc;
+    if (strcmp(path, "-") == 0) return fileio_read_stream(stdin, "stdin", 0, data, len, err, errlen);
+    return fileio_read_file(path, 0, data, len, err, errlen);
 }
 
 int cli_parse_ids(const char *text, const char *what, int **ids, size_t *n, char *err,

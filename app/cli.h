@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fileio.h"
 #include "gpt.h"
 #include "tokenizer.h"
 
@@ -55,10 +56,8 @@ tokenizer_kind_t cli_tokenizer_kind(const gpt_config_t *cfg);
 /* End-of-text id: the tokenizer's, else the config's, else -1. */
 int cli_eos_id(const cli_model_t *cm);
 
-/* Reads a whole stream or file (path "-" = stdin) into a malloc'd buffer
- * with a NUL after the data. Returns 0, or -1 with err. */
-int cli_read_stream(FILE *f, const char *name, char **data, size_t *len, char *err,
-                    size_t errlen);
+/* Reads a whole file (path "-" = stdin) into a malloc'd buffer with a NUL
+ * after the data (fileio_read_file). Returns 0, or -1 with err. */
 int cli_read_path(const char *path, char **data, size_t *len, char *err, size_t errlen);
 
 /* Whitespace-separated non-negative decimal ids into a malloc'd array.

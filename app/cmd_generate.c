@@ -194,7 +194,7 @@ static int prompt_ids(const gen_opts_t *o, const cli_model_t *cm, int **ids, siz
     size_t len = 0;
     const char *what = "prompt";
     if (strcmp(o->prompt, "-") == 0) {
-        if (cli_read_stream(stdin, "stdin", &text, &len, err, sizeof err)) {
+        if (fileio_read_stream(stdin, "stdin", 0, &text, &len, err, sizeof err)) {
             cli_error("%s", err);
             return -1;
         }

@@ -110,7 +110,7 @@ int cmd_tokenize(int argc, char **argv) {
     char err[1024], *data = NULL;
     size_t len = 0;
     int rc = CLI_EXIT_ERROR;
-    if (cli_read_stream(stdin, "stdin", &data, &len, err, sizeof err)) {
+    if (fileio_read_stream(stdin, "stdin", 0, &data, &len, err, sizeof err)) {
         cli_error("%s", err);
     } else {
         rc = do_decode ? decode(&cm, data) : encode(&cm, data, len, json);

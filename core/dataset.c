@@ -46,42 +46,6 @@ uint64_t dataset_hash(uint64_t h, const void *data, size_t n) {
     return h;
 }
 
-static int ds_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (!buf || bad) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return -1;
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
 typedef struct ds_ids {
     int *v;
     size_t n, cap;
@@ -381,7 +345,7 @@ int dataset_train_texts(const dataset_opts_t *o, char ***texts_out, size_t **len
         return -1;
     }
     for (int i = 0; i < o->n_files; i++) {
-        if (ds_read_file(o->files[i], &texts[i], &lens[i], err, errlen) != 0) {
+        if (fileio_read_file(o->files[i], 0, &texts[i], &lens[i], err, errlen) != 0) {
             dataset_texts_free(texts, lens, o->n_files);
             return -1;
         }
@@ -433,7 +397,7 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
         size_t len;
         snprintf(path, sizeof(path), "%s/%s", o->tokenizer_dir ? o->tokenizer_dir : ".",
                  tok_files[i]);
-        if (ds_read_file(path, &data, &len, err, errlen) != 0) goto done;
+        if (fileio_read_file(path, 0, &data, &len, err, errlen) != 0) goto done;
         uint64_t n64 = len;
         id.tok_hash = dataset_hash(id.tok_hash, &n64, sizeof(n64));
         id.tok_hash = dataset_hash(id.tok_hash, data, len);
@@ -444,7 +408,7 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
     size_t total = 0;
     for (int i = 0; i < n_all; i++) {
         names[i] = i < o->n_files ? o->files[i] : o->val_files[i - o->n_files];
-        if (ds_read_file(names[i], &texts[i], &lens[i], err, errlen) != 0) goto done;
+        if (fileio_read_file(names[i], 0, &texts[i], &lens[i], err, errlen) != 0) goto done;
         if (ds_table_add(&id, names[i], lens[i], dataset_hash(0, texts[i], lens[i]),
                          i < o->n_files ? 0 : 1) != 0) {
             snprintf(err, errlen, "out of memory");

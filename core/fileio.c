@@ -1,9 +1,11 @@
-/* fileio.c - whole-file atomic writes (fileio.h). */
+/* fileio.c - whole-file reads and atomic writes (fileio.h). */
 #include "fileio.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
@@ -34,4 +36,66 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
         return -1;
     }
     return 0;
+}
+
+int fileio_read_stream(FILE *f, const char *name, size_t max, char **data, size_t *len,
+                       char *err, size_t errlen) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            snprintf(err, errlen, "%s: out of memory", name);
+            return -1;
+        }
+        if (cap - n < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) free(buf);
+            buf = nb;
+            cap *= 2;
+            continue;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (max > 0 && n > max) {
+            snprintf(err, errlen, "%s: larger than %zu bytes", name, max);
+            free(buf);
+            return -1;
+        }
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error: %s", name, strerror(errno));
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int fileio_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
+                     size_t errlen) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = fileio_read_stream(f, path, max, data, len, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int fileio_copy_atomic(const char *src, const char *dst, char *err, size_t errlen) {
+    char *data = NULL;
+    size_t len = 0;
+    if (fileio_read_file(src, 0, &data, &len, err, errlen) != 0) return -1;
+    int rc = fileio_write_atomic(dst, data, len, err, errlen);
+    free(data);
+    return rc;
 }

@@ -1,15 +1,30 @@
-/* fileio.h - writing a whole file so that no reader ever sees half of it:
- * the data goes to PATH.tmp, is flushed to disk, and is renamed over PATH.
- * A failed write (a full disk, a killed process) leaves the old PATH intact.
- * Shared by everything core saves (configs, vocabularies, training state,
- * held-out text). */
+/* fileio.h - whole files in and out.
+ * Writing: so that no reader ever sees half of a file, the data goes to
+ * PATH.tmp, is flushed to disk, and is renamed over PATH. A failed write (a
+ * full disk, a killed process) leaves the old PATH intact. Shared by
+ * everything core saves (configs, vocabularies, training state, held-out text).
+ * Reading: the whole file into one NUL-terminated buffer, with the error
+ * message naming the file. */
 #ifndef GPTSCOPE_FILEIO_H
 #define GPTSCOPE_FILEIO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Returns 0, or -1 with "PATH: problem" in err (the temporary file removed). */
 int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
                         size_t errlen);
+
+/* Copies SRC to DST through DST.tmp + rename, as fileio_write_atomic. */
+int fileio_copy_atomic(const char *src, const char *dst, char *err, size_t errlen);
+
+/* Reads an open stream to its end into *data (malloc'd, NUL-terminated;
+ * *len excludes the NUL). name is used in messages. max > 0 refuses a
+ * stream longer than max bytes ("NAME: larger than ..."). Returns 0 or -1. */
+int fileio_read_stream(FILE *f, const char *name, size_t max, char **data, size_t *len,
+                       char *err, size_t errlen);
+/* The same for a path; a directory is refused with "PATH: is a directory". */
+int fileio_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
+                     size_t errlen);
 
 #endif

@@ -2,6 +2,7 @@
  * config.json. Both families' key spellings are accepted (n_positions / n_ctx;
  * activation_function for gpt2, afn for openai-gpt), and options this engine
  * does not implement are refused by name rather than silently ignored. */
+#include "fileio.h"
 #include "gpt.h"
 
 #include <cjson/cJSON.h>
@@ -9,48 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *cfg_read_file(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            if (cap > (64u << 20)) {
-                snprintf(err, errlen, "%s: larger than 64 MiB, not a config file", path);
-                free(buf);
-                fclose(fp);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                free(buf);
-                fclose(fp);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, 4096, fp);
-        n += got;
-        if (got < 4096) break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        snprintf(err, errlen, "%s: read error", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
 
 /* Reads an integer key; missing -> def (or an error when def < -1 marks it required). */
 static int cfg_int(const cJSON *root, const char *key, int def, int *out, const char *path,
@@ -154,8 +113,9 @@ static int cfg_parse(gpt_config_t *cfg, const cJSON *root, const char *path, cha
 int gpt_config_load(gpt_config_t *cfg, const char *path, char *err, size_t errlen) {
     memset(cfg, 0, sizeof(*cfg));
     size_t len = 0;
-    char *text = cfg_read_file(path, &len, err, errlen);
-    if (!text) return -1;
+    char *text = NULL;
+    /* a config is a few hundred bytes: refuse to slurp a wrongly named weights file */
+    if (fileio_read_file(path, 64u << 20, &text, &len, err, errlen) != 0) return -1;
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
     if (!root || !cJSON_IsObject(root)) {

@@ -84,35 +84,6 @@ void trainer_free(trainer_t *t) {
     free(t);
 }
 
-static int tr_copy_file(const char *src, const char *dst, char *err, size_t errlen) {
-    FILE *in = fopen(src, "rb");
-    if (!in) {
-        snprintf(err, errlen, "%s: %s", src, strerror(errno));
-        return -1;
-    }
-    char tmp[4300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-    FILE *out = fopen(tmp, "wb");
-    if (!out) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        fclose(in);
-        return -1;
-    }
-    char buf[65536];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(buf, 1, sizeof(buf), in)) > 0) bad = fwrite(buf, 1, n, out) != n;
-    bad |= ferror(in);
-    fclose(in);
-    bad |= fclose(out) != 0;
-    if (bad || rename(tmp, dst) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", dst, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* Common set-up once the model exists. */
 static int tr_setup(trainer_t *t, char *err, size_t errlen) {
     t->B = t->o.batch;
@@ -186,7 +157,7 @@ trainer_t *trainer_init(const trainer_opts_t *opts, const gpt_config_t *cfg,
         snprintf(src, sizeof(src), "%s/%s", tokenizer_dir, files[i]);
         snprintf(dst, sizeof(dst), "%s/%s", out_dir, files[i]);
         if (realpath(src, rs) && realpath(dst, rd) && strcmp(rs, rd) == 0) continue;
-        if (tr_copy_file(src, dst, err, errlen) != 0) goto fail;
+        if (fileio_copy_atomic(src, dst, err, errlen) != 0) goto fail;
     }
     if (tr_setup(t, err, errlen) != 0) goto fail;
     return t;
@@ -226,6 +197,7 @@ static cJSON *tr_opts_json(const trainer_opts_t *o) {
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed); /* a string: 64 bits do not fit a double */
     cJSON_AddNumberToObject(j, "eval_every", (double)o->eval_every);
+    cJSON_AddNumberToObject(j, "keep_best", (double)o->keep_best);
     cJSON_AddNumberToObject(j, "eval_tokens", (double)o->eval_tokens);
     cJSON_AddNumberToObject(j, "save_every", (double)o->save_every);
     cJSON_AddNumberToObject(j, "threads", o->threads);
@@ -269,6 +241,7 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (cJSON_IsString(seed)) o->seed = strtoull(seed->valuestring, NULL, 10);
     o->eval_every = (int64_t)tr_num(j, "eval_every", (double)o->eval_every);
+    o->keep_best = (int)tr_num(j, "keep_best", (double)o->keep_best);
     o->eval_tokens = (int64_t)tr_num(j, "eval_tokens", (double)o->eval_tokens);
     o->save_every = (int64_t)tr_num(j, "save_every", (double)o->save_every);
     o->threads = (int)tr_num(j, "threads", o->threads);
@@ -341,8 +314,28 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
     return rc;
 }
 
+/* OUT/best/: the model (not the optimiser: it is for use, not for resuming) at the step
+   with the lowest validation loss so far, with the tokenizer and best.json saying which. */
+static int tr_save_best(trainer_t *t, double val_bpb, char *err, size_t errlen) {
+    char dir[4200], src[4300], dst[4300];
+    snprintf(dir, sizeof(dir), "%s/best", t->out_dir);
+    if (train_model_save(t->m, dir, t->o.save_dtype, err, errlen) != 0) return -1;
+    const char *files[2] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(src, sizeof(src), "%s/%s", t->out_dir, files[i]);
+        snprintf(dst, sizeof(dst), "%s/%s", dir, files[i]);
+        if (fileio_copy_atomic(src, dst, err, errlen) != 0) return -1;
+    }
+    char text[256];
+    int n = snprintf(text, sizeof(text),
+                     "{\n  \"step\": %lld,\n  \"val_loss\": %.6f,\n  \"val_bpb\": %.6f\n}\n",
+                     (long long)t->step, t->best_val, val_bpb);
+    snprintf(dst, sizeof(dst), "%s/best.json", dir);
+    return fileio_write_atomic(dst, text, (size_t)n, err, errlen);
+}
+
 int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, int64_t *step,
-                       uint64_t *data_key, char *err, size_t errlen) {
+                       uint64_t *data_key, double *best_val, char *err, size_t errlen) {
     char path[4200];
     snprintf(path, sizeof(path), "%s/train_state.json", dir);
     FILE *fp = fopen(path, "rb");
@@ -369,6 +362,7 @@ int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, 
     }
     tr_opts_from_json(opts, oj);
     *step = (int64_t)tr_num(j, "step", 0);
+    if (best_val) *best_val = tr_num(j, "best_val_loss", INFINITY);
     if (data_key) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "data_key");
         *data_key = cJSON_IsString(k) ? strtoull(k->valuestring, NULL, 16) : 0;
@@ -392,7 +386,8 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
     t->best_val = INFINITY;
     snprintf(t->out_dir, sizeof(t->out_dir), "%s", dir);
     int64_t step = 0;
-    if (trainer_read_state(dir, &t->o, &t->data_desc, &step, NULL, err, errlen) != 0) goto fail;
+    if (trainer_read_state(dir, &t->o, &t->data_desc, &step, NULL, &t->best_val, err, errlen) != 0)
+        goto fail;
     if (steps_override > 0) t->o.steps = steps_override;
     if (threads_override > 0) t->o.threads = threads_override;
     char path[4200];
@@ -544,7 +539,11 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
             if (trainer_eval(t, o->eval_tokens, &p.val_loss, &p.val_bpb, err, errlen) != 0)
                 return TRAINER_ERROR;
             p.evaluated = isfinite(p.val_loss);
-            if (p.evaluated && p.val_loss < t->best_val) t->best_val = p.val_loss;
+            if (p.evaluated && p.val_loss < t->best_val) {
+                t->best_val = p.val_loss;
+                if (o->keep_best && tr_save_best(t, p.val_bpb, err, errlen) != 0)
+                    return TRAINER_ERROR;
+            }
         }
         int save_now = (o->save_every > 0 && t->step % o->save_every == 0) || at_end;
         if (save_now && trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;

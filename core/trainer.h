@@ -36,6 +36,8 @@ typedef struct trainer_opts {
     int threads;
     kernel_dtype_t save_dtype; /* model.safetensors dtype */
     int bf16;                  /* mixed precision on AMX (train_acts_set_bf16) */
+    int keep_best;             /* 1: each validation that improves on the best so far also
+                                  writes the model to OUT/best/ (HF layout + best.json) */
     int64_t stop_after;        /* > 0: save and return TRAINER_STOPPED after this step
                                   (not saved in the checkpoint: a resume runs on) */
 } trainer_opts_t;
@@ -73,9 +75,10 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
 /* The options and data description of a saved run, for the caller to
  * rebuild its dataset before trainer_resume. data_desc is malloc'd.
  * data_key (may be NULL) gets the dataset_t.key the run was trained on (0 if
- * not recorded), so the caller can tell the user when the data changed. */
+ * not recorded), so the caller can tell the user when the data changed.
+ * best_val (may be NULL) gets the lowest validation loss seen (INFINITY if none). */
 int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, int64_t *step,
-                       uint64_t *data_key, char *err, size_t errlen);
+                       uint64_t *data_key, double *best_val, char *err, size_t errlen);
 void trainer_free(trainer_t *t);
 
 typedef enum {

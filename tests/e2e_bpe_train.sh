@@ -19,32 +19,7 @@ trap 'rm -rf "$TMP"' EXIT
 unset GPTSCOPE_MODEL
 export PYTHONDONTWRITEBYTECODE=1
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ $# -ge 3 ] && printf '%s\n' "$3" | sed 's/^/# /'
-    fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-
-# expect_fail DESC WANT_RC CMD...: exit code WANT_RC, exactly one stderr line
-# "gptscope: ...", nothing on stdout.
-expect_fail() {
-    local desc=$1 want=$2
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-    local rc=$? good=1
-    [ $rc -eq "$want" ] || good=0
-    [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q '^gptscope: ' "$TMP/err" || good=0
-    [ -s "$TMP/out" ] && good=0
-    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
-}
+. "$(dirname "$0")/tap.sh"
 
 # ---------------------------------------------------------------- help
 "$BIN" bpe-train --help >"$TMP/help" 2>&1 && grep -q '^usage: gptscope bpe-train CORPUS' "$TMP/help" &&
@@ -174,5 +149,4 @@ grep -q "good.txt/sub: cannot create directory" "$TMP/err"
 ok $? "the error names the directory" "$(cat "$TMP/err")"
 expect_fail "-o is a regular file" 1 "$BIN" bpe-train "$C" --vocab-size 300 -o "$TMP/good.txt"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_finish

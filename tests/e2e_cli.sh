@@ -16,40 +16,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 unset GPTSCOPE_MODEL
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ $# -ge 3 ] && printf '%s\n' "$3" | sed 's/^/# /'
-    fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$d"; else ok 1 "$d"; fi; }
-
-# expect_fail DESC WANT_RC CMD...: WANT_RC exact (1 or 2), or "any" for any
-# code in 1..127. Requires exactly one stderr line "gptscope: ..." and no stdout.
-expect_fail() {
-    local desc=$1 want=$2
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-    local rc=$?
-    local lines
-    lines=$(wc -l <"$TMP/err")
-    local good=1
-    if [ "$want" = any ]; then
-        [ $rc -ge 1 ] && [ $rc -lt 128 ] || good=0
-    else
-        [ $rc -eq "$want" ] || good=0
-    fi
-    [ "$lines" -eq 1 ] && grep -q '^gptscope: ' "$TMP/err" || good=0
-    [ -s "$TMP/out" ] && good=0
-    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
-}
+. "$(dirname "$0")/tap.sh"
 
 # ---------------------------------------------------------------- help
 for args in "--help" "help" "--version"; do
@@ -322,5 +289,4 @@ assert abs(o["loss"]-r["loss"])<=1e-4, (o, r["loss"])' "$EXP"
     ok $? "GPT-1 info"
 fi
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_finish

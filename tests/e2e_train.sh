@@ -14,38 +14,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 unset GPTSCOPE_MODEL
 
-n=0
-failed=0
-ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ $# -ge 3 ] && printf '%s\n' "$3" | sed 's/^/# /'
-    fi
-}
-expect_fail() { # DESC WANT_RC CMD...: exactly one "gptscope: " line on stderr
-    local desc=$1 want=$2
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-    local rc=$? good=1
-    [ $rc -eq "$want" ] || good=0
-    [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q '^gptscope: ' "$TMP/err" || good=0
-    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
-}
-
-# train prints progress lines first; the error must be the one and last "gptscope: " line
-expect_fail_late() {
-    local desc=$1 want=$2
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-    local rc=$? good=1
-    [ $rc -eq "$want" ] || good=0
-    [ "$(grep -c '^gptscope: ' "$TMP/err")" -eq 1 ] && tail -1 "$TMP/err" | grep -q '^gptscope: ' || good=0
-    ok $((1 - good)) "$desc (rc $rc)" "stderr: $(head -c 400 "$TMP/err")"
-}
+TAP_QUIET_STDOUT=0 # train reports on stdout before an error
+. "$(dirname "$0")/tap.sh"
 
 CORPUS=$SHARED/tinyshakespeare.txt
 if [ ! -f "$CORPUS" ]; then
@@ -109,6 +79,27 @@ eval_bpb=$("$BIN" eval -m "$TMP/m" --json "$TMP/m/val.txt" 2>/dev/null | python3
 # trainer uses non-overlapping windows, so eval can only be a little better
 awk -v a="$val_bpb" -v b="$eval_bpb" 'BEGIN { exit !(b <= a + 1e-3 && b > a - 0.3) }'
 ok $? "eval on val.txt agrees with the trainer's validation ($val_bpb vs $eval_bpb bits/byte)"
+# --keep-best: OUT/best/ holds the model of the lowest validation loss logged
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/kb" "${TINY[@]}" --steps 30 --keep-best >"$TMP/kb.out" 2>&1
+ok $? "train --keep-best" "$(tail -3 "$TMP/kb.out")"
+minval=$(grep -o '| val [0-9.]*' "$TMP/kb.out" | awk '{print $3}' | sort -g | head -1)
+python3 - "$TMP/kb/best/best.json" "$minval" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert abs(b["val_loss"] - float(sys.argv[2])) < 1e-4, (b, sys.argv[2])
+assert b["step"] in (10, 20, 30)
+PY
+ok $? "best/best.json names the lowest logged validation loss ($minval)" "$(cat "$TMP/kb/best/best.json" 2>&1)"
+best_step=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['step'])" "$TMP/kb/best/best.json" 2>/dev/null)
+if [ "$best_step" = 30 ]; then
+    cmp -s "$TMP/kb/best/model.safetensors" "$TMP/kb/model.safetensors" &&
+        cmp -s "$TMP/kb/best/vocab.json" "$TMP/kb/vocab.json"
+    ok $? "best/ at the last step equals the final checkpoint"
+else
+    skip "best/ at the last step equals the final checkpoint" "best at step $best_step"
+fi
+"$BIN" eval -m "$TMP/kb/best" "$TMP/kb/val.txt" >/dev/null 2>&1
+ok $? "gptscope eval loads best/"
 printf 'Hello there, friend' >"$TMP/rt.txt"
 rt=$("$BIN" tokenize -m "$TMP/m" <"$TMP/rt.txt" | "$BIN" tokenize -m "$TMP/m" --decode)
 [ "$rt" = "Hello there, friend" ]
@@ -266,5 +257,4 @@ else
     n=$((n + 1)); echo "ok $n - bundled model # SKIP assets/default-model not present"
 fi
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_finish
