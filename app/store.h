@@ -1,0 +1,131 @@
+/* store.h - session history in SQLite: every prompt and reply from `chat`
+ * and `repl`, and for each generated token what the sampler saw.
+ *
+ * Layout (schema version in PRAGMA user_version, upgraded by migrations on
+ * open; see store.c):
+ *   sessions  (id, created, updated, model_path, model_checksum, settings JSON, title)
+ *   turns     (id, session_id, idx, role 'user'|'model', text, created, settings JSON,
+ *              stop reason, elapsed_ms)
+ *   tokens    (turn_id, idx, token id, text, t_ms since the turn began, chosen prob,
+ *              raw logprob, entropies, n_kept, settings JSON in force,
+ *              candidates JSON: [{id,text,logit,raw_prob,prob,kept}, ...])
+ * User turns store their prompt token ids too (tokens rows without sampler
+ * data), so a replay can rebuild the exact token sequence the model saw.
+ *
+ * Durability: WAL mode, synchronous=NORMAL, one transaction per call, so a
+ * killed process (kill -9 mid-reply) keeps every token stored before it;
+ * another process may read the database while a writer runs (busy timeout).
+ * Every function returns 0 (or an id > 0) on success, -1 with a one-line
+ * message naming the database file in err. */
+#ifndef GPTSCOPE_STORE_H
+#define GPTSCOPE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store_t;
+
+/* The default database path: $GPTSCOPE_DB, else $XDG_DATA_HOME/gptscope/sessions.db,
+ * else $HOME/.local/share/gptscope/sessions.db. Returns 0, or -1 with err when
+ * none can be formed (no HOME). Does not create anything. */
+int store_default_path(char *buf, size_t len, char *err, size_t errlen);
+
+/* Opens (readonly = 0: creating the file and its parent directories and
+ * migrating the schema) a database. readonly = 1 never writes and fails on
+ * a missing file. A database of a newer schema version than this build's is
+ * refused with a message. NULL with err on failure. */
+store_t *store_open(const char *path, int readonly, char *err, size_t errlen);
+void store_close(store_t *s); /* NULL is a no-op */
+const char *store_path(const store_t *s);
+
+/* ---- writing, as a conversation happens ---------------------------------- */
+
+/* A new session; returns its id (> 0) or -1. settings_json may be NULL ("{}"). */
+int64_t store_session_new(store_t *s, const char *model_path, const char *model_checksum,
+                          const char *settings_json, char *err, size_t errlen);
+/* Changes the session's settings (after /temp etc.) and its updated time. */
+int store_session_set_settings(store_t *s, int64_t session, const char *settings_json,
+                               char *err, size_t errlen);
+
+/* Starts a turn (role "user" or "model") with its text so far; returns its id. */
+int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const char *text,
+                         const char *settings_json, char *err, size_t errlen);
+
+typedef struct store_cand {
+    int id;
+    char text[64];   /* token text (UTF-8, may be a partial character, escaped on output) */
+    float logit, raw_prob, prob;
+    int kept;
+} store_cand_t;
+
+typedef struct store_token {
+    int idx;         /* position in the turn, 0.. */
+    int id;          /* token id */
+    const char *text;
+    double t_ms;     /* milliseconds since the turn began (replay pace) */
+    /* sampler data; has_sample = 0 for prompt tokens */
+    int has_sample;
+    float chosen_prob, chosen_raw_logprob, entropy_raw, entropy_final;
+    int n_kept, chosen_rank;
+    const char *settings_json; /* sampling settings in force (NULL = the turn's) */
+    int n_cand;
+    const store_cand_t *cand;
+} store_token_t;
+
+/* Appends one token to a turn and the token's text to the turn's text, in
+ * one transaction (committed before returning). */
+int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen);
+/* Ends a turn: why it stopped ("eos", "max", "interrupted", "error", or NULL
+ * for a user turn) and how long it took. */
+int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms, char *err,
+                   size_t errlen);
+
+/* ---- reading ------------------------------------------------------------- */
+
+typedef struct store_session_info {
+    int64_t id;
+    char created[32], updated[32]; /* ISO 8601 UTC */
+    char *model_path, *model_checksum, *settings_json, *title;
+    int n_turns, n_tokens;
+} store_session_info_t;
+
+typedef struct store_turn_data {
+    int64_t id;
+    int idx;
+    char role[8];
+    char created[32];
+    char *text, *settings_json, *stop; /* stop NULL while unfinished */
+    double elapsed_ms;
+    int n_tokens;
+    store_token_t *tokens;   /* owned: texts, settings and cand arrays are malloc'd */
+} store_turn_data_t;
+
+typedef struct store_session_data {
+    store_session_info_t info;
+    int n_turns;
+    store_turn_data_t *turns;
+} store_session_data_t;
+
+/* Newest first; *out malloc'd (free with store_session_infos_free). */
+int store_session_list(store_t *s, store_session_info_t **out, int *n, char *err, size_t errlen);
+void store_session_infos_free(store_session_info_t *v, int n);
+/* The whole session. -1 with "no session ID in PATH" when absent. */
+int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *err,
+                       size_t errlen);
+void store_session_data_free(store_session_data_t *d);
+/* Removes a session with its turns and tokens; -1 when absent. */
+int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen);
+
+typedef struct store_hit {
+    int64_t session, turn;
+    char role[8];
+    char *snippet; /* the matching text with some context, one line */
+} store_hit_t;
+/* Case-insensitive substring search over turn texts; newest sessions first. */
+int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *err,
+                 size_t errlen);
+void store_hits_free(store_hit_t *v, int n);
+
+#endif
