@@ -178,6 +178,49 @@ int gen_prefill(gen_t *g, const int *ids, int n, int *n_truncated, char *err, si
     return run_tokens(g, g->win_start, n - g->win_start, err, errlen);
 }
 
+int gen_extend(gen_t *g, const int *ids, int n, int *n_dropped, char *err, size_t errlen) {
+    if (n_dropped) *n_dropped = 0;
+    if (!g->have_logits && !g->pending) {
+        snprintf(err, errlen, "generate: no prompt has been processed");
+        return -1;
+    }
+    const gpt_config_t *cfg = &g->m->cfg;
+    if (n < 1) {
+        snprintf(err, errlen, "generate: nothing to append");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= cfg->n_vocab) {
+            snprintf(err, errlen, "generate: token %d is id %d, outside the vocabulary (%d)", i,
+                     ids[i], cfg->n_vocab);
+            return -1;
+        }
+    }
+    int dropped = 0;
+    if (run_pending(g, &dropped, err, errlen)) return -1;
+    if (reserve_ids(g, g->n_ids + n, err, errlen)) return -1;
+    int old_n = g->n_ids;
+    memcpy(g->ids + old_n, ids, (size_t)n * sizeof *ids);
+    g->n_ids += n;
+    g->n_generated = 0;
+    int limit = cfg->n_ctx > 1 ? cfg->n_ctx - 1 : 1;
+    int rc;
+    if (g->n_ids - g->win_start <= limit) {
+        rc = run_tokens(g, old_n, n, err, errlen);
+    } else {
+        int keep = n > cfg->n_ctx / 2 ? n : cfg->n_ctx / 2;
+        if (keep > limit) keep = limit;
+        if (keep < 1) keep = 1;
+        int new_start = g->n_ids - keep;
+        dropped += new_start - g->win_start;
+        g->win_start = new_start;
+        gpt_state_reset(g->state);
+        rc = run_tokens(g, new_start, keep, err, errlen);
+    }
+    if (n_dropped) *n_dropped = dropped;
+    return rc;
+}
+
 int gen_sync(gen_t *g, char *err, size_t errlen) {
     int dropped;
     return run_pending(g, &dropped, err, errlen);

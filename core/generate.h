@@ -78,6 +78,14 @@ int gen_step(gen_t *g, sampler_t *smp, sampler_report_t *report, gen_step_t *out
 /* Appends a caller-chosen id (a token picked in the UI, a forced reply) as
  * if it had been sampled: counts as generated, may stop or slide. */
 int gen_accept(gen_t *g, int id, gen_step_t *out, char *err, size_t errlen);
+/* Appends ids[0..n) (n >= 1) to the history as more prompt (a new user turn
+ * in a chat) and runs them, after the pending token if any. The generated
+ * count starts again from 0, so max_new applies to the reply that follows.
+ * When the window cannot take them (one slot stays free, as for a prompt), it
+ * slides: the last max(n_ctx / 2, n) tokens (at most n_ctx - 1) are kept and
+ * run again from position 0. *n_dropped (may be NULL) gets how many tokens
+ * left the window. Needs a processed prompt first. Returns 0 or -1. */
+int gen_extend(gen_t *g, const int *ids, int n, int *n_dropped, char *err, size_t errlen);
 /* Runs a pending token (see the top of this file); no-op if none. */
 int gen_sync(gen_t *g, char *err, size_t errlen);
 

@@ -1,0 +1,478 @@
+/* chat.c - a conversation over one generation history (chat.h). */
+#include "chat.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "beam.h"
+
+struct chat {
+    const gpt_model_t *m;
+    tokenizer_t *tok;
+    gen_t *gen;
+    sampler_t *smp;
+    chat_settings_t set;
+    int n_threads;
+    chat_token_t *toks;
+    int *ids;               /* toks[i].id, contiguous for the model */
+    int n_toks, cap_toks;
+    chat_turn_t *turns;
+    int n_turns, cap_turns;
+    int in_reply;
+    chat_stop_t reply_stop; /* set when the reply stopped by itself */
+    double reply_t0;        /* monotonic ms when the reply began */
+    int *beam_ids;          /* a searched reply being handed out */
+    int n_beam, beam_next;
+    int have_history;       /* the generator holds a processed prompt */
+    chat_recorder_t rec;
+    int has_rec;
+};
+
+static double chat_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+const char *chat_stop_name(chat_stop_t s) {
+    switch (s) {
+    case CHAT_STOP_EOS: return "eos";
+    case CHAT_STOP_MAX: return "max";
+    case CHAT_STOP_INTERRUPTED: return "interrupted";
+    case CHAT_STOP_ERROR: return "error";
+    default: return NULL;
+    }
+}
+
+chat_stop_t chat_stop_parse(const char *name) {
+    for (int s = CHAT_STOP_EOS; name && s <= CHAT_STOP_ERROR; s++)
+        if (strcmp(name, chat_stop_name((chat_stop_t)s)) == 0) return (chat_stop_t)s;
+    return CHAT_STOP_NONE;
+}
+
+/* ---- settings ------------------------------------------------------------- */
+
+chat_settings_t chat_settings_default(void) {
+    chat_settings_t s;
+    memset(&s, 0, sizeof s);
+    s.sampling = sampler_params_default();
+    s.max_tokens = 200;
+    s.beams = 1;
+    s.stop_at_eos = 1;
+    return s;
+}
+
+int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen) {
+    if (sampler_params_check(&s->sampling, err, errlen) != 0) return -1;
+    if (s->max_tokens < 1 || s->max_tokens > 1000000) {
+        snprintf(err, errlen, "max-tokens must be between 1 and 1000000 (got %d)", s->max_tokens);
+        return -1;
+    }
+    if (s->beams < 1 || s->beams > 16) {
+        snprintf(err, errlen, "beams must be between 1 and 16 (got %d)", s->beams);
+        return -1;
+    }
+    return 0;
+}
+
+char *chat_settings_json(const chat_settings_t *s) {
+    const sampler_params_t *p = &s->sampling;
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddNumberToObject(j, "temperature", p->temperature);
+    cJSON_AddNumberToObject(j, "top_k", p->top_k);
+    cJSON_AddNumberToObject(j, "top_p", p->top_p);
+    cJSON_AddNumberToObject(j, "min_p", p->min_p);
+    cJSON_AddNumberToObject(j, "repetition_penalty", p->repetition_penalty);
+    cJSON_AddNumberToObject(j, "presence_penalty", p->presence_penalty);
+    cJSON_AddNumberToObject(j, "frequency_penalty", p->frequency_penalty);
+    /* seeds are 64-bit: a JSON number would lose the low bits past 2^53 */
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "max_tokens", s->max_tokens);
+    cJSON_AddNumberToObject(j, "beams", s->beams);
+    cJSON_AddBoolToObject(j, "stop_at_eos", s->stop_at_eos);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+static double chat_jnum(const cJSON *j, const char *k, double def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, size_t errlen) {
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        snprintf(err, errlen, "settings: not a JSON object");
+        return -1;
+    }
+    sampler_params_t *p = &s->sampling;
+    p->temperature = (float)chat_jnum(j, "temperature", p->temperature);
+    p->top_k = (int)chat_jnum(j, "top_k", p->top_k);
+    p->top_p = (float)chat_jnum(j, "top_p", p->top_p);
+    p->min_p = (float)chat_jnum(j, "min_p", p->min_p);
+    p->repetition_penalty = (float)chat_jnum(j, "repetition_penalty", p->repetition_penalty);
+    p->presence_penalty = (float)chat_jnum(j, "presence_penalty", p->presence_penalty);
+    p->frequency_penalty = (float)chat_jnum(j, "frequency_penalty", p->frequency_penalty);
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    if (cJSON_IsString(seed)) p->seed = strtoull(seed->valuestring, NULL, 10);
+    s->max_tokens = (int)chat_jnum(j, "max_tokens", s->max_tokens);
+    s->beams = (int)chat_jnum(j, "beams", s->beams);
+    const cJSON *eos = cJSON_GetObjectItemCaseSensitive(j, "stop_at_eos");
+    if (cJSON_IsBool(eos)) s->stop_at_eos = cJSON_IsTrue(eos);
+    cJSON_Delete(j);
+    return chat_settings_check(s, err, errlen);
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+static int chat_make_gen(chat_t *c, int capture_attn, char *err, size_t errlen) {
+    gen_params_t gp = gen_params_default();
+    /* the chat decides when a reply ends (its settings change between
+       replies); the generator just runs every token it is given */
+    gp.max_new = 0;
+    gp.stop_at_eos = 0;
+    gp.capture_attn = capture_attn;
+    gp.n_threads = c->n_threads;
+    gen_free(c->gen);
+    c->gen = gen_init(c->m, &gp, err, errlen);
+    c->have_history = 0;
+    return c->gen ? 0 : -1;
+}
+
+chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t *s,
+                  int n_threads, int capture_attn, char *err, size_t errlen) {
+    if (chat_settings_check(s, err, errlen) != 0) return NULL;
+    chat_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "chat: out of memory");
+        return NULL;
+    }
+    c->m = m;
+    c->tok = tok;
+    c->set = *s;
+    c->n_threads = n_threads > 0 ? n_threads : 1;
+    if (chat_make_gen(c, capture_attn, err, errlen) != 0 ||
+        !(c->smp = sampler_init(&s->sampling, m->cfg.n_vocab, err, errlen))) {
+        chat_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void chat_free(chat_t *c) {
+    if (!c) return;
+    gen_free(c->gen);
+    sampler_free(c->smp);
+    free(c->toks);
+    free(c->ids);
+    free(c->turns);
+    free(c->beam_ids);
+    free(c);
+}
+
+void chat_set_recorder(chat_t *c, const chat_recorder_t *r) {
+    c->has_rec = r != NULL;
+    if (r) c->rec = *r;
+}
+
+const chat_settings_t *chat_settings(const chat_t *c) { return &c->set; }
+
+int chat_set_settings(chat_t *c, const chat_settings_t *s, char *err, size_t errlen) {
+    if (chat_settings_check(s, err, errlen) != 0) return -1;
+    if (sampler_set_params(c->smp, &s->sampling, err, errlen) != 0) return -1;
+    c->set = *s;
+    return 0;
+}
+
+/* ---- tokens and turns ----------------------------------------------------- */
+
+static int chat_push_token(chat_t *c, int id, char *err, size_t errlen) {
+    if (c->n_toks == c->cap_toks) {
+        int cap = c->cap_toks ? 2 * c->cap_toks : 256;
+        chat_token_t *t = realloc(c->toks, (size_t)cap * sizeof *t);
+        if (t) c->toks = t;
+        int *ids = t ? realloc(c->ids, (size_t)cap * sizeof *ids) : NULL;
+        if (!ids) {
+            snprintf(err, errlen, "chat: out of memory");
+            return -1;
+        }
+        c->ids = ids;
+        c->cap_toks = cap;
+    }
+    c->ids[c->n_toks] = id;
+    chat_token_t *t = &c->toks[c->n_toks++];
+    memset(t, 0, offsetof(chat_token_t, report));
+    t->id = id;
+    t->turn = c->n_turns - 1;
+    return 0;
+}
+
+static int chat_push_turn(chat_t *c, chat_role_t role, char *err, size_t errlen) {
+    if (c->n_turns == c->cap_turns) {
+        int cap = c->cap_turns ? 2 * c->cap_turns : 16;
+        chat_turn_t *t = realloc(c->turns, (size_t)cap * sizeof *t);
+        if (!t) {
+            snprintf(err, errlen, "chat: out of memory");
+            return -1;
+        }
+        c->turns = t;
+        c->cap_turns = cap;
+    }
+    chat_turn_t *t = &c->turns[c->n_turns++];
+    memset(t, 0, sizeof *t);
+    t->role = role;
+    t->first = c->n_toks;
+    t->settings = c->set;
+    return 0;
+}
+
+/* The generator's history must equal our token list: feeds it what it lacks. */
+static int chat_feed(chat_t *c, const int *ids, int n, char *err, size_t errlen) {
+    if (!c->have_history) {
+        if (gen_prefill(c->gen, c->ids, c->n_toks, NULL, err, errlen) != 0) return -1;
+        c->have_history = 1;
+        return 0;
+    }
+    return gen_extend(c->gen, ids, n, NULL, err, errlen);
+}
+
+int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen) {
+    if (c->in_reply) {
+        snprintf(err, errlen, "chat: a reply is still in progress");
+        return -1;
+    }
+    if (len == 0) {
+        if (c->n_toks == 0) {
+            snprintf(err, errlen, "chat: the first prompt is empty");
+            return -1;
+        }
+        return 0;
+    }
+    int *ids = NULL;
+    size_t n = 0, cap = 0;
+    if (tokenizer_encode(c->tok, text, len, &ids, &n, &cap, err, errlen) != 0) return -1;
+    if (n == 0) {
+        free(ids);
+        return 0;
+    }
+    int rc = chat_push_turn(c, CHAT_USER, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = chat_push_token(c, ids[i], err, errlen);
+    chat_turn_t *turn = &c->turns[c->n_turns - 1];
+    turn->n = (int)n;
+    if (rc == 0) rc = chat_feed(c, ids, (int)n, err, errlen);
+    free(ids);
+    if (rc != 0) {
+        /* the model never saw it: take the turn back so that history == tokens */
+        c->n_toks = turn->first;
+        c->n_turns--;
+        c->have_history = 0;
+        return -1;
+    }
+    if (c->has_rec && c->rec.turn_begin &&
+        c->rec.turn_begin(c->rec.user, c, c->n_turns - 1, err, errlen) != 0)
+        return -1;
+    if (c->has_rec && c->rec.turn_end &&
+        c->rec.turn_end(c->rec.user, c, c->n_turns - 1, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+int chat_reply_begin(chat_t *c, char *err, size_t errlen) {
+    if (c->in_reply) {
+        snprintf(err, errlen, "chat: a reply is already in progress");
+        return -1;
+    }
+    if (c->n_toks == 0) {
+        snprintf(err, errlen, "chat: nothing to reply to (type a prompt first)");
+        return -1;
+    }
+    if (!c->have_history && chat_feed(c, NULL, 0, err, errlen) != 0) return -1;
+    free(c->beam_ids);
+    c->beam_ids = NULL;
+    c->n_beam = c->beam_next = 0;
+    if (c->set.beams > 1) {
+        int n_ctx = c->m->cfg.n_ctx;
+        int max_new = c->set.max_tokens < n_ctx - 1 ? c->set.max_tokens : n_ctx - 1;
+        int start = c->n_toks - (n_ctx - max_new);
+        if (start < 0) start = 0;
+        beam_params_t bp = {c->set.beams, max_new, 1.0f, tokenizer_eot_id(c->tok), c->n_threads};
+        if (!c->set.stop_at_eos) bp.eos_id = -1;
+        beam_result_t res;
+        if (beam_search(c->m, chat_ids(c) + start, c->n_toks - start, &bp, &res, err, errlen))
+            return -1;
+        if (res.n_hyps > 0 && res.hyps[0].n > 0) {
+            c->beam_ids = malloc((size_t)res.hyps[0].n * sizeof(int));
+            if (!c->beam_ids) {
+                beam_result_free(&res);
+                snprintf(err, errlen, "chat: out of memory");
+                return -1;
+            }
+            memcpy(c->beam_ids, res.hyps[0].ids, (size_t)res.hyps[0].n * sizeof(int));
+            c->n_beam = res.hyps[0].n;
+        }
+        beam_result_free(&res);
+    }
+    if (chat_push_turn(c, CHAT_MODEL, err, errlen) != 0) return -1;
+    c->in_reply = 1;
+    c->reply_stop = CHAT_STOP_NONE;
+    c->reply_t0 = chat_now_ms();
+    if (c->has_rec && c->rec.turn_begin &&
+        c->rec.turn_begin(c->rec.user, c, c->n_turns - 1, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen) {
+    if (stop) *stop = CHAT_STOP_NONE;
+    if (!c->in_reply) {
+        snprintf(err, errlen, "chat: no reply in progress");
+        return -1;
+    }
+    chat_turn_t *turn = &c->turns[c->n_turns - 1];
+    if (c->reply_stop != CHAT_STOP_NONE) {
+        if (stop) *stop = c->reply_stop;
+        return 0;
+    }
+    if (c->set.beams > 1 && c->beam_next >= c->n_beam) {
+        c->reply_stop = CHAT_STOP_MAX;
+        if (stop) *stop = c->reply_stop;
+        return 0;
+    }
+    gen_step_t st;
+    sampler_report_t rep;
+    int rc;
+    if (c->set.beams > 1)
+        rc = gen_accept(c->gen, c->beam_ids[c->beam_next++], &st, err, errlen);
+    else
+        rc = gen_step(c->gen, c->smp, &rep, &st, err, errlen);
+    if (rc != 0) {
+        c->reply_stop = CHAT_STOP_ERROR;
+        return -1;
+    }
+    if (chat_push_token(c, st.id, err, errlen) != 0) return -1;
+    chat_token_t *t = &c->toks[c->n_toks - 1];
+    t->t_ms = chat_now_ms() - c->reply_t0;
+    if (c->set.beams <= 1) {
+        t->has_report = 1;
+        t->report = rep;
+    }
+    turn->n++;
+    int eos = tokenizer_eot_id(c->tok);
+    if (c->set.stop_at_eos && eos >= 0 && st.id == eos)
+        c->reply_stop = CHAT_STOP_EOS;
+    else if (turn->n >= c->set.max_tokens)
+        c->reply_stop = CHAT_STOP_MAX;
+    else if (c->set.beams > 1 && c->beam_next >= c->n_beam)
+        c->reply_stop = CHAT_STOP_MAX;
+    if (stop) *stop = c->reply_stop;
+    if (c->has_rec && c->rec.token && c->rec.token(c->rec.user, c, c->n_toks - 1, err, errlen))
+        return -1;
+    return 0;
+}
+
+int chat_reply_end(chat_t *c, chat_stop_t why, char *err, size_t errlen) {
+    if (!c->in_reply) return 0;
+    chat_turn_t *turn = &c->turns[c->n_turns - 1];
+    turn->stop = c->reply_stop != CHAT_STOP_NONE ? c->reply_stop : why;
+    if (turn->stop == CHAT_STOP_NONE) turn->stop = CHAT_STOP_INTERRUPTED;
+    turn->elapsed_ms = chat_now_ms() - c->reply_t0;
+    c->in_reply = 0;
+    if (c->has_rec && c->rec.turn_end &&
+        c->rec.turn_end(c->rec.user, c, c->n_turns - 1, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+int chat_in_reply(const chat_t *c) { return c->in_reply; }
+
+int chat_restore_turn(chat_t *c, chat_role_t role, const int *ids, int n,
+                      const sampler_report_t *reports, const double *t_ms, chat_stop_t stop,
+                      double elapsed_ms, const chat_settings_t *settings, char *err,
+                      size_t errlen) {
+    if (c->in_reply) {
+        snprintf(err, errlen, "chat: a reply is in progress");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= c->m->cfg.n_vocab) {
+            snprintf(err, errlen, "chat: stored token id %d is outside this model's vocabulary (%d)",
+                     ids[i], c->m->cfg.n_vocab);
+            return -1;
+        }
+    }
+    if (chat_push_turn(c, role, err, errlen) != 0) return -1;
+    chat_turn_t *turn = &c->turns[c->n_turns - 1];
+    if (settings) turn->settings = *settings;
+    turn->stop = stop;
+    turn->elapsed_ms = elapsed_ms;
+    for (int i = 0; i < n; i++) {
+        if (chat_push_token(c, ids[i], err, errlen) != 0) return -1;
+        chat_token_t *t = &c->toks[c->n_toks - 1];
+        if (reports) {
+            t->has_report = 1;
+            t->report = reports[i];
+        }
+        if (t_ms) t->t_ms = t_ms[i];
+        turn->n++;
+    }
+    c->have_history = 0; /* chat_sync (or the next turn) runs the model over it */
+    return 0;
+}
+
+int chat_sync(chat_t *c, char *err, size_t errlen) {
+    if (c->have_history || c->n_toks == 0) return 0;
+    return chat_feed(c, NULL, 0, err, errlen);
+}
+
+void chat_clear(chat_t *c) {
+    c->n_toks = 0;
+    c->n_turns = 0;
+    c->in_reply = 0;
+    c->have_history = 0;
+}
+
+/* ---- access --------------------------------------------------------------- */
+
+int chat_n_tokens(const chat_t *c) { return c->n_toks; }
+const chat_token_t *chat_token(const chat_t *c, int i) {
+    return i >= 0 && i < c->n_toks ? &c->toks[i] : NULL;
+}
+int chat_n_turns(const chat_t *c) { return c->n_turns; }
+const chat_turn_t *chat_turn(const chat_t *c, int i) {
+    return i >= 0 && i < c->n_turns ? &c->turns[i] : NULL;
+}
+
+const int *chat_ids(const chat_t *c) { return c->ids; }
+
+int chat_window_start(const chat_t *c) { return c->have_history ? gen_window_start(c->gen) : 0; }
+
+const char *chat_token_bytes(const chat_t *c, int i, size_t *len) {
+    if (i < 0 || i >= c->n_toks) return NULL;
+    return tokenizer_token_bytes(c->tok, c->toks[i].id, len);
+}
+
+char *chat_turn_text(const chat_t *c, int turn) {
+    const chat_turn_t *t = chat_turn(c, turn);
+    if (!t) return NULL;
+    int *ids = malloc(((size_t)t->n + 1) * sizeof(int));
+    if (!ids) return NULL;
+    for (int i = 0; i < t->n; i++) ids[i] = c->toks[t->first + i].id;
+    char err[128];
+    char *text = tokenizer_decode(c->tok, ids, (size_t)t->n, NULL, err, sizeof err);
+    free(ids);
+    return text;
+}
+
+const gpt_model_t *chat_model(const chat_t *c) { return c->m; }
+tokenizer_t *chat_tokenizer(const chat_t *c) { return c->tok; }
+const gen_t *chat_gen(const chat_t *c) { return c->gen; }
