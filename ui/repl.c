@@ -1,0 +1,373 @@
+/* repl.c - the line-oriented front end (repl.h). */
+#include "repl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "attn_probe.h"
+#include "command.h"
+
+/* Ctrl-C: a signal handler can only set a flag; the reply loop and
+   readline's signal hook look at it. Process-wide by nature (one SIGINT). */
+static volatile sig_atomic_t repl_interrupted;
+
+static void repl_on_sigint(int sig) {
+    (void)sig;
+    repl_interrupted = 1;
+}
+
+/* Ctrl-C at the prompt: drop the line being typed and show a fresh prompt
+   (called by readline outside the signal handler). */
+static int repl_signal_hook(void) {
+    if (repl_interrupted) {
+        repl_interrupted = 0;
+        rl_free_line_state();
+        rl_replace_line("", 0);
+        rl_crlf();
+        rl_on_new_line();
+        rl_redisplay();
+    }
+    return 0;
+}
+
+typedef struct repl {
+    const ui_host_t *host;
+    const repl_options_t *o;
+    int interactive;
+    int had_error;
+    attn_probe_t *probe;
+    const gpt_model_t *probe_model;
+} repl_t;
+
+static double repl_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static chat_t *repl_chat(repl_t *r) { return r->host->chat(r->host->user); }
+
+static void repl_error(repl_t *r, const char *msg) {
+    fprintf(stderr, "%s%s\n", r->interactive ? "error: " : "gptscope: repl: ", msg);
+    r->had_error = 1;
+}
+
+/* A token's bytes as a quoted, printable label: control bytes, backslash,
+   quote and bytes that do not form valid UTF-8 are escaped. */
+static void repl_label(const char *b, size_t n, char *out, size_t cap) {
+    size_t o = 0;
+    if (cap < 8) return;
+    out[o++] = '"';
+    for (size_t i = 0; i < n && o + 8 < cap; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        int len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+        int valid = len > 0 && i + (size_t)len <= n;
+        for (int k = 1; valid && k < len; k++) valid = ((unsigned char)b[i + k] >> 6) == 2;
+        if (ch == '\n') o += (size_t)snprintf(out + o, cap - o, "\\n");
+        else if (ch == '\t') o += (size_t)snprintf(out + o, cap - o, "\\t");
+        else if (ch == '"' || ch == '\\') o += (size_t)snprintf(out + o, cap - o, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f || !valid) o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+        else {
+            memcpy(out + o, b + i, (size_t)len);
+            o += (size_t)len;
+            i += (size_t)len - 1;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+static const char *repl_blocks[] = {" ", "\u2591", "\u2592", "\u2593", "\u2588"};
+
+static void repl_bar(double frac, int width, char *out, size_t cap) {
+    /* whole blocks, then a shade for the remainder */
+    size_t o = 0;
+    double cells = frac * width;
+    int full = (int)cells;
+    for (int i = 0; i < full && i < width && o + 4 < cap; i++) o += (size_t)snprintf(out + o, cap - o, "%s", repl_blocks[4]);
+    if (full < width) {
+        int part = (int)((cells - full) * 4.0);
+        if (part > 0 && o + 4 < cap) o += (size_t)snprintf(out + o, cap - o, "%s", repl_blocks[part]);
+    }
+    out[o] = '\0';
+}
+
+/* /probs: the sampler's view of the last generated token. */
+static void repl_probs(repl_t *r) {
+    chat_t *c = repl_chat(r);
+    int i = chat_n_tokens(c) - 1;
+    const chat_token_t *t = chat_token(c, i);
+    if (!t || !t->has_report) {
+        repl_error(r, t ? "/probs: the last token was not sampled (a prompt or beam-search token)"
+                        : "/probs: nothing generated yet");
+        return;
+    }
+    const sampler_report_t *rep = &t->report;
+    tokenizer_t *tok = chat_tokenizer(c);
+    char label[160];
+    size_t n;
+    const char *b = tokenizer_token_bytes(tok, t->id, &n);
+    repl_label(b ? b : "", b ? n : 0, label, sizeof label);
+    printf("token %d %s: p %.4f after filters (raw logprob %.4f), rank %d; %d candidates kept\n", i,
+           label, (double)rep->chosen_prob, (double)rep->chosen_raw_logprob, rep->chosen_rank,
+           rep->n_kept);
+    printf("entropy %.3f nats raw, %.3f after temperature/top-k/top-p/min-p\n",
+           (double)rep->entropy_raw, (double)rep->entropy_final);
+    printf("  %-4s %-20s %8s %9s %8s  %s\n", "rank", "token", "raw p", "logprob", "final p", "");
+    int cut_shown = 0;
+    for (int k = 0; k < rep->n_cand; k++) {
+        const sampler_candidate_t *cd = &rep->cand[k];
+        if (!cd->kept && !cut_shown) {
+            printf("  ---- cut off by top-k / top-p / min-p below this line ----\n");
+            cut_shown = 1;
+        }
+        b = tokenizer_token_bytes(tok, cd->id, &n);
+        repl_label(b ? b : "", b ? n : 0, label, sizeof label);
+        char bar[128];
+        repl_bar(cd->prob, 20, bar, sizeof bar);
+        printf("  %-4d %-20s %8.4f %9.4f %8.4f  %s%s\n", k + 1, label, (double)cd->raw_prob,
+               (double)cd->raw_logprob, (double)cd->prob, bar,
+               cd->id == rep->chosen ? "  <- chosen" : "");
+    }
+}
+
+/* /attn [L] [H]: the last position's attention over the window, as rows of
+   token, weight and a bar. No layer: the last layer; no head: their mean. */
+static void repl_attn(repl_t *r, int layer, int head) {
+    chat_t *c = repl_chat(r);
+    const gpt_model_t *m = chat_model(c);
+    const gpt_config_t *cfg = &m->cfg;
+    int ws = chat_window_start(c), n = chat_n_tokens(c) - ws;
+    if (n < 1) {
+        repl_error(r, "/attn: nothing to show yet");
+        return;
+    }
+    if (layer < 0) layer = cfg->n_layer - 1;
+    char err[256];
+    if (r->probe && r->probe_model != m) {
+        attn_probe_free(r->probe);
+        r->probe = NULL;
+    }
+    if (!r->probe) {
+        r->probe = attn_probe_init(m, r->o->n_threads, err, sizeof err);
+        r->probe_model = m;
+        if (!r->probe) {
+            repl_error(r, err);
+            return;
+        }
+    }
+    int pos = n - 1;
+    float *row = malloc((size_t)cfg->n_layer * cfg->n_head * (size_t)n * sizeof(float));
+    if (!row || attn_probe_row(r->probe, chat_ids(c) + ws, pos, row, err, sizeof err) != 0) {
+        repl_error(r, row ? err : "/attn: out of memory");
+        free(row);
+        return;
+    }
+    float *w = row + (size_t)layer * cfg->n_head * n; /* [head][key] of this layer */
+    char which[32];
+    if (head >= 0) snprintf(which, sizeof which, "head %d", head);
+    else snprintf(which, sizeof which, "mean of %d heads", cfg->n_head);
+    printf("attention of position %d, layer %d, %s (weights over the %d tokens it sees)\n",
+           ws + pos, layer, which, n);
+    tokenizer_t *tok = chat_tokenizer(c);
+    float maxw = 0;
+    float *vals = malloc((size_t)n * sizeof(float));
+    if (!vals) {
+        free(row);
+        repl_error(r, "/attn: out of memory");
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        float v = 0;
+        if (head >= 0) v = w[(size_t)head * n + k];
+        else
+            for (int h = 0; h < cfg->n_head; h++) v += w[(size_t)h * n + k] / (float)cfg->n_head;
+        vals[k] = v;
+        if (v > maxw) maxw = v;
+    }
+    for (int k = 0; k < n; k++) {
+        size_t nb;
+        const char *b = tokenizer_token_bytes(tok, chat_ids(c)[ws + k], &nb);
+        char label[160], bar[160];
+        repl_label(b ? b : "", b ? nb : 0, label, sizeof label);
+        repl_bar(maxw > 0 ? vals[k] / maxw : 0, 30, bar, sizeof bar);
+        printf("  %5d %-20s %.4f %s\n", ws + k, label, (double)vals[k], bar);
+    }
+    free(vals);
+    free(row);
+}
+
+/* Generates a reply, streaming complete UTF-8 characters to stdout. */
+static void repl_reply(repl_t *r) {
+    chat_t *c = repl_chat(r);
+    char err[512];
+    if (chat_reply_begin(c, err, sizeof err) != 0) {
+        repl_error(r, err);
+        return;
+    }
+    tokenizer_stream_t ts;
+    tokenizer_stream_init(&ts, chat_tokenizer(c));
+    chat_stop_t stop = CHAT_STOP_NONE;
+    double t0 = repl_now();
+    int n = 0, failed = 0;
+    repl_interrupted = 0;
+    char out[256];
+    while (stop == CHAT_STOP_NONE) {
+        if (repl_interrupted) {
+            stop = CHAT_STOP_INTERRUPTED;
+            break;
+        }
+        if (chat_reply_step(c, &stop, err, sizeof err) != 0) {
+            failed = 1;
+            stop = CHAT_STOP_ERROR;
+            break;
+        }
+        n++;
+        int id = chat_token(c, chat_n_tokens(c) - 1)->id;
+        int eos = tokenizer_eot_id(chat_tokenizer(c));
+        if (id == eos && stop == CHAT_STOP_EOS) break; /* not printed: it ends the reply */
+        int k = tokenizer_stream_push(&ts, id, out, sizeof out);
+        if (k > 0) {
+            fwrite(out, 1, (size_t)k, stdout);
+            fflush(stdout);
+        }
+    }
+    int k = tokenizer_stream_flush(&ts, out, sizeof out);
+    if (k > 0) fwrite(out, 1, (size_t)k, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    char err2[512];
+    if (chat_reply_end(c, stop, err2, sizeof err2) != 0 && !failed) {
+        failed = 1;
+        snprintf(err, sizeof err, "%s", err2);
+    }
+    if (failed) repl_error(r, err);
+    double dt = repl_now() - t0;
+    if (r->interactive && !r->o->quiet)
+        fprintf(stderr, "\033[2m[%d tokens, %.1f tok/s, %s]\033[0m\n", n, dt > 0 ? n / dt : 0.0,
+                chat_stop_name(chat_turn(c, chat_n_turns(c) - 1)->stop));
+    repl_interrupted = 0;
+}
+
+static void repl_command(repl_t *r, const char *line, int *quit) {
+    command_result_t res;
+    command_run(r->host, line, &res);
+    switch (res.status) {
+    case COMMAND_ERROR: repl_error(r, res.msg); break;
+    case COMMAND_HELP:
+        printf("commands:\n%s", command_help_text());
+        printf("Anything else is a prompt; end a line with \\ to continue it. Ctrl-C stops a reply,"
+               " Ctrl-D leaves.\n");
+        break;
+    case COMMAND_QUIT: *quit = 1; break;
+    case COMMAND_PROBS: repl_probs(r); break;
+    case COMMAND_ATTN: repl_attn(r, res.layer, res.head == -2 ? -1 : res.head); break;
+    case COMMAND_SESSIONS:
+        fputs(res.text ? res.text : "", stdout);
+        break;
+    default:
+        if (res.msg[0]) printf("%s\n", res.msg);
+    }
+    free(res.text);
+    fflush(stdout);
+}
+
+/* One line of input: NULL at end of input. Interactive lines come from
+   readline (and go to the history); others from stdin as they are. */
+static char *repl_read(repl_t *r, const char *prompt) {
+    if (r->interactive) return readline(prompt);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    return line;
+}
+
+int repl_run(const ui_host_t *host, const repl_options_t *opts, char *err, size_t errlen) {
+    if (!host || !host->chat || !host->chat(host->user)) {
+        snprintf(err, errlen, "repl: no conversation to run");
+        return -1;
+    }
+    repl_t r = {host, opts, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO), 0, NULL, NULL};
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = repl_on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    if (r.interactive) {
+        rl_readline_name = "gptscope";
+        rl_signal_event_hook = repl_signal_hook;
+        using_history();
+        if (opts->history_path) read_history(opts->history_path);
+        if (!opts->quiet) {
+            long long sid = host->session_id ? (long long)host->session_id(host->user) : 0;
+            printf("gptscope repl - model %s%s%lld. /help lists the commands, Ctrl-D leaves.\n",
+                   host->model_name ? host->model_name(host->user) : "?",
+                   sid ? ", session " : "", sid);
+        }
+    }
+    int quit = 0;
+    char *pending = NULL; /* a prompt continued with a trailing backslash */
+    while (!quit) {
+        char *line = repl_read(&r, pending ? ". " : "> ");
+        if (!line) {
+            if (r.interactive) putchar('\n');
+            break;
+        }
+        size_t len = strlen(line);
+        int more = len > 0 && line[len - 1] == '\\';
+        if (more) line[--len] = '\0';
+        if (r.interactive && (len > 0 || pending)) {
+            add_history(line);
+            if (opts->history_path && append_history(1, opts->history_path) != 0)
+                write_history(opts->history_path); /* the file did not exist yet */
+        }
+        size_t plen = pending ? strlen(pending) : 0;
+        char *text = malloc(plen + len + 2);
+        if (!text) {
+            free(line);
+            repl_error(&r, "out of memory");
+            break;
+        }
+        if (pending) {
+            memcpy(text, pending, plen);
+            text[plen++] = '\n';
+        }
+        memcpy(text + plen, line, len + 1);
+        free(line);
+        free(pending);
+        pending = NULL;
+        if (more) {
+            pending = text;
+            continue;
+        }
+        if (!plen && command_is_command(text)) {
+            repl_command(&r, text, &quit);
+        } else {
+            chat_t *c = repl_chat(&r);
+            char e[512];
+            if (chat_user(c, text, strlen(text), e, sizeof e) != 0) repl_error(&r, e);
+            else repl_reply(&r);
+        }
+        free(text);
+    }
+    free(pending);
+    if (r.interactive && opts->history_path) history_truncate_file(opts->history_path, 1000);
+    sigaction(SIGINT, &old, NULL);
+    attn_probe_free(r.probe);
+    return r.had_error && !r.interactive ? 1 : 0;
+}
