@@ -1,0 +1,424 @@
+/* session.c - model + chat + store for the interactive commands (session.h). */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- paths and checksums -------------------------------------------------- */
+
+int app_data_path(const char *file, char *buf, size_t len) {
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg) n = snprintf(buf, len, "%s/gptscope/%s", xdg, file);
+    else if (home && *home) n = snprintf(buf, len, "%s/.local/share/gptscope/%s", home, file);
+    else return -1;
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+int app_model_checksum(const char *dir, char out[32], char *err, size_t errlen) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *cfg = NULL;
+    size_t n = 0;
+    if (fileio_read_file(path, 1 << 20, &cfg, &n, err, errlen) != 0) return -1;
+    h = fnv1a(h, cfg, n);
+    free(cfg);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (f) fclose(f);
+        return -1;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    h = fnv1a(h, &size, sizeof size);
+    unsigned char buf[4096];
+    /* the header (names, shapes, offsets) and then a sample of every 4 MiB */
+    for (uint64_t off = 0; off < size; off += 4u << 20) {
+        if (fseeko(f, (off_t)off, SEEK_SET) != 0) break;
+        size_t got = fread(buf, 1, sizeof buf, f);
+        h = fnv1a(h, buf, got);
+    }
+    if (size > sizeof buf && fseeko(f, (off_t)(size - sizeof buf), SEEK_SET) == 0) {
+        size_t got = fread(buf, 1, sizeof buf, f);
+        h = fnv1a(h, buf, got);
+    }
+    fclose(f);
+    snprintf(out, 32, "%016" PRIx64, h);
+    return 0;
+}
+
+/* ---- the recorder: chat events into the store ----------------------------- */
+
+static int sess_ensure(app_session_t *s, char *err, size_t errlen) {
+    if (s->session_id > 0) return 0;
+    char *settings = chat_settings_json(chat_settings(s->chat));
+    int64_t id = store_session_new(s->store, s->cm.dir, s->checksum, settings, err, errlen);
+    free(settings);
+    if (id <= 0) return -1;
+    s->session_id = id;
+    return 0;
+}
+
+static int sess_turn_id_slot(app_session_t *s, int turn, char *err, size_t errlen) {
+    if (turn < s->cap_turn_ids) return 0;
+    int cap = s->cap_turn_ids ? s->cap_turn_ids : 16;
+    while (cap <= turn) cap *= 2;
+    int64_t *v = realloc(s->turn_ids, (size_t)cap * sizeof *v);
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(v + s->cap_turn_ids, 0, (size_t)(cap - s->cap_turn_ids) * sizeof *v);
+    s->turn_ids = v;
+    s->cap_turn_ids = cap;
+    return 0;
+}
+
+/* Token text as stored: the token's raw bytes (NUL-terminated copy). */
+static void sess_token_text(const tokenizer_t *tok, int id, char *out, size_t cap) {
+    size_t n = 0;
+    const char *b = tokenizer_token_bytes(tok, id, &n);
+    if (!b) n = 0;
+    if (n >= cap) n = cap - 1;
+    memcpy(out, b ? b : "", n);
+    out[n] = '\0';
+}
+
+static int sess_store_token(app_session_t *s, const chat_t *c, int index, int idx_in_turn,
+                            char *err, size_t errlen) {
+    const chat_token_t *t = chat_token(c, index);
+    tokenizer_t *tok = chat_tokenizer(c);
+    char text[256];
+    sess_token_text(tok, t->id, text, sizeof text);
+    store_cand_t cand[SAMPLER_MAX_REPORT];
+    store_token_t st;
+    memset(&st, 0, sizeof st);
+    st.idx = idx_in_turn;
+    st.id = t->id;
+    st.text = text;
+    st.t_ms = t->t_ms;
+    if (t->has_report) {
+        const sampler_report_t *r = &t->report;
+        st.has_sample = 1;
+        st.chosen_prob = r->chosen_prob;
+        st.chosen_raw_logprob = r->chosen_raw_logprob;
+        st.entropy_raw = r->entropy_raw;
+        st.entropy_final = r->entropy_final;
+        st.n_kept = r->n_kept;
+        st.chosen_rank = r->chosen_rank;
+        st.n_cand = r->n_cand;
+        st.cand = cand;
+        for (int k = 0; k < r->n_cand; k++) {
+            cand[k].id = r->cand[k].id;
+            sess_token_text(tok, r->cand[k].id, cand[k].text, sizeof cand[k].text);
+            cand[k].logit = r->cand[k].logit;
+            cand[k].raw_prob = r->cand[k].raw_prob;
+            cand[k].prob = r->cand[k].prob;
+            cand[k].kept = r->cand[k].kept;
+        }
+    }
+    return store_token_add(s->store, s->turn_ids[t->turn], &st, err, errlen);
+}
+
+static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
+    app_session_t *s = user;
+    if (sess_ensure(s, err, errlen) != 0 || sess_turn_id_slot(s, turn, err, errlen) != 0) return -1;
+    const chat_turn_t *t = chat_turn(c, turn);
+    char *settings = chat_settings_json(&t->settings);
+    int64_t id = store_turn_begin(s->store, s->session_id, t->role == CHAT_USER ? "user" : "model",
+                                  "", settings, err, errlen);
+    free(settings);
+    if (id <= 0) return -1;
+    s->turn_ids[turn] = id;
+    /* a user turn's tokens are all there already */
+    for (int i = 0; t->role == CHAT_USER && i < t->n; i++)
+        if (sess_store_token(s, c, t->first + i, i, err, errlen) != 0) return -1;
+    return 0;
+}
+
+static int rec_token(void *user, const chat_t *c, int index, char *err, size_t errlen) {
+    app_session_t *s = user;
+    const chat_token_t *t = chat_token(c, index);
+    return sess_store_token(s, c, index, index - chat_turn(c, t->turn)->first, err, errlen);
+}
+
+static int rec_turn_end(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
+    app_session_t *s = user;
+    const chat_turn_t *t = chat_turn(c, turn);
+    return store_turn_end(s->store, s->turn_ids[turn], chat_stop_name(t->stop), t->elapsed_ms, err,
+                          errlen);
+}
+
+static void sess_attach(app_session_t *s) {
+    if (!s->store) return;
+    chat_recorder_t r = {s, rec_turn_begin, rec_token, rec_turn_end};
+    chat_set_recorder(s->chat, &r);
+}
+
+/* ---- host callbacks -------------------------------------------------------- */
+
+static chat_t *host_chat(void *user) { return ((app_session_t *)user)->chat; }
+
+static const char *host_model_name(void *user) {
+    const char *dir = ((app_session_t *)user)->cm.dir;
+    const char *slash = strrchr(dir, '/');
+    /* "…/default-model" says less than the directory that holds it */
+    return slash && slash[1] ? slash + 1 : dir;
+}
+
+static int64_t host_session_id(void *user) { return ((app_session_t *)user)->session_id; }
+
+static int host_settings_changed(void *user, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    if (!s->store || s->session_id <= 0) return 0;
+    char *json = chat_settings_json(chat_settings(s->chat));
+    int rc = json ? store_session_set_settings(s->store, s->session_id, json, msg, msglen) : -1;
+    if (!json) snprintf(msg, msglen, "out of memory");
+    free(json);
+    return rc;
+}
+
+static int host_new_session(void *user, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    chat_clear(s->chat);
+    s->session_id = 0;
+    snprintf(msg, msglen, "%s", s->store ? "new session (stored from its first prompt)"
+                                         : "cleared (sessions are not being saved)");
+    return 0;
+}
+
+static int host_open_session(void *user, int64_t id, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    if (!s->store) {
+        snprintf(msg, msglen, "sessions are not being saved here (--no-save)");
+        return -1;
+    }
+    char note[256] = "";
+    if (app_session_load(s, id, note, sizeof note, msg, msglen) != 0) return -1;
+    snprintf(msg, msglen, "session %lld: %d turns%s%s", (long long)id, chat_n_turns(s->chat),
+             note[0] ? "; " : "", note);
+    return 0;
+}
+
+static int host_list_sessions(void *user, char **text, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    if (!s->store) {
+        snprintf(msg, msglen, "sessions are not being saved here (--no-save)");
+        return -1;
+    }
+    store_session_info_t *v = NULL;
+    int n = 0;
+    if (store_session_list(s->store, &v, &n, msg, msglen) != 0) return -1;
+    size_t cap = 256 + (size_t)n * 200, off = 0;
+    char *out = malloc(cap);
+    if (!out) {
+        store_session_infos_free(v, n);
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    out[0] = '\0';
+    if (n == 0) off += (size_t)snprintf(out, cap, "no stored sessions in %s\n", store_path(s->store));
+    for (int i = 0; i < n && off < cap; i++) {
+        const char *model = v[i].model_path ? v[i].model_path : "";
+        const char *slash = strrchr(model, '/');
+        off += (size_t)snprintf(out + off, cap - off, "%6lld  %.19s  %-16.16s %3d turns %5d tokens  %.60s\n",
+                                (long long)v[i].id, v[i].created, slash ? slash + 1 : model,
+                                v[i].n_turns, v[i].n_tokens, v[i].title ? v[i].title : "");
+    }
+    store_session_infos_free(v, n);
+    *text = out;
+    snprintf(msg, msglen, "%d sessions", n);
+    return 0;
+}
+
+static int host_set_model(void *user, const char *dir, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    /* not cli_model_open: it prints its error, and the ui needs it as a message */
+    tokenizer_t *tok = NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s", dir);
+    gpt_model_t *m = gpt_load(path, msg, msglen);
+    if (!m) return -1;
+    gpt_config_t c2;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (gpt_config_load(&c2, path, msg, msglen) != 0 ||
+        !(tok = tokenizer_load(dir, cli_tokenizer_kind(&c2), msg, msglen))) {
+        gpt_free(m);
+        return -1;
+    }
+    char sum[32];
+    if (app_model_checksum(dir, sum, msg, msglen) != 0) {
+        tokenizer_free(tok);
+        gpt_free(m);
+        return -1;
+    }
+    chat_t *c = chat_init(m, tok, chat_settings(s->chat), s->n_threads, 1, msg, msglen);
+    if (!c) {
+        tokenizer_free(tok);
+        gpt_free(m);
+        return -1;
+    }
+    chat_free(s->chat);
+    gpt_free(s->cm.model);
+    tokenizer_free(s->cm.tok);
+    snprintf(s->cm.dir, sizeof s->cm.dir, "%s", dir);
+    s->cm.cfg = c2;
+    s->cm.model = m;
+    s->cm.tok = tok;
+    memcpy(s->checksum, sum, sizeof sum);
+    s->chat = c;
+    s->session_id = 0;
+    sess_attach(s);
+    snprintf(msg, msglen, "model %s: %d layers x %d, context %d (a new session)", dir, c2.n_layer,
+             c2.n_embd, c2.n_ctx);
+    return 0;
+}
+
+/* ---- open / close / load -------------------------------------------------- */
+
+int app_session_open(app_session_t *s, const char *model_dir, const chat_settings_t *settings,
+                     const char *db_path, int n_threads, int capture_attn) {
+    memset(s, 0, sizeof *s);
+    s->n_threads = n_threads;
+    char err[1024];
+    if (cli_model_open(&s->cm, model_dir, 1) != 0) return -1;
+    if (app_model_checksum(s->cm.dir, s->checksum, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        app_session_close(s);
+        return -1;
+    }
+    s->chat = chat_init(s->cm.model, s->cm.tok, settings, n_threads, capture_attn, err, sizeof err);
+    if (!s->chat) {
+        cli_error("%s", err);
+        app_session_close(s);
+        return -1;
+    }
+    if (db_path) {
+        s->store = store_open(db_path, 0, err, sizeof err);
+        if (!s->store) {
+            cli_error("%s", err);
+            app_session_close(s);
+            return -1;
+        }
+    }
+    sess_attach(s);
+    s->host = (ui_host_t){s,
+                          host_chat,
+                          host_model_name,
+                          host_session_id,
+                          host_settings_changed,
+                          host_new_session,
+                          host_open_session,
+                          host_list_sessions,
+                          NULL,
+                          host_set_model};
+    return 0;
+}
+
+void app_session_close(app_session_t *s) {
+    chat_free(s->chat);
+    s->chat = NULL;
+    store_close(s->store);
+    s->store = NULL;
+    free(s->turn_ids);
+    s->turn_ids = NULL;
+    cli_model_close(&s->cm);
+}
+
+/* A stored token's sampler data back into a report (what the panes show). */
+static void sess_report(const store_token_t *t, sampler_report_t *r) {
+    memset(r, 0, sizeof *r);
+    r->chosen = t->id;
+    r->chosen_prob = t->chosen_prob;
+    r->chosen_raw_logprob = t->chosen_raw_logprob;
+    r->chosen_rank = t->chosen_rank;
+    r->n_kept = t->n_kept;
+    r->entropy_raw = t->entropy_raw;
+    r->entropy_final = t->entropy_final;
+    r->n_cand = t->n_cand < SAMPLER_MAX_REPORT ? t->n_cand : SAMPLER_MAX_REPORT;
+    for (int k = 0; k < r->n_cand; k++) {
+        sampler_candidate_t *c = &r->cand[k];
+        c->id = t->cand[k].id;
+        c->logit = t->cand[k].logit;
+        c->raw_prob = t->cand[k].raw_prob;
+        c->raw_logprob = t->cand[k].raw_prob > 0 ? logf(t->cand[k].raw_prob) : -INFINITY;
+        c->prob = t->cand[k].prob;
+        c->kept = t->cand[k].kept;
+    }
+}
+
+int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, char *err,
+                     size_t errlen) {
+    note[0] = '\0';
+    store_session_data_t d;
+    if (store_session_load(s->store, id, &d, err, errlen) != 0) return -1;
+    chat_clear(s->chat);
+    s->session_id = 0;
+    int rc = sess_turn_id_slot(s, d.n_turns, err, errlen);
+    for (int i = 0; rc == 0 && i < d.n_turns; i++) {
+        const store_turn_data_t *t = &d.turns[i];
+        int n = t->n_tokens;
+        int *ids = malloc(((size_t)n + 1) * sizeof *ids);
+        double *tms = malloc(((size_t)n + 1) * sizeof *tms);
+        sampler_report_t *reps = NULL;
+        int has_reports = n > 0 && t->tokens[0].has_sample;
+        if (has_reports) reps = malloc((size_t)n * sizeof *reps);
+        if (!ids || !tms || (has_reports && !reps)) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+        for (int k = 0; rc == 0 && k < n; k++) {
+            ids[k] = t->tokens[k].id;
+            tms[k] = t->tokens[k].t_ms;
+            if (reps) sess_report(&t->tokens[k], &reps[k]);
+        }
+        chat_settings_t set = *chat_settings(s->chat);
+        char e2[256];
+        if (t->settings_json) chat_settings_from_json(&set, t->settings_json, e2, sizeof e2);
+        chat_role_t role = strcmp(t->role, "user") == 0 ? CHAT_USER : CHAT_MODEL;
+        chat_stop_t stop = t->stop ? chat_stop_parse(t->stop) : CHAT_STOP_NONE;
+        if (role == CHAT_MODEL && stop == CHAT_STOP_NONE) stop = CHAT_STOP_INTERRUPTED; /* killed */
+        if (rc == 0 && n > 0)
+            rc = chat_restore_turn(s->chat, role, ids, n, reps, tms, stop, t->elapsed_ms, &set, err,
+                                   errlen);
+        if (rc == 0 && n > 0) s->turn_ids[chat_n_turns(s->chat) - 1] = t->id;
+        free(ids);
+        free(tms);
+        free(reps);
+    }
+    if (rc == 0 && d.info.model_checksum && strcmp(d.info.model_checksum, s->checksum) != 0)
+        snprintf(note, notelen, "it was stored with another model (%s, checksum %s)",
+                 d.info.model_path ? d.info.model_path : "?", d.info.model_checksum);
+    if (rc == 0) {
+        chat_settings_t set = *chat_settings(s->chat);
+        char e2[256];
+        if (d.info.settings_json && chat_settings_from_json(&set, d.info.settings_json, e2, sizeof e2) == 0)
+            chat_set_settings(s->chat, &set, e2, sizeof e2);
+        rc = chat_sync(s->chat, err, errlen);
+    }
+    store_session_data_free(&d);
+    if (rc != 0) {
+        chat_clear(s->chat);
+        return -1;
+    }
+    s->session_id = id;
+    return 0;
+}

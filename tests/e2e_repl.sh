@@ -1,0 +1,152 @@
+#!/bin/bash
+# e2e_repl.sh - `gptscope repl` as a script drives it (stdin not a terminal),
+# on the tiny reference model: a reply equals `gptscope generate` with the
+# same seed, multi-turn context, slash commands (settings, /probs, /attn,
+# /help, errors), backslash continuation, Ctrl-C stopping a reply without
+# leaving, and that every turn and token lands in the session database
+# (read back with `gptscope sessions`), /open continuing a stored session,
+# and bad input giving one "gptscope: ..." line. TAP.
+set -u
+
+BIN=${GPTSCOPE_BIN:?GPTSCOPE_BIN must point at the gptscope binary}
+SRC=${GPTSCOPE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+M=$SRC/tests/reference/models/gpt2-f32
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+unset GPTSCOPE_MODEL GPTSCOPE_DB
+export XDG_DATA_HOME=$TMP/xdg HOME=$TMP/home OMP_WAIT_POLICY=passive
+. "$(dirname "$0")/tap.sh"
+
+if [ ! -f "$M/model.safetensors" ]; then
+    echo "1..0 # SKIP reference model missing"
+    exit 0
+fi
+DB=$TMP/s.db
+R=("$BIN" repl -m "$M" --db "$DB" -t 1 --seed 3)
+
+# ---------------------------------------------------------------- help
+"$BIN" repl --help >"$TMP/help" 2>&1 && grep -q '^usage: gptscope repl' "$TMP/help" &&
+    grep -q -- '--no-save' "$TMP/help"
+ok $? "repl --help"
+"$BIN" help repl | cmp -s - "$TMP/help"
+ok $? "gptscope help repl prints the same text"
+
+# ---------------------------------------------------------------- a reply
+printf 'hello world\n' | "${R[@]}" --max-tokens 10 >"$TMP/r1" 2>"$TMP/r1.err"
+ok $? "one prompt, exit 0" "$(cat "$TMP/r1.err")"
+"$BIN" generate -m "$M" -p "hello world" --seed 3 -n 10 -t 1 >"$TMP/g1" 2>/dev/null
+cmp -s "$TMP/r1" "$TMP/g1"
+ok $? "the reply equals gptscope generate with the same seed" "$(od -c "$TMP/r1" | head -3)"
+[ ! -s "$TMP/r1.err" ]
+ok $? "nothing on stderr when stdin is not a terminal" "$(cat "$TMP/r1.err")"
+
+# ---------------------------------------------------------------- commands
+printf '%s\n' 'hello world' '/probs' '/attn 1 2' '/attn' '/temp 0.5' '/top-k 5' '/settings' '/help' |
+    "${R[@]}" --max-tokens 10 --no-save >"$TMP/c" 2>"$TMP/c.err"
+ok $? "settings, /probs, /attn, /help: exit 0" "$(cat "$TMP/c.err")"
+grep -q '^token 1[0-9] ".*": p [0-9.]* after filters' "$TMP/c" &&
+    [ "$(grep -c '^  [0-9]\+ \+"' "$TMP/c")" -eq 10 ] && grep -q '<- chosen' "$TMP/c" &&
+    grep -q '^entropy [0-9.]* nats raw' "$TMP/c"
+ok $? "/probs: the chosen token, 10 candidates, entropy" "$(head -14 "$TMP/c")"
+n_prompt=$("$BIN" tokenize -m "$M" -p "hello world" 2>/dev/null | wc -w)
+want_rows=$((n_prompt + 10))
+rows=$(awk '/^attention of position .* layer 1, head 2/{f=1; next} /^attention/{f=0} f && /^ +[0-9]+ /' "$TMP/c" | wc -l)
+[ "$rows" -eq "$want_rows" ]
+ok $? "/attn 1 2: one row per token in the window ($rows, want $want_rows)"
+python3 - "$TMP/c" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+blocks = re.split(r"^attention of position", text, flags=re.M)[1:]
+for b in blocks[:2]:
+    ws = [float(m.group(1)) for m in re.finditer(r'^ +\d+ +".*?" +([0-9.]+)', b, re.M)]
+    assert ws and abs(sum(ws) - 1) < 0.01, sum(ws)
+PY
+ok $? "/attn weights sum to 1 (head and mean of heads)"
+grep -q 'layer 1, mean of 4 heads' "$TMP/c"
+ok $? "/attn without arguments: the last layer, mean of the heads"
+grep -q '^temp 0.5, top-k 5, ' "$TMP/c" && grep -q '^  /top-p P ' "$TMP/c" && grep -q '^  /open ID ' "$TMP/c"
+ok $? "/settings and /help (generated from the command table)"
+
+printf '%s\n' '/bogus' '/temp abc' '/top-p 2' '/attn 9' |
+    "${R[@]}" --no-save >"$TMP/e" 2>"$TMP/e.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "^gptscope: repl: unknown command '/bogus'" "$TMP/e.err" &&
+    grep -q "^gptscope: repl: /temp: 'abc' is not a number" "$TMP/e.err" &&
+    grep -q "^gptscope: repl: /top-p: 2 is out of range" "$TMP/e.err" &&
+    grep -q "^gptscope: repl: /attn: the model has layers 0..1" "$TMP/e.err" &&
+    [ "$(wc -l <"$TMP/e.err")" -eq 4 ]
+ok $? "bad commands: one message each, exit 1 (rc $rc)" "$(cat "$TMP/e.err")"
+
+# continuation: "a\" + "b" is one prompt "a\nb"
+printf 'hello\\\nworld\n' | "${R[@]}" --max-tokens 5 --no-save >"$TMP/k" 2>&1
+"$BIN" generate -m "$M" -p "$(printf 'hello\nworld')" --seed 3 -n 5 -t 1 >"$TMP/k2" 2>/dev/null
+cmp -s "$TMP/k" "$TMP/k2"
+ok $? "a trailing backslash continues the prompt on the next line"
+
+# ---------------------------------------------------------------- the store
+printf '%s\n' 'hello world' 'and again' | "${R[@]}" --max-tokens 6 >"$TMP/s" 2>"$TMP/s.err"
+ok $? "two turns stored" "$(cat "$TMP/s.err")"
+"$BIN" sessions list --db "$DB" >"$TMP/list" 2>&1
+ok $? "sessions list reads the database" "$(cat "$TMP/list")"
+last=$("$BIN" sessions list --db "$DB" --json 2>/dev/null | python3 -c "import json,sys; print(max(s['id'] for s in json.load(sys.stdin)))" 2>/dev/null)
+"$BIN" sessions export "$last" --db "$DB" --format json >"$TMP/x.json" 2>"$TMP/x.err"
+python3 - "$TMP/x.json" "$TMP/s" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+turns = d["turns"]
+assert [t["role"] for t in turns] == ["user", "model", "user", "model"], [t["role"] for t in turns]
+assert turns[0]["text"] == "hello world" and turns[2]["text"] == "and again"
+for t in turns[1::2]:
+    toks = t["tokens"]
+    assert len(toks) == 6 and t["stop"] == "max"
+    for k in toks:
+        c = k["candidates"]
+        assert len(c) == 10 and any(x["id"] == k["id"] for x in c)
+        assert 0 < k["chosen_prob"] <= 1
+PY
+ok $? "every turn and token is stored with its candidates" "$(head -c 600 "$TMP/x.json")"
+
+# /open continues the session: the next reply sees the whole history
+printf '%s\n' "/open $last" 'third' | "${R[@]}" --max-tokens 4 >"$TMP/o" 2>"$TMP/o.err"
+ok $? "/open ID then a prompt" "$(cat "$TMP/o.err")"
+grep -q "^session $last: 4 turns" "$TMP/o"
+ok $? "/open says what it restored" "$(head -3 "$TMP/o")"
+"$BIN" sessions export "$last" --db "$DB" --format json 2>/dev/null |
+    python3 -c "import json,sys; t=json.load(sys.stdin)['turns']; assert len(t)==6 and t[4]['text']=='third', len(t)"
+ok $? "the continued session has 6 turns"
+printf '%s\n' '/open 999999' | "${R[@]}" >/dev/null 2>"$TMP/o2.err"
+[ $? -eq 1 ] && grep -q '999999' "$TMP/o2.err"
+ok $? "/open of a missing session is an error naming it" "$(cat "$TMP/o2.err")"
+
+# ---------------------------------------------------------------- Ctrl-C
+mkfifo "$TMP/fifo"
+"${R[@]}" --max-tokens 1000000 --no-eos-stop <"$TMP/fifo" >"$TMP/i" 2>"$TMP/i.err" &
+pid=$!
+exec 3>"$TMP/fifo"
+echo 'a long one' >&3
+for _ in $(seq 1 100); do [ -s "$TMP/i" ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT $pid
+sleep 0.3
+echo '/settings' >&3
+exec 3>&-
+wait $pid
+rc=$?
+[ $rc -eq 0 ] && grep -q '^temp 1, ' "$TMP/i"
+ok $? "Ctrl-C stops the reply, the repl goes on to the next line (rc $rc)" "$(tail -c 300 "$TMP/i"; cat "$TMP/i.err")"
+"$BIN" sessions export "$("$BIN" sessions list --db "$DB" --json | python3 -c "import json,sys; print(max(s['id'] for s in json.load(sys.stdin)))")" \
+    --db "$DB" --format json 2>/dev/null |
+    python3 -c "import json,sys; t=json.load(sys.stdin)['turns'][-1]; assert t['stop']=='interrupted' and 0 < len(t['tokens']) < 1000000, t['stop']"
+ok $? "the interrupted reply is stored, marked interrupted"
+
+# ---------------------------------------------------------------- bad input
+expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
+expect_fail "an unknown flag" 2 "$BIN" repl --bogus
+expect_fail "--open without a number" 2 "$BIN" repl --open x --no-save
+echo "not a database" >"$TMP/bad.db"
+expect_fail "a --db that is not a database" 1 "$BIN" repl -m "$M" --db "$TMP/bad.db"
+printf 'ok \xff bad\n' | "${R[@]}" --no-save >/dev/null 2>"$TMP/u.err"
+[ $? -eq 1 ] && grep -q 'invalid UTF-8' "$TMP/u.err"
+ok $? "a prompt with invalid UTF-8 is refused with a message" "$(cat "$TMP/u.err")"
+
+tap_finish
