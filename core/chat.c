@@ -359,7 +359,11 @@ int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen) {
         c->reply_stop = CHAT_STOP_ERROR;
         return -1;
     }
-    if (chat_push_token(c, st.id, err, errlen) != 0) return -1;
+    if (chat_push_token(c, st.id, err, errlen) != 0) {
+        c->have_history = 0; /* the generator has a token we lack: rebuild it next time */
+        c->reply_stop = CHAT_STOP_ERROR;
+        return -1;
+    }
     chat_token_t *t = &c->toks[c->n_toks - 1];
     t->t_ms = chat_now_ms() - c->reply_t0;
     if (c->set.beams <= 1) {
