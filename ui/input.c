@@ -205,6 +205,7 @@ input_t *input_create(pane_view_t *v, const char *history_path, char *err, size_
     if (in->devnull) rl_outstream = in->devnull;
     /* entries may span lines: timestamps mark where each begins in the file */
     history_write_timestamps = 1;
+    history_comment_char = '#'; /* timestamps are written only with a comment character */
     history_multiline_entries = 1;
     using_history();
     if (history_path) read_history(history_path);

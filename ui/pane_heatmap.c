@@ -313,9 +313,9 @@ void pane_heatmap_draw(pane_heatmap_t *p) {
     if (v->head < -1) v->head = -1;
     char hs[32];
     if (v->head >= 0) snprintf(hs, sizeof hs, "head %d/%d", v->head, cfg->n_head);
-    else snprintf(hs, sizeof hs, "mean of %d heads", cfg->n_head);
-    snprintf(title, sizeof title, "Attention %s \xc2\xb7 layer %d/%d \xc2\xb7 %s",
-             v->matrix ? "matrix" : "row", v->layer, cfg->n_layer, hs);
+    else snprintf(hs, sizeof hs, "head mean");
+    snprintf(title, sizeof title, "%s \xc2\xb7 layer %d/%d \xc2\xb7 %s",
+             v->matrix ? "Matrix" : "Attention", v->layer, cfg->n_layer, hs);
     pane_frame(v, p->win, title, v->focus == LAYOUT_FOCUS_ATTN);
     int pos = pane_view_pos(v);
     if (pos < 0) {

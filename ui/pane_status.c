@@ -87,11 +87,15 @@ void pane_status_draw(pane_status_t *p) {
     if (sid > 0) snprintf(session, sizeof session, "session %" PRId64, sid);
     int n_ctx = chat_model(c)->cfg.n_ctx;
     char line[768];
-    snprintf(line, sizeof line,
+    /* the settings first: a message may cover what follows them */
+    int n_settings = snprintf(line, sizeof line,
              " %s \xe2\x94\x82 temp %g top-k %d top-p %g min-p %g seed %" PRIu64
-             " max %d beams %d \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d \xe2\x94\x82 %s ",
-             model ? model : "model", (double)sp->temperature, sp->top_k, (double)sp->top_p,
-             (double)sp->min_p, sp->seed, s->max_tokens, s->beams, speed,
+             " max %d beams %d \xe2\x94\x82", model ? model : "model", (double)sp->temperature,
+             sp->top_k, (double)sp->top_p, (double)sp->min_p, sp->seed, s->max_tokens, s->beams);
+    if (n_settings < 0 || (size_t)n_settings >= sizeof line) n_settings = 0;
+    int settings_w = text_width(line, (size_t)n_settings);
+    snprintf(line + n_settings, sizeof line - (size_t)n_settings,
+             " %s \xe2\x94\x82 ctx %d/%d \xe2\x94\x82 %s ", speed,
              chat_n_tokens(c) - chat_window_start(c), n_ctx, session);
     int w = p->r.w;
     attr_t base = pane_attr(v, PANE_PAIR_STATUS, A_REVERSE);
@@ -103,7 +107,9 @@ void pane_status_draw(pane_status_t *p) {
         char m[520];
         snprintf(m, sizeof m, " %s ", p->msg);
         msg_w = text_width(m, strlen(m));
-        if (msg_w > w * 2 / 3) msg_w = w * 2 / 3;
+        int room = w - settings_w; /* after the settings, but at least 30 columns */
+        if (room < 30) room = 30;
+        if (msg_w > room) msg_w = room;
         attr_t ma = p->msg_error ? pane_attr(v, PANE_PAIR_ERROR, A_BOLD) | A_BOLD : A_BOLD;
         pane_put(p->win, 0, 0, line, w - msg_w);
         wattroff(p->win, base);

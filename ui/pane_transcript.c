@@ -27,6 +27,7 @@ struct pane_transcript {
     int n_lines;
     int top;    /* first line shown */
     int follow; /* 1: the view sticks to the end */
+    int last_sel; /* v->sel at the last sync: dropping the selection follows again */
 };
 
 pane_transcript_t *pane_transcript_create(pane_view_t *v) {
@@ -93,6 +94,8 @@ static void pt_sync(pane_transcript_t *p) {
     }
     p->n_lines = text_wrap(&p->wrap, &p->gs);
     int h = pt_inner_h(p);
+    if (p->last_sel >= 0 && v->sel < 0) p->follow = 1;
+    p->last_sel = v->sel;
     if (p->follow && v->sel < 0) p->top = p->n_lines > h ? p->n_lines - h : 0;
     if (p->top > p->n_lines - 1) p->top = p->n_lines > 0 ? p->n_lines - 1 : 0;
     if (p->top < 0) p->top = 0;
