@@ -1,0 +1,294 @@
+#!/bin/bash
+# e2e_tui.sh - drives the real `gptscope chat` terminal UI inside a detached
+# tmux session (its own server socket, a 120x40 window) on the tiny reference
+# model, and reads the screen back with capture-pane: start-up, a prompt
+# streaming into the transcript with both panes filled, the token cursor,
+# layer and head keys, the matrix view, resizing (and the too-small
+# message), Ctrl-C stopping a long reply without leaving, the help overlay,
+# /temp in the status bar, history across runs, multi-line input, NO_COLOR
+# blocks, SIGINT/SIGTERM, quitting; then what was stored, read back with
+# `gptscope sessions`. Every wait is a polling loop with a timeout.
+# TAP; skips cleanly without tmux, the chat command or the model.
+set -u
+
+BIN=${GPTSCOPE_BIN:?GPTSCOPE_BIN must point at the gptscope binary}
+SRC=${GPTSCOPE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+M=$SRC/tests/reference/models/gpt2-f32
+TMP=$(mktemp -d)
+SOCK=gptscope-e2e-$$
+T() { tmux -L "$SOCK" -f /dev/null "$@"; }
+cleanup() {
+    T kill-server >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+unset GPTSCOPE_MODEL TMUX
+
+. "$(dirname "$0")/tap.sh"
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "1..0 # SKIP tmux is not installed"
+    exit 0
+fi
+if ! "$BIN" chat --help >/dev/null 2>&1; then
+    echo "1..0 # SKIP this gptscope has no chat command"
+    exit 0
+fi
+if [ ! -f "$M/model.safetensors" ]; then
+    echo "1..0 # SKIP $M not built"
+    exit 0
+fi
+
+DB=$TMP/sessions.db
+HIST=$TMP/history
+
+# start NAME [ENV...] -- ARGS...: gptscope chat in a new 120x40 window; its
+# exit status lands in $TMP/NAME.exit
+start() {
+    local name=$1
+    shift
+    local envs=()
+    while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    local cmd
+    cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 OMP_WAIT_POLICY=passive "${envs[@]}" \
+        "$BIN" chat -m "$M" --db "$DB" --history "$HIST" --threads 1 "$@")
+    T new-session -d -s "$name" -x 120 -y 40 \
+        "$cmd; echo \$? >$TMP/$name.exit; sleep 600"
+}
+screen() { T capture-pane -p -t "$1" >"$TMP/screen" 2>/dev/null; }
+# wait_for NAME PATTERN [SECONDS]: until the screen matches (grep -E)
+wait_for() {
+    local name=$1 pat=$2 end=$((SECONDS + ${3:-15}))
+    while :; do
+        screen "$name"
+        grep -qE -- "$pat" "$TMP/screen" && return 0
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.1
+    done
+}
+# wait_gone NAME PATTERN [SECONDS]: until the screen no longer matches
+wait_gone() {
+    local name=$1 pat=$2 end=$((SECONDS + ${3:-15}))
+    while :; do
+        screen "$name"
+        grep -qE -- "$pat" "$TMP/screen" || return 0
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.1
+    done
+}
+wait_exit() { # wait_exit NAME [SECONDS]: until the chat has exited
+    local end=$((SECONDS + ${2:-15}))
+    while [ ! -s "$TMP/$1.exit" ]; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.1
+    done
+}
+keys() { T send-keys -t "$1" "${@:2}"; }
+type_text() { T send-keys -t "$1" -l "$2"; }
+shown() { cat "$TMP/screen"; }
+# the PID of gptscope in window NAME (child of the pane's shell)
+chat_pid() { pgrep -P "$(T list-panes -t "$1" -F '#{pane_pid}')" | head -1; }
+
+# ------------------------------------------------------------------ start
+t0=$(date +%s%N)
+start a -- --seed 7
+wait_for a 'F1: help' 10
+ok $? "starts and draws the panes and the status bar" "$(shown)"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $ms -lt 3000 ]
+ok $? "on screen in ${ms} ms (including tmux start-up)"
+grep -q 'Transcript' "$TMP/screen" && grep -q 'Attention · layer' "$TMP/screen" &&
+    grep -q 'Probabilities' "$TMP/screen" && grep -q 'gpt2-f32' "$TMP/screen"
+ok $? "transcript, attention, probabilities, model name in the status bar" "$(shown)"
+
+# ------------------------------------------------------- a prompt streams in
+type_text a "The old man"
+keys a Enter
+wait_for a '[0-9.]+ tok/s' 20
+ok $? "a reply is generated (tokens/s in the status bar)" "$(shown)"
+grep -q 'The old man' "$TMP/screen"
+ok $? "the prompt is in the transcript"
+grep -qE 'token [0-9]+ ".*" over [0-9]+ token' "$TMP/screen"
+ok $? "the attention pane shows the newest token's row" "$(shown)"
+grep -qE 'entropy [0-9.]+ nats raw' "$TMP/screen" || grep -q 'a prompt token' "$TMP/screen"
+ok $? "the probability pane describes the newest token"
+grep -qE 'ctx [0-9]+/64' "$TMP/screen"
+ok $? "context used / n_ctx in the status bar"
+
+# ------------------------------------------------------------- the cursor
+keys a Tab
+keys a Left Left
+wait_for a 'Transcript · token [0-9]+ of [0-9]+' 5
+ok $? "Tab then Left: the transcript cursor selects a token" "$(head -2 "$TMP/screen")"
+sel=$(grep -oE 'Transcript · token [0-9]+' "$TMP/screen" | grep -oE '[0-9]+$')
+grep -qE "token $sel \"" "$TMP/screen"
+ok $? "attention and probabilities follow the selected token ($sel)"
+keys a Home
+wait_for a 'a prompt token' 5
+ok $? "Home: the first token is a prompt token, and the probability pane says so"
+keys a End
+# ------------------------------------------------------------ layer / head
+wait_for a 'layer 1/2 · head mean' 5
+ok $? "starts on the last layer, mean of the heads"
+keys a ']'
+wait_for a 'layer 0/2' 5
+ok $? "] changes the layer"
+keys a '}'
+wait_for a 'head 0/4' 5
+ok $? "} picks a head"
+keys a '}'
+wait_for a 'head 1/4' 5
+ok $? "} again: the next head"
+keys a a
+wait_for a 'layer 0/2 · head mean' 5
+ok $? "a: back to the mean of the heads"
+keys a m
+wait_for a '─ Matrix · layer' 5 && wait_for a 'tokens [0-9]+\.\.[0-9]+' 5
+ok $? "m: the whole-sequence matrix view" "$(shown)"
+keys a m
+wait_for a '─ Attention · layer' 5
+ok $? "m again: the row view"
+
+# ----------------------------------------------------------------- resize
+T resize-window -t a -x 90 -y 30
+wait_for a '^┌─ Transcript.*┐┌─ Attention · layer 0/2 · head mean ─+┐$' 5 &&
+    [ "$(head -1 "$TMP/screen" | wc -m)" -eq 91 ] && [ "$(wc -l <"$TMP/screen")" -eq 30 ] &&
+    grep -qE '^ gpt2-f32 │ temp 1 ' "$TMP/screen"
+ok $? "resized to 90x30: laid out again" "$(head -3 "$TMP/screen")"
+T resize-window -t a -x 60 -y 15
+wait_for a 'Terminal too small: 60x15' 5
+ok $? "below the minimum: a clear message" "$(shown)"
+T resize-window -t a -x 120 -y 40
+wait_for a 'F1: help' 5 && wait_gone a 'too small' 5
+ok $? "back to 120x40: the panes return"
+
+# ---------------------------------------------------------- stop a reply
+keys a Enter # back to the input
+type_text a "/max-tokens 100000"
+keys a Enter
+type_text a "/eos 0"
+keys a Enter
+wait_for a 'max 100000' 5
+ok $? "/max-tokens shows in the status bar"
+type_text a "Once upon a time"
+keys a Enter
+wait_for a 'Transcript · generating' 10
+ok $? "a long reply is generating"
+keys a C-c
+wait_gone a 'Transcript · generating' 10
+ok $? "Ctrl-C stops it" "$(head -2 "$TMP/screen")"
+grep -q 'stopped' "$TMP/screen" && [ ! -s "$TMP/a.exit" ]
+ok $? "... without leaving"
+# SIGINT from outside while idle is ignored; during a reply it stops it
+pid=$(chat_pid a)
+[ -n "$pid" ] && kill -INT "$pid" && sleep 0.3 && [ ! -s "$TMP/a.exit" ] && kill -0 "$pid"
+ok $? "SIGINT while idle does not kill it"
+type_text a "/max-tokens 50"
+keys a Enter
+
+# ------------------------------------------------------------- help, /temp
+keys a F1
+wait_for a 'Slash commands' 5 && grep -q '/temp X' "$TMP/screen" && grep -q 'row / matrix view' "$TMP/screen"
+ok $? "F1: help overlay with the keys and the slash commands"
+keys a x
+wait_gone a 'Slash commands' 5
+ok $? "any key closes it"
+keys a '?'
+wait_for a 'Slash commands' 5
+ok $? "? on an empty input shows the help too"
+keys a Escape
+wait_gone a 'Slash commands' 5
+type_text a "/temp 0.5"
+keys a Enter
+wait_for a '│ temp 0.5 top-k' 5
+ok $? "/temp 0.5 shows in the status bar"
+type_text a "/bogus"
+keys a Enter
+wait_for a "unknown command" 5
+ok $? "an unknown command shows its error"
+
+# ---------------------------------------------------------- multi-line input
+type_text a 'first line\'
+keys a Enter
+wait_for a '^  second|^> first line$' 5
+type_text a 'second'
+wait_for a '^  second' 5
+ok $? "a trailing backslash continues the input on a new line" "$(tail -4 "$TMP/screen")"
+keys a Enter
+wait_for a '[0-9.]+ tok/s' 20 && wait_for a '│first line ' 10 && wait_for a '│second' 5
+ok $? "the two lines are one prompt" "$(shown)"
+
+# ------------------------------------------------------------------- quit
+keys a C-d
+wait_exit a 10 && [ "$(cat "$TMP/a.exit")" = 0 ]
+ok $? "Ctrl-D on an empty input quits with status 0"
+
+# ------------------------------------------ second run: history, NO_COLOR
+start b NO_COLOR=1 -- --seed 8
+wait_for b 'F1: help' 10
+keys b Up
+wait_for b '^> first line' 5 && keys b Up && wait_for b '^> /bogus' 5
+ok $? "history from the last run: Up recalls the earlier lines" "$(tail -3 "$TMP/screen")"
+keys b C-u # kill the line
+keys b C-c
+type_text b "Hello"
+keys b Enter
+wait_for b '[0-9.]+ tok/s' 20 && wait_for b '0 ░▒▓█ [0-9.]+' 5
+ok $? "NO_COLOR: the heatmap legend is made of blocks" "$(shown)"
+pid=$(chat_pid b)
+type_text b "/max-tokens 100000"
+keys b Enter
+type_text b "/eos 0"
+keys b Enter
+type_text b "and on"
+keys b Enter
+wait_for b 'Transcript · generating' 10
+kill -INT "$pid"
+wait_gone b 'Transcript · generating' 10 && [ ! -s "$TMP/b.exit" ]
+ok $? "SIGINT during a reply stops the reply, not the program"
+kill -TERM "$pid"
+wait_exit b 10 && [ "$(cat "$TMP/b.exit")" = 0 ]
+ok $? "SIGTERM: clean exit, status 0"
+
+# -------------------------------------------------------------- the store
+if "$BIN" sessions --help >/dev/null 2>&1; then
+    "$BIN" sessions list --db "$DB" --json >"$TMP/list.json" 2>"$TMP/list.err"
+    python3 - "$TMP/list.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert len(s) == 2, s
+PY
+    ok $? "two sessions stored" "$(cat "$TMP/list.json" "$TMP/list.err")"
+    first=$(python3 -c "import json,sys; print(min(s['id'] for s in json.load(open(sys.argv[1]))))" "$TMP/list.json" 2>/dev/null)
+    "$BIN" sessions show "${first:-1}" --db "$DB" >"$TMP/show" 2>&1
+    grep -q 'The old man' "$TMP/show" && grep -q 'Once upon a time' "$TMP/show"
+    ok $? "sessions show: the prompts typed in the TUI" "$(head -c 600 "$TMP/show")"
+    "$BIN" sessions export "${first:-1}" --db "$DB" --format json >"$TMP/x.json" 2>/dev/null
+    python3 - "$TMP/x.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["turns"]
+roles = [x["role"] for x in t]
+assert roles == ["user", "model"] * 3, roles
+assert t[0]["text"] == "The old man" and t[2]["text"] == "Once upon a time", t
+assert t[3]["stop"] == "interrupted", t[3]["stop"]
+assert t[4]["text"] == "first line\nsecond", repr(t[4]["text"])
+assert all(len(x["tokens"]) > 0 for x in t[1::2])
+PY
+    ok $? "every turn stored as it happened; the stopped reply is 'interrupted'"
+    # replay: the stored session comes back in the TUI
+    cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${first:-1}" -m "$M" \
+        --db "$DB" --history "$HIST" --threads 1 --speed 0)
+    T new-session -d -s r -x 120 -y 40 "$cmd; echo \$? >$TMP/r.exit; sleep 600"
+    wait_for r 'replay finished' 15 && grep -q 'The old man' "$TMP/screen"
+    ok $? "replay shows the stored session, then hands over to the prompt" "$(shown)"
+    keys r C-d
+    wait_exit r 10
+    ok $? "replay quits with Ctrl-D"
+else
+    for d in "two sessions stored" "sessions show" "turns stored" "replay shows" "replay quits"; do
+        skip "$d" "this gptscope has no sessions command"
+    done
+fi
+
+tap_finish

@@ -1,0 +1,42 @@
+/* pane.c - helpers every pane uses (pane.h). */
+#include "pane.h"
+
+#include <string.h>
+
+#include "text.h"
+
+int pane_view_pos(const pane_view_t *v) {
+    if (v->sel >= 0 && v->sel < v->n_visible) return v->sel;
+    return v->n_visible - 1;
+}
+
+attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr) {
+    return v->color ? (attr_t)COLOR_PAIR(pair) : mono_attr;
+}
+
+int pane_put(WINDOW *win, int y, int x, const char *s, int max_cols) {
+    if (max_cols <= 0) return 0;
+    int cols;
+    size_t n = text_fit(s, strlen(s), max_cols, &cols);
+    mvwaddnstr(win, y, x, s, (int)n);
+    return cols;
+}
+
+void pane_frame(const pane_view_t *v, WINDOW *win, const char *title, int focused) {
+    werase(win);
+    attr_t a = focused ? (pane_attr(v, PANE_PAIR_FOCUS, 0) | A_BOLD) : 0;
+    wattron(win, a);
+    box(win, 0, 0);
+    int w = getmaxx(win);
+    if (title && w > 6) {
+        mvwaddstr(win, 0, 2, " ");
+        int used = pane_put(win, 0, 3, title, w - 6);
+        mvwaddstr(win, 0, 3 + used, " ");
+    }
+    wattroff(win, a);
+}
+
+void pane_window(WINDOW **win, layout_rect_t r) {
+    if (*win) delwin(*win);
+    *win = r.h > 0 && r.w > 0 ? newwin(r.h, r.w, r.y, r.x) : NULL;
+}

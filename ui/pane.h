@@ -1,0 +1,71 @@
+/* pane.h - what every pane of the terminal UI shares: the view state the
+ * screen manager (tui.c) owns and the panes draw from, the colour pairs, the
+ * key-handler result flags, and the frame drawing. Each pane lives in its
+ * own file with the same interface:
+ *
+ *   pane_X_t *pane_X_create(pane_view_t *v);
+ *   void pane_X_resize(pane_X_t *p, layout_rect_t r);
+ *   void pane_X_draw(pane_X_t *p);
+ *   int  pane_X_handle_key(pane_X_t *p, int key);   // PANE_CONSUMED | PANE_REDRAW
+ *   void pane_X_free(pane_X_t *p);
+ *
+ * Panes redraw from the chat (core/chat.h) each time; they keep only caches
+ * of what is costly to compute (wrapped lines, attention rows). */
+#ifndef GPTSCOPE_UI_PANE_H
+#define GPTSCOPE_UI_PANE_H
+
+#include <curses.h>
+
+#include "chat.h"
+#include "host.h"
+#include "layout.h"
+#include "shade.h"
+#include "tui.h"
+
+enum { PANE_CONSUMED = 1, PANE_REDRAW = 2 };
+
+/* Colour pairs (initialised by tui.c when the terminal has colour). */
+enum {
+    PANE_PAIR_FOCUS = 1, /* frame of the focused pane */
+    PANE_PAIR_USER,      /* user text in the transcript */
+    PANE_PAIR_DIM,       /* decorations, notes */
+    PANE_PAIR_STATUS,    /* status bar */
+    PANE_PAIR_ERROR,     /* error message */
+    PANE_PAIR_CHOSEN,    /* the chosen candidate */
+    PANE_PAIR_BAR,       /* probability bars */
+    PANE_PAIR_TINT0,     /* transcript tint, PANE_N_TINT levels: low .. high probability */
+    PANE_PAIR_SHADE0 = PANE_PAIR_TINT0 + 5, /* heatmap, SHADE_N_COLORS background shades */
+    PANE_N_PAIRS = PANE_PAIR_SHADE0 + SHADE_N_COLORS
+};
+#define PANE_N_TINT 5
+
+/* The state panes draw from; owned by the screen manager. */
+typedef struct pane_view {
+    const ui_host_t *host;
+    const tui_options_t *opts;
+    chat_t *chat;         /* host->chat() for this frame (it changes on /open, /model) */
+    int epoch;            /* bumped when the transcript changed wholesale (caches drop) */
+    int n_visible;        /* tokens shown: all, or fewer while a replay reveals them */
+    int sel;              /* selected token, -1: follow the newest */
+    int generating;       /* a reply is streaming */
+    layout_focus_t focus;
+    int layer, head;      /* attention shown; head -1 = mean of the heads */
+    int matrix;           /* 1: whole-sequence matrix, 0: the selected row */
+    shade_pool_t pool;    /* matrix cells when the sequence is longer than the pane */
+    int tint;             /* 1: transcript tinted by probability */
+    int color;            /* 1: colour pairs usable */
+    shade_mode_t shade;   /* heatmap colours, or blocks (SHADE_MONO) */
+} pane_view_t;
+
+/* The token the panes describe: the selection, else the newest shown; -1 when none. */
+int pane_view_pos(const pane_view_t *v);
+/* The attribute of a colour pair, or mono_attr without colour. */
+attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr);
+/* Clears win and draws its frame with title (focused: bold, coloured). */
+void pane_frame(const pane_view_t *v, WINDOW *win, const char *title, int focused);
+/* Writes UTF-8 s at (y, x), cut to at most max_cols columns; returns columns used. */
+int pane_put(WINDOW *win, int y, int x, const char *s, int max_cols);
+/* (Re)creates *win for r (NULL when r is empty). */
+void pane_window(WINDOW **win, layout_rect_t r);
+
+#endif

@@ -1,0 +1,182 @@
+/* pane_probs.c - candidates of a sampled token (pane_probs.h).
+ *
+ *   token 41 " the"  p 0.312  rank 0  12 kept
+ *   entropy 3.10 nats raw, 2.01 final
+ *     token       raw            final          logp
+ *   > " the"      ████  31.2%   ██████ 45.0%  -1.17
+ *     " a"        ██    12.0%   ███    20.1%  -2.12
+ *   --- cut by top-k/top-p/min-p ---
+ *     " an"       ▌      2.0%           0.0%  -3.91   */
+#include "pane_probs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+struct pane_probs {
+    pane_view_t *v;
+    WINDOW *win;
+    layout_rect_t r;
+    int scroll;
+};
+
+pane_probs_t *pane_probs_create(pane_view_t *v) {
+    pane_probs_t *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->v = v;
+    return p;
+}
+
+void pane_probs_free(pane_probs_t *p) {
+    if (!p) return;
+    if (p->win) delwin(p->win);
+    free(p);
+}
+
+WINDOW *pane_probs_window(pane_probs_t *p) { return p->win; }
+
+void pane_probs_resize(pane_probs_t *p, layout_rect_t r) {
+    p->r = r;
+    pane_window(&p->win, r);
+}
+
+/* A bar of frac * cols columns in eighths (U+2588..U+258F). */
+static void pp_bar(double frac, int cols, char *out, size_t cap) {
+    static const char *const eighth[8] = {"", "\u258f", "\u258e", "\u258d",
+                                          "\u258c", "\u258b", "\u258a", "\u2589"};
+    size_t o = 0;
+    int units = (int)(frac * cols * 8 + 0.5);
+    if (units > cols * 8) units = cols * 8;
+    int used = 0;
+    for (; units >= 8 && o + 4 < cap; units -= 8, used++) o += (size_t)snprintf(out + o, cap - o, "\u2588");
+    if (units > 0 && o + 4 < cap) {
+        o += (size_t)snprintf(out + o, cap - o, "%s", eighth[units]);
+        used++;
+    }
+    for (; used < cols && o + 1 < cap; used++) out[o++] = ' ';
+    out[o] = '\0';
+}
+
+static void pp_label(const chat_t *c, int id, char *out, size_t cap) {
+    size_t n;
+    const char *b = tokenizer_token_bytes(chat_tokenizer(c), id, &n);
+    char esc[96];
+    text_escape(b ? b : "", b ? n : 0, esc, sizeof esc);
+    snprintf(out, cap, "\"%s\"", esc);
+}
+
+/* label padded or cut to cols columns */
+static void pp_pad(const char *s, int cols, char *out, size_t cap) {
+    int w;
+    size_t n = text_fit(s, strlen(s), cols, &w);
+    if (n + (size_t)(cols - w) + 1 > cap) n = 0, w = 0;
+    memcpy(out, s, n);
+    memset(out + n, ' ', (size_t)(cols - w));
+    out[n + (size_t)(cols - w)] = '\0';
+}
+
+void pane_probs_draw(pane_probs_t *p) {
+    if (!p->win) return;
+    pane_view_t *v = p->v;
+    pane_frame(v, p->win, "Probabilities", v->focus == LAYOUT_FOCUS_PROBS);
+    int w = p->r.w - 2, h = p->r.h - 2;
+    int pos = pane_view_pos(v);
+    const chat_t *c = v->chat;
+    if (pos < 0) {
+        pane_put(p->win, 1, 1, "(no tokens yet)", w);
+        return;
+    }
+    const chat_token_t *t = chat_token(c, pos);
+    const chat_turn_t *tu = chat_turn(c, t->turn);
+    char line[512], label[128], lab[160];
+    pp_label(c, t->id, label, sizeof label);
+    if (!t->has_report) {
+        snprintf(line, sizeof line, "token %d %s", pos, label);
+        pane_put(p->win, 1, 1, line, w);
+        const char *why = tu && tu->role == CHAT_USER
+                              ? "a prompt token: it was typed, not sampled"
+                              : tu && tu->settings.beams > 1
+                                    ? "a beam-search token: chosen by the search, no sampler report"
+                                    : "no sampler report stored for this token";
+        wattron(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
+        pane_put(p->win, 2, 1, why, w);
+        wattroff(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
+        return;
+    }
+    const sampler_report_t *rep = &t->report;
+    snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d  %d kept", pos, label,
+             (double)rep->chosen_prob, rep->chosen_rank, rep->n_kept);
+    pane_put(p->win, 1, 1, line, w);
+    snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
+             (double)rep->entropy_final);
+    pane_put(p->win, 2, 1, line, w);
+    /* columns: marker 2, label, raw bar + " 00.0%", final bar + " 00.0%", " -00.00" */
+    int label_w = w >= 60 ? 16 : w >= 44 ? 10 : 8;
+    int fixed = 25 + label_w; /* marker, label, percentages, logprob, spaces */
+    int bar_w = (w - fixed) / 2;
+    if (bar_w > 20) bar_w = 20;
+    if (bar_w < 0) bar_w = 0;
+    char head[256];
+    pp_pad("token", label_w, lab, sizeof lab);
+    snprintf(head, sizeof head, "  %s %*s %*s %6s", lab, bar_w + 7, "raw", bar_w + 7, "final",
+             "logp");
+    wattron(p->win, A_BOLD);
+    pane_put(p->win, 3, 1, head, w);
+    wattroff(p->win, A_BOLD);
+    int rows = h - 3;
+    int n_lines = rep->n_cand + (rep->n_kept < rep->n_cand ? 1 : 0);
+    if (p->scroll > n_lines - rows) p->scroll = n_lines - rows > 0 ? n_lines - rows : 0;
+    int line_i = 0, y = 4, cut_done = 0;
+    for (int k = 0; k < rep->n_cand && y <= h; k++) {
+        const sampler_candidate_t *cd = &rep->cand[k];
+        if (!cd->kept && !cut_done) {
+            cut_done = 1;
+            if (line_i++ >= p->scroll) {
+                wattron(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
+                pane_put(p->win, y++, 1, "  --- cut by top-k / top-p / min-p ---", w);
+                wattroff(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
+            }
+            if (y > h) break;
+        }
+        if (line_i++ < p->scroll) continue;
+        char rb[128], fb[128];
+        pp_bar(cd->raw_prob, bar_w, rb, sizeof rb);
+        pp_bar(cd->prob, bar_w, fb, sizeof fb);
+        pp_label(c, cd->id, label, sizeof label);
+        pp_pad(label, label_w, lab, sizeof lab);
+        int chosen = cd->id == rep->chosen;
+        attr_t a = chosen ? pane_attr(v, PANE_PAIR_CHOSEN, A_REVERSE) | A_BOLD : 0;
+        wattron(p->win, a);
+        pane_put(p->win, y, 1, chosen ? "> " : "  ", 2);
+        pane_put(p->win, y, 3, lab, label_w);
+        wattroff(p->win, a);
+        int x = 3 + label_w + 1;
+        attr_t ba = pane_attr(v, PANE_PAIR_BAR, 0);
+        wattron(p->win, ba);
+        x += pane_put(p->win, y, x, rb, bar_w);
+        wattroff(p->win, ba);
+        snprintf(line, sizeof line, " %5.1f%%", 100.0 * cd->raw_prob);
+        x += pane_put(p->win, y, x, line, 7);
+        x += pane_put(p->win, y, x, " ", 1);
+        if (cd->kept) wattron(p->win, ba);
+        x += pane_put(p->win, y, x, fb, bar_w);
+        if (cd->kept) wattroff(p->win, ba);
+        snprintf(line, sizeof line, " %5.1f%% %6.2f", 100.0 * cd->prob, (double)cd->raw_logprob);
+        pane_put(p->win, y, x, line, w + 1 - x);
+        y++;
+    }
+}
+
+int pane_probs_handle_key(pane_probs_t *p, int key) {
+    switch (key) {
+    case KEY_UP:
+    case 'k':
+        if (p->scroll > 0) p->scroll--;
+        return PANE_CONSUMED | PANE_REDRAW;
+    case KEY_DOWN:
+    case 'j': p->scroll++; return PANE_CONSUMED | PANE_REDRAW;
+    default: return 0;
+    }
+}

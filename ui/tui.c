@@ -1,0 +1,759 @@
+/* tui.c - the screen manager of the terminal UI (tui.h): owns the layout,
+ * the panes, the event loop, and the reply being generated.
+ *
+ * One loop serves everything. While a reply streams, each turn of the loop
+ * polls the keyboard without waiting, makes one token (chat_reply_step) and
+ * redraws at most every TUI_FRAME_S, so that drawing costs a small, fixed
+ * share of generation time however fast the model is. During a replay the
+ * loop waits for the next token's recorded time or a key. Otherwise it
+ * waits for a key (waking a few times a second for signals and to take
+ * messages down).
+ *
+ * Keys go first to what has focus (the input line or a pane), then to the
+ * keys every pane shares (layer, head, view), then to the global ones. */
+#include "tui.h"
+
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curses.h>
+#include <utf8proc.h>
+
+#include "command.h"
+#include "input.h"
+#include "layout.h"
+#include "pane.h"
+#include "pane_heatmap.h"
+#include "pane_probs.h"
+#include "pane_status.h"
+#include "pane_transcript.h"
+#include "text.h"
+
+#define TUI_FRAME_S 0.03  /* redraw at most this often while streaming */
+#define TUI_IDLE_MS 250   /* wake-up period when nothing happens */
+#define TUI_KEY_CTRL(c) ((c) & 0x1f)
+
+/* Signals can only set flags; the loop looks at them. Process-wide by nature. */
+static volatile sig_atomic_t tui_sigint, tui_sigterm;
+
+static void tui_on_sigint(int sig) {
+    (void)sig;
+    tui_sigint = 1;
+}
+
+static void tui_on_sigterm(int sig) {
+    (void)sig;
+    tui_sigterm = 1;
+}
+
+typedef struct tui {
+    const ui_host_t *host;
+    tui_options_t opts;
+    pane_view_t view;
+    layout_t layout;
+    int zoom;
+    SCREEN *screen;
+    WINDOW *keys; /* a 1x1 window never drawn: keys are read through it */
+    pane_transcript_t *transcript;
+    pane_heatmap_t *heatmap;
+    pane_probs_t *probs;
+    pane_status_t *status;
+    input_t *input;
+    int input_lines;
+    int dirty;
+    double last_draw;
+    int quit;
+    /* the reply being generated */
+    double reply_t0;
+    int reply_n;
+    int stop_requested;
+    char *pending_line; /* submitted while generating: run afterwards */
+    /* replay */
+    int replaying, replay_turn;
+    double replay_t0, replay_next_t0;
+    /* overlay (help, /sessions) */
+    char *overlay;
+    const char *overlay_title;
+    int overlay_scroll;
+} tui_t;
+
+void tui_options_default(tui_options_t *o) {
+    memset(o, 0, sizeof *o);
+    o->n_threads = 1;
+    o->mouse = 1;
+    o->replay_speed = 1.0;
+    o->attn_available = 1;
+}
+
+static double tui_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char tui_keys_help[] =
+    "Keys (anywhere)\n"
+    "  F1, ? (empty input)  this help          Tab / Shift-Tab  next / previous pane\n"
+    "  Esc, Ctrl-C          stop the reply     PgUp / PgDn      scroll the transcript\n"
+    "  Ctrl-D (empty input) quit               mouse: click a token, wheel scrolls\n"
+    "\n"
+    "Input line (readline)\n"
+    "  Enter submit   \\ at the end + Enter, or Alt-Enter: new line   Up/Down history\n"
+    "  Ctrl-R search history   Ctrl-A/E start/end   Ctrl-K/U/W kill   Tab completes /commands\n"
+    "\n"
+    "Transcript, attention and probability panes (after Tab)\n"
+    "  arrows, h j k l   move the token cursor   Home/End, g/G  first/last token\n"
+    "  f, Esc            follow the newest token  Enter, i       back to the input\n"
+    "  [ ]  layer   { }  head   a  mean of heads  m  row / matrix view\n"
+    "  p  max / mean pooling (matrix)   s  sort the row by weight (attention pane)\n"
+    "  t  tint tokens by probability    z  zoom the pane   q  quit\n"
+    "  j k, arrows in the attention / probability pane scroll its list\n"
+    "\n"
+    "Slash commands\n";
+
+static chat_t *tui_chat(tui_t *t) { return t->host->chat(t->host->user); }
+
+static void tui_message(tui_t *t, const char *msg, int is_error) {
+    if (msg && msg[0]) pane_status_message(t->status, msg, is_error);
+    t->dirty = 1;
+}
+
+static void tui_relayout(tui_t *t) {
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    int want = input_wanted_lines(t->input, cols);
+    t->input_lines = want;
+    layout_compute(&t->layout, rows, cols, t->view.focus, t->zoom, want);
+    layout_t *l = &t->layout;
+    layout_rect_t none = {0, 0, 0, 0};
+    pane_transcript_resize(t->transcript, l->ok ? l->transcript : none);
+    pane_heatmap_resize(t->heatmap, l->ok ? l->attn : none);
+    pane_probs_resize(t->probs, l->ok ? l->probs : none);
+    pane_status_resize(t->status, l->ok ? l->status : none);
+    input_resize(t->input, l->ok ? l->input : none);
+    t->dirty = 1;
+}
+
+static void tui_draw_small(tui_t *t) {
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    werase(stdscr);
+    char a[96], b[96];
+    snprintf(a, sizeof a, "Terminal too small: %dx%d", cols, rows);
+    snprintf(b, sizeof b, "gptscope needs at least %dx%d", LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS);
+    const char *lines[3] = {a, b, "(q quits)"};
+    for (int i = 0; i < 3; i++) {
+        int len = (int)strlen(lines[i]);
+        int y = rows / 2 - 1 + i, x = (cols - len) / 2;
+        if (y >= 0 && y < rows) mvaddnstr(y, x < 0 ? 0 : x, lines[i], cols);
+    }
+    wnoutrefresh(stdscr);
+    (void)t;
+}
+
+static void tui_draw_overlay(tui_t *t) {
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    int h = rows - 4, w = cols - 6;
+    if (w > 100) w = 100;
+    if (h < 3 || w < 10) return;
+    WINDOW *win = newwin(h, w, 2, (cols - w) / 2);
+    if (!win) return;
+    pane_frame(&t->view, win, t->overlay_title, 1);
+    const char *s = t->overlay;
+    int line = 0, y = 1;
+    while (*s && y < h - 1) {
+        const char *e = strchr(s, '\n');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (line++ >= t->overlay_scroll) {
+            char buf[512];
+            snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf - 1 ? n : sizeof buf - 1), s);
+            pane_put(win, y++, 2, buf, w - 4);
+        }
+        s += n + (e ? 1 : 0);
+    }
+    pane_put(win, h - 1, 2, " any key closes; arrows / PgUp / PgDn scroll ", w - 4);
+    wnoutrefresh(win);
+    delwin(win);
+}
+
+static void tui_draw(tui_t *t) {
+    t->view.chat = tui_chat(t);
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    if (t->layout.ok && input_wanted_lines(t->input, cols) != t->input_lines) tui_relayout(t);
+    (void)rows;
+    if (!t->layout.ok) {
+        tui_draw_small(t);
+        curs_set(0);
+        doupdate();
+        t->dirty = 0;
+        t->last_draw = tui_now();
+        return;
+    }
+    const char *note = input_take_note(t->input);
+    if (note) pane_status_message(t->status, note, 0);
+    pane_transcript_draw(t->transcript);
+    pane_heatmap_draw(t->heatmap);
+    pane_probs_draw(t->probs);
+    pane_status_draw(t->status);
+    WINDOW *ws[] = {pane_transcript_window(t->transcript), pane_heatmap_window(t->heatmap),
+                    pane_probs_window(t->probs), pane_status_window(t->status)};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+        if (ws[i]) wnoutrefresh(ws[i]);
+    input_draw(t->input);
+    if (input_window(t->input)) wnoutrefresh(input_window(t->input));
+    if (t->overlay) tui_draw_overlay(t);
+    curs_set(t->view.focus == LAYOUT_FOCUS_INPUT && !t->overlay ? 1 : 0);
+    doupdate();
+    t->dirty = 0;
+    t->last_draw = tui_now();
+}
+
+static void tui_overlay(tui_t *t, const char *title, char *text) {
+    free(t->overlay);
+    t->overlay = text;
+    t->overlay_title = title;
+    t->overlay_scroll = 0;
+    t->dirty = 1;
+}
+
+static void tui_show_help(tui_t *t) {
+    const char *cmds = command_help_text();
+    size_t n = strlen(tui_keys_help) + strlen(cmds) + 1;
+    char *s = malloc(n);
+    if (!s) return;
+    snprintf(s, n, "%s%s", tui_keys_help, cmds);
+    tui_overlay(t, "Help", s);
+}
+
+/* Ends the reply in progress for reason why. */
+static void tui_reply_end(tui_t *t, chat_stop_t why) {
+    char err[512];
+    chat_t *c = tui_chat(t);
+    if (chat_reply_end(c, why, err, sizeof err) != 0) tui_message(t, err, 1);
+    else if (why == CHAT_STOP_INTERRUPTED) tui_message(t, "stopped", 0);
+    t->view.generating = 0;
+    t->stop_requested = 0;
+    pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
+    t->view.n_visible = chat_n_tokens(c);
+    t->dirty = 1;
+}
+
+static void tui_start_reply(tui_t *t, const char *text) {
+    chat_t *c = tui_chat(t);
+    char err[512];
+    if (chat_user(c, text, strlen(text), err, sizeof err) != 0) {
+        tui_message(t, err, 1);
+        return;
+    }
+    t->view.n_visible = chat_n_tokens(c);
+    t->view.sel = -1;
+    if (chat_settings(c)->beams > 1) {
+        tui_message(t, "beam search...", 0);
+        tui_draw(t);
+    }
+    if (chat_reply_begin(c, err, sizeof err) != 0) {
+        tui_message(t, err, 1);
+        return;
+    }
+    t->view.generating = 1;
+    t->stop_requested = 0;
+    tui_sigint = 0;
+    t->reply_n = 0;
+    t->reply_t0 = tui_now();
+    t->dirty = 1;
+}
+
+static void tui_run_command(tui_t *t, const char *line) {
+    command_result_t res;
+    memset(&res, 0, sizeof res);
+    command_run(t->host, line, &res);
+    pane_view_t *v = &t->view;
+    switch (res.status) {
+    case COMMAND_DONE: tui_message(t, res.msg, 0); break;
+    case COMMAND_ERROR: tui_message(t, res.msg, 1); break;
+    case COMMAND_HELP: tui_show_help(t); break;
+    case COMMAND_QUIT: t->quit = 1; break;
+    case COMMAND_PROBS:
+        v->focus = LAYOUT_FOCUS_PROBS;
+        tui_message(t, res.msg, 0);
+        break;
+    case COMMAND_ATTN:
+        if (res.layer >= 0) v->layer = res.layer;
+        if (res.head != -2) v->head = res.head;
+        v->matrix = 0;
+        v->focus = LAYOUT_FOCUS_ATTN;
+        tui_message(t, res.msg, 0);
+        break;
+    case COMMAND_SESSIONS:
+        tui_overlay(t, "Sessions", res.text ? res.text : strdup(res.msg));
+        res.text = NULL;
+        break;
+    case COMMAND_CLEARED:
+        v->sel = -1;
+        v->epoch++;
+        v->chat = tui_chat(t);
+        v->n_visible = chat_n_tokens(v->chat);
+        t->replaying = 0;
+        tui_message(t, res.msg, 0);
+        break;
+    }
+    free(res.text);
+    t->dirty = 1;
+}
+
+static void tui_submit(tui_t *t, char *line) {
+    if (t->view.generating || t->replaying) {
+        free(t->pending_line); /* the newest line wins */
+        t->pending_line = line;
+        tui_message(t, "queued until the reply ends", 0);
+        return;
+    }
+    if (command_is_command(line)) tui_run_command(t, line);
+    else tui_start_reply(t, line);
+    free(line);
+}
+
+static void tui_after_input(tui_t *t) {
+    int eof;
+    char *line = input_take_line(t->input, &eof);
+    if (line) tui_submit(t, line);
+    if (eof) t->quit = 1;
+}
+
+/* Esc or Ctrl-C: stop what runs. Returns 1 if something was stopped. */
+static int tui_interrupt(tui_t *t) {
+    if (t->view.generating) {
+        t->stop_requested = 1;
+        return 1;
+    }
+    if (t->replaying) {
+        t->replaying = 0;
+        t->view.n_visible = chat_n_tokens(tui_chat(t));
+        tui_message(t, "replay skipped to the end", 0);
+        return 1;
+    }
+    return 0;
+}
+
+static void tui_mouse(tui_t *t) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK || !t->layout.ok) return;
+    if (ev.bstate & BUTTON4_PRESSED) {
+        pane_transcript_scroll(t->transcript, -3);
+    } else if (ev.bstate & BUTTON5_PRESSED) {
+        pane_transcript_scroll(t->transcript, 3);
+    } else if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED)) {
+        int tok = pane_transcript_hit(t->transcript, ev.y, ev.x);
+        if (tok >= 0) {
+            t->view.sel = tok;
+            t->view.focus = LAYOUT_FOCUS_TRANSCRIPT;
+        } else if (layout_contains(&t->layout.transcript, ev.y, ev.x)) {
+            t->view.focus = LAYOUT_FOCUS_TRANSCRIPT;
+        } else if (layout_contains(&t->layout.attn, ev.y, ev.x)) {
+            t->view.focus = LAYOUT_FOCUS_ATTN;
+        } else if (layout_contains(&t->layout.probs, ev.y, ev.x)) {
+            t->view.focus = LAYOUT_FOCUS_PROBS;
+        } else if (layout_contains(&t->layout.input, ev.y, ev.x)) {
+            t->view.focus = LAYOUT_FOCUS_INPUT;
+        }
+    }
+    t->dirty = 1;
+}
+
+/* A key for the focused pane, then the pane keys, then the global ones. */
+static void tui_pane_key(tui_t *t, int key) {
+    pane_view_t *v = &t->view;
+    int r = 0;
+    switch (v->focus) {
+    case LAYOUT_FOCUS_TRANSCRIPT: r = pane_transcript_handle_key(t->transcript, key); break;
+    case LAYOUT_FOCUS_ATTN: r = pane_heatmap_handle_key(t->heatmap, key); break;
+    case LAYOUT_FOCUS_PROBS: r = pane_probs_handle_key(t->probs, key); break;
+    default: break;
+    }
+    if (!(r & PANE_CONSUMED) && v->focus != LAYOUT_FOCUS_ATTN && v->opts->attn_available &&
+        strchr("[]{}amp", key) && key)
+        r = pane_heatmap_handle_key(t->heatmap, key);
+    if (r & PANE_CONSUMED) {
+        if (r & PANE_REDRAW) t->dirty = 1;
+        return;
+    }
+    switch (key) {
+    case 't': v->tint = !v->tint; break;
+    case 'z':
+        t->zoom = !t->zoom;
+        tui_relayout(t);
+        break;
+    case 'q': t->quit = 1; break;
+    case '?': tui_show_help(t); break;
+    case '\r':
+    case '\n':
+    case 'i':
+    case KEY_ENTER: v->focus = LAYOUT_FOCUS_INPUT; break;
+    case TUI_KEY_CTRL('d'): t->quit = 1; break;
+    case 27: v->sel = -1; break;
+    default:
+        /* typing in a pane goes to the input */
+        if (key >= ' ' && key < 127) {
+            char b = (char)key;
+            v->focus = LAYOUT_FOCUS_INPUT;
+            input_feed(t->input, &b, 1);
+            tui_after_input(t);
+        }
+        return;
+    }
+    t->dirty = 1;
+}
+
+static void tui_key(tui_t *t, int is_code, wint_t wch) {
+    pane_view_t *v = &t->view;
+    int key = (int)wch;
+    if (is_code && key == KEY_RESIZE) {
+        tui_relayout(t);
+        clearok(curscr, TRUE);
+        return;
+    }
+    if (t->overlay) {
+        int step = 0;
+        if (is_code && key == KEY_DOWN) step = 1;
+        else if (is_code && key == KEY_UP) step = -1;
+        else if (is_code && key == KEY_NPAGE) step = 10;
+        else if (is_code && key == KEY_PPAGE) step = -10;
+        else if (!is_code && (key == 'j' || key == 'k')) step = key == 'j' ? 1 : -1;
+        if (step) {
+            t->overlay_scroll += step;
+            if (t->overlay_scroll < 0) t->overlay_scroll = 0;
+        } else {
+            free(t->overlay);
+            t->overlay = NULL;
+        }
+        t->dirty = 1;
+        return;
+    }
+    if (!t->layout.ok) {
+        if (!is_code && (key == 'q' || key == TUI_KEY_CTRL('d'))) t->quit = 1;
+        if (!is_code && key == TUI_KEY_CTRL('c')) tui_interrupt(t);
+        return;
+    }
+    if (is_code) {
+        switch (key) {
+        case KEY_MOUSE: tui_mouse(t); return;
+        case KEY_F(1): tui_show_help(t); return;
+        case KEY_BTAB:
+            v->focus = layout_next_focus(v->focus, -1);
+            if (t->zoom) tui_relayout(t);
+            t->dirty = 1;
+            return;
+        case KEY_PPAGE:
+        case KEY_NPAGE: {
+            int h = t->layout.transcript.h > 3 ? t->layout.transcript.h - 3 : 1;
+            if (pane_transcript_scroll(t->transcript, key == KEY_PPAGE ? -h : h)) t->dirty = 1;
+            return;
+        }
+        default: break;
+        }
+        if (v->focus == LAYOUT_FOCUS_INPUT) {
+            if (input_handle_key(t->input, key)) t->dirty = 1;
+            tui_after_input(t);
+        } else {
+            tui_pane_key(t, key);
+        }
+        return;
+    }
+    if (key == TUI_KEY_CTRL('c')) {
+        if (!tui_interrupt(t)) {
+            if (v->focus == LAYOUT_FOCUS_INPUT && !input_is_empty(t->input)) input_clear(t->input);
+            else tui_message(t, "Ctrl-D, q (in a pane) or /quit leaves", 0);
+        }
+        t->dirty = 1;
+        return;
+    }
+    if (key == 27) {
+        /* Esc alone, or Alt+key (Esc then the key at once) */
+        wint_t next;
+        wtimeout(t->keys, 0);
+        int rc = wget_wch(t->keys, &next);
+        if (rc == OK && v->focus == LAYOUT_FOCUS_INPUT) {
+            char b[8] = {27};
+            size_t n = 1 + (size_t)utf8proc_encode_char((utf8proc_int32_t)next, (utf8proc_uint8_t *)b + 1);
+            input_feed(t->input, b, n);
+            tui_after_input(t);
+            t->dirty = 1;
+            return;
+        }
+        if (rc != ERR) return; /* Alt+key outside the input: nothing */
+        if (!tui_interrupt(t) && v->focus != LAYOUT_FOCUS_INPUT) tui_pane_key(t, 27);
+        t->dirty = 1;
+        return;
+    }
+    if (key == '\t') {
+        const char *txt = input_text(t->input);
+        if (v->focus == LAYOUT_FOCUS_INPUT && txt[0] == '/' && !strchr(txt, ' ')) {
+            input_feed(t->input, "\t", 1);
+        } else {
+            v->focus = layout_next_focus(v->focus, 1);
+            if (t->zoom) tui_relayout(t);
+        }
+        t->dirty = 1;
+        return;
+    }
+    if (v->focus == LAYOUT_FOCUS_INPUT) {
+        if (key == '?' && input_is_empty(t->input)) {
+            tui_show_help(t);
+            return;
+        }
+        char b[8];
+        size_t n = (size_t)utf8proc_encode_char((utf8proc_int32_t)wch, (utf8proc_uint8_t *)b);
+        if (n > 0) {
+            input_feed(t->input, b, n);
+            tui_after_input(t);
+        }
+        t->dirty = 1;
+        return;
+    }
+    if (key < 128) tui_pane_key(t, key);
+}
+
+/* Reads keys for up to timeout_ms (0: only what is there) and handles them. */
+static void tui_poll(tui_t *t, int timeout_ms) {
+    wint_t wch;
+    wtimeout(t->keys, timeout_ms);
+    int rc = wget_wch(t->keys, &wch);
+    for (int n = 0; rc != ERR && n < 4096 && !t->quit; n++) {
+        tui_key(t, rc == KEY_CODE_YES, wch);
+        wtimeout(t->keys, 0);
+        rc = wget_wch(t->keys, &wch);
+    }
+}
+
+/* One token of the reply in progress. */
+static void tui_reply_step(tui_t *t) {
+    if (t->stop_requested || tui_sigint) {
+        tui_sigint = 0;
+        tui_reply_end(t, CHAT_STOP_INTERRUPTED);
+        return;
+    }
+    chat_t *c = tui_chat(t);
+    chat_stop_t stop = CHAT_STOP_NONE;
+    char err[512];
+    if (chat_reply_step(c, &stop, err, sizeof err) != 0) {
+        tui_message(t, err, 1);
+        tui_reply_end(t, CHAT_STOP_ERROR);
+        return;
+    }
+    t->reply_n++;
+    t->view.n_visible = chat_n_tokens(c);
+    if (stop != CHAT_STOP_NONE) tui_reply_end(t, stop);
+    t->dirty = 1;
+}
+
+/* Reveals the replayed tokens that are due; returns seconds to the next one. */
+static double tui_replay_step(tui_t *t) {
+    chat_t *c = tui_chat(t);
+    double now = tui_now(), speed = t->opts.replay_speed > 0 ? t->opts.replay_speed : 1.0;
+    int n = chat_n_tokens(c);
+    while (t->view.n_visible < n) {
+        const chat_token_t *tok = chat_token(c, t->view.n_visible);
+        const chat_turn_t *tu = chat_turn(c, tok->turn);
+        if (tok->turn != t->replay_turn) {
+            t->replay_turn = tok->turn;
+            t->replay_t0 = t->replay_next_t0;
+        }
+        double due = t->replay_t0 + (tu->role == CHAT_USER ? 0.0 : tok->t_ms / 1000.0 / speed);
+        if (due > now) return due - now;
+        t->view.n_visible++;
+        t->dirty = 1;
+        /* the next turn starts a moment after this token */
+        t->replay_next_t0 = due + 0.3 / speed;
+        if (t->view.n_visible == tu->first + tu->n && tu->role == CHAT_MODEL)
+            pane_status_speed(t->status, tu->n, tu->elapsed_ms / 1000.0);
+    }
+    t->replaying = 0;
+    tui_message(t, "replay finished: type to continue the session", 0);
+    return 0;
+}
+
+static void tui_colors(tui_t *t) {
+    pane_view_t *v = &t->view;
+    v->color = 0;
+    v->shade = SHADE_MONO;
+    if (t->opts.no_color || !has_colors() || start_color() != OK) return;
+    use_default_colors();
+    v->color = 1;
+    short dim = COLORS >= 16 ? 8 : COLOR_BLUE;
+    init_pair(PANE_PAIR_FOCUS, COLOR_YELLOW, -1);
+    init_pair(PANE_PAIR_USER, COLOR_CYAN, -1);
+    init_pair(PANE_PAIR_DIM, dim, -1);
+    init_pair(PANE_PAIR_STATUS, COLOR_BLACK, COLOR_WHITE);
+    init_pair(PANE_PAIR_ERROR, COLOR_WHITE, COLOR_RED);
+    init_pair(PANE_PAIR_CHOSEN, COLOR_BLACK, COLOR_YELLOW);
+    init_pair(PANE_PAIR_BAR, COLOR_CYAN, -1);
+    static const short tint[PANE_N_TINT] = {COLOR_RED, COLOR_MAGENTA, COLOR_YELLOW, -1, COLOR_GREEN};
+    for (int l = 0; l < PANE_N_TINT; l++) init_pair((short)(PANE_PAIR_TINT0 + l), tint[l], -1);
+    /* the heatmap gradient: direct colour (a 24-bit terminfo such as
+       xterm-direct), else the xterm-256 cube, else blocks */
+    if (COLORS >= 0x1000000) v->shade = SHADE_RGB;
+    else if (COLORS >= 256) v->shade = SHADE_256;
+    if (v->shade == SHADE_MONO || COLOR_PAIRS < PANE_N_PAIRS) {
+        v->shade = SHADE_MONO;
+        return;
+    }
+    for (int l = 0; l < SHADE_N_COLORS; l++) {
+        unsigned rgb = shade_rgb(l);
+        int bg = v->shade == SHADE_RGB ? (int)rgb : shade_xterm256(rgb);
+        init_extended_pair(PANE_PAIR_SHADE0 + l, -1, bg);
+    }
+}
+
+static void tui_signals(int install, struct sigaction old[3]) {
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        if (install) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = sigs[i] == SIGINT ? tui_on_sigint : tui_on_sigterm;
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], &sa, &old[i]);
+        } else {
+            sigaction(sigs[i], &old[i], NULL);
+        }
+    }
+}
+
+/* The terminal speaks UTF-8 only if the locale says so. */
+static void tui_locale(void) {
+    setlocale(LC_ALL, "");
+    const char *cs = nl_langinfo(CODESET);
+    if (!cs || strcmp(cs, "UTF-8") != 0) setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+static void tui_free(tui_t *t) {
+    pane_transcript_free(t->transcript);
+    pane_heatmap_free(t->heatmap);
+    pane_probs_free(t->probs);
+    pane_status_free(t->status);
+    input_free(t->input);
+    if (t->keys) delwin(t->keys);
+    free(t->pending_line);
+    free(t->overlay);
+}
+
+int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t errlen) {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        snprintf(err, errlen, "the terminal UI needs a terminal");
+        return -1;
+    }
+    tui_t t;
+    memset(&t, 0, sizeof t);
+    t.host = host;
+    t.opts = *opts;
+    if (!(t.opts.replay_speed > 0)) t.opts.replay_speed = 1.0;
+    pane_view_t *v = &t.view;
+    v->host = host;
+    v->opts = &t.opts;
+    v->chat = tui_chat(&t);
+    v->sel = -1;
+    v->layer = -1; /* the last layer */
+    v->head = -1;  /* mean of the heads */
+    v->tint = 1;
+    v->focus = LAYOUT_FOCUS_INPUT;
+    v->n_visible = t.opts.replay ? 0 : chat_n_tokens(v->chat);
+    t.replaying = t.opts.replay && chat_n_tokens(v->chat) > 0;
+    t.replay_turn = -1;
+
+    tui_locale();
+    struct sigaction old[3];
+    tui_sigint = tui_sigterm = 0;
+    tui_signals(1, old);
+    /* newterm, unlike initscr, returns NULL instead of exiting */
+    t.screen = newterm(NULL, stdout, stdin);
+    if (!t.screen) {
+        tui_signals(0, old);
+        snprintf(err, errlen, "cannot set up the terminal (TERM=%s)",
+                 getenv("TERM") ? getenv("TERM") : "unset");
+        return -1;
+    }
+    raw();
+    noecho();
+    nonl();
+    set_escdelay(25);
+    tui_colors(&t);
+    t.keys = newwin(1, 1, 0, 0);
+    keypad(t.keys, TRUE);
+    wnoutrefresh(t.keys); /* untouched from now on, so reading keys never repaints it */
+    if (t.opts.mouse) {
+        mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+        mouseinterval(0);
+    }
+    /* bracketed paste: pasted text arrives between ESC[200~ and ESC[201~ */
+    const char *term = getenv("TERM");
+    int paste = term && strcmp(term, "dumb") != 0 && strcmp(term, "linux") != 0;
+    if (paste) {
+        fputs("\033[?2004h", stdout);
+        fflush(stdout);
+    }
+    t.transcript = pane_transcript_create(v);
+    t.heatmap = pane_heatmap_create(v);
+    t.probs = pane_probs_create(v);
+    t.status = pane_status_create(v);
+    t.input = input_create(v, t.opts.history_path, err, errlen);
+    int rc = 0;
+    if (!t.transcript || !t.heatmap || !t.probs || !t.status || !t.input) {
+        if (t.input) snprintf(err, errlen, "out of memory");
+        rc = -1;
+        t.quit = 1;
+    } else {
+        tui_relayout(&t);
+        if (t.replaying) t.replay_next_t0 = tui_now() + 0.3 / t.opts.replay_speed;
+    }
+
+    while (!t.quit && !tui_sigterm) {
+        v->chat = tui_chat(&t);
+        if (v->generating) {
+            tui_poll(&t, 0);
+            if (t.quit || tui_sigterm) break;
+            if (v->generating) tui_reply_step(&t);
+            if (t.dirty && (tui_now() - t.last_draw >= TUI_FRAME_S || !v->generating)) tui_draw(&t);
+            continue;
+        }
+        if (t.replaying) {
+            double wait = tui_replay_step(&t);
+            if (t.dirty) tui_draw(&t);
+            if (t.replaying) {
+                int ms = (int)(wait * 1000.0);
+                tui_poll(&t, ms < 1 ? 1 : ms > TUI_IDLE_MS ? TUI_IDLE_MS : ms);
+            }
+            continue;
+        }
+        tui_sigint = 0; /* Ctrl-C from outside while idle: nothing to stop */
+        v->n_visible = chat_n_tokens(v->chat);
+        if (t.pending_line) {
+            char *line = t.pending_line;
+            t.pending_line = NULL;
+            tui_submit(&t, line);
+            continue;
+        }
+        if (t.dirty) tui_draw(&t);
+        int had_msg = pane_status_has_message(t.status);
+        tui_poll(&t, TUI_IDLE_MS);
+        if (had_msg && !pane_status_has_message(t.status)) t.dirty = 1; /* take it down */
+    }
+    if (v->generating) tui_reply_end(&t, CHAT_STOP_INTERRUPTED);
+
+    tui_free(&t);
+    if (paste) {
+        fputs("\033[?2004l", stdout);
+        fflush(stdout);
+    }
+    endwin();
+    delscreen(t.screen);
+    tui_signals(0, old);
+    return rc;
+}
