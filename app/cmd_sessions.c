@@ -30,7 +30,8 @@ const char cmd_sessions_help[] =
     "  export ID             Markdown (default) or JSON with every token and its\n"
     "                        candidates (--format json); to stdout or -o FILE\n"
     "  delete ID             remove a session with its turns and tokens\n"
-    "  search TEXT           turns containing TEXT (ASCII case-insensitive)\n"
+    "  search TEXT           turns containing TEXT (ASCII case-insensitive), as\n"
+    "                        SESSION/TURN role: snippet (TURN numbered as in show)\n"
     "\n"
     "      --db PATH         the database (default: $GPTSCOPE_DB, else\n"
     "                        $XDG_DATA_HOME/gptscope/sessions.db, else\n"
@@ -153,8 +154,8 @@ int cmd_sessions(int argc, char **argv) {
             rc = CLI_EXIT_ERROR;
         } else {
             for (int i = 0; i < n; i++)
-                printf("%lld/%lld %s: %s\n", (long long)h[i].session, (long long)h[i].turn,
-                       h[i].role, h[i].snippet);
+                printf("%lld/%d %s: %s\n", (long long)h[i].session, h[i].turn_idx, h[i].role,
+                       h[i].snippet);
             if (n == 0) fprintf(stderr, "no turn contains '%s'\n", argv[optind]);
             store_hits_free(h, n);
         }

@@ -312,19 +312,29 @@ int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const ch
     }
     char now[32];
     store_now(now);
+    /* the turn and the session's updated time in one transaction; IMMEDIATE
+       takes the write lock first, so a second writer waits (busy timeout)
+       rather than failing when a read lock would have to be upgraded */
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "storing a turn");
     sqlite3_stmt *q = store_stmt(s, ST_TURN_BEGIN);
     sqlite3_bind_int64(q, 1, session);
     sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 3, text ? text : "", (int)(text ? strlen(text) : 0), SQLITE_TRANSIENT);
     sqlite3_bind_text(q, 4, now, -1, SQLITE_TRANSIENT);
     if (settings_json) sqlite3_bind_text(q, 5, settings_json, -1, SQLITE_TRANSIENT);
-    if (store_done(s, q, err, errlen, "storing a turn") != 0) return -1;
+    int rc = store_done(s, q, err, errlen, "storing a turn");
     int64_t id = sqlite3_last_insert_rowid(s->db);
-    q = store_stmt(s, ST_TOUCH);
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, now, -1, SQLITE_TRANSIENT);
-    if (store_done(s, q, err, errlen, "storing a turn") != 0) return -1;
-    return id;
+    if (rc == 0) {
+        q = store_stmt(s, ST_TOUCH);
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, now, -1, SQLITE_TRANSIENT);
+        rc = store_done(s, q, err, errlen, "storing a turn");
+    }
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = store_fail(s, err, errlen, "storing a turn");
+    if (rc != 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc == 0 ? id : -1;
 }
 
 int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen) {
@@ -682,7 +692,7 @@ int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *
     sqlite3_stmt *q = NULL;
     /* instr over lower(): no LIKE wildcards to escape; lower() folds ASCII only */
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT t.session_id, t.id, t.role, t.text FROM turns t "
+                           "SELECT t.session_id, t.id, t.role, t.text, t.idx FROM turns t "
                            "JOIN sessions s ON s.id = t.session_id "
                            "WHERE instr(lower(CAST(t.text AS TEXT)), lower(?1)) > 0 "
                            "ORDER BY s.updated DESC, s.id DESC, t.idx",
@@ -706,6 +716,7 @@ int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *
         h->session = sqlite3_column_int64(q, 0);
         h->turn = sqlite3_column_int64(q, 1);
         store_col_copy(q, 2, h->role, sizeof h->role);
+        h->turn_idx = sqlite3_column_int(q, 4);
         const char *body = sqlite3_column_blob(q, 3);
         size_t blen = (size_t)sqlite3_column_bytes(q, 3), at = 0;
         for (size_t i = 0; body && i + mlen <= blen; i++) {

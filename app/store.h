@@ -119,9 +119,10 @@ void store_session_data_free(store_session_data_t *d);
 int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen);
 
 typedef struct store_hit {
-    int64_t session, turn;
+    int64_t session, turn; /* turn: the turn's id */
     char role[8];
     char *snippet; /* the matching text with some context, one line */
+    int turn_idx;  /* the turn's position in its session, as `sessions show` numbers it */
 } store_hit_t;
 /* Case-insensitive substring search over turn texts; newest sessions first. */
 int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *err,

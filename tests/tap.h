@@ -23,7 +23,9 @@ static inline void tap_okv(tap_t *t, int cond, const char *fmt, va_list ap) {
     fflush(stdout);
 }
 
-static inline int tap_ok(tap_t *t, int cond, const char *fmt, ...) {
+/* printf-checked, so a stray '%' in a description is a compile-time warning */
+static inline __attribute__((format(printf, 3, 4))) int tap_ok(tap_t *t, int cond,
+                                                               const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     tap_okv(t, cond, fmt, ap);
@@ -38,7 +40,7 @@ static inline int tap_near(tap_t *t, double got, double want, double tol, const 
     return cond;
 }
 
-static inline void tap_diag(const char *fmt, ...) {
+static inline __attribute__((format(printf, 1, 2))) void tap_diag(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     printf("# ");

@@ -155,15 +155,20 @@ static void test_round_trip(tap_t *t, const char *dir) {
 
     store_hit_t *h = NULL;
     rc = store_search(s, "WORLD", &h, &n, err, sizeof err);
-    tap_ok(t, rc == 0 && n == 1 && h[0].session == sid && h[0].turn == u &&
+    tap_ok(t, rc == 0 && n == 1 && h[0].session == sid && h[0].turn == u && h[0].turn_idx == 0 &&
                   strcmp(h[0].role, "user") == 0 && strstr(h[0].snippet, "world") && !strchr(h[0].snippet, '\n'),
            "search is case-insensitive, snippets are one line");
+    store_hits_free(h, n);
+    rc = store_search(s, " END", &h, &n, err, sizeof err);
+    tap_ok(t, rc == 0 && n == 1 && h[0].session == sid && h[0].turn == m && h[0].turn_idx == 1 &&
+                  strcmp(h[0].role, "model") == 0,
+           "a hit names the turn by id and by its place in the session (%d)", n ? h[0].turn_idx : -1);
     store_hits_free(h, n);
     rc = store_search(s, "0% of the_", &h, &n, err, sizeof err);
     int n_pct = n;
     store_hits_free(h, n);
     rc |= store_search(s, "the%", &h, &n, err, sizeof err);
-    tap_ok(t, rc == 0 && n_pct == 1 && n == 0, "% and _ are literal characters in a search");
+    tap_ok(t, rc == 0 && n_pct == 1 && n == 0, "%% and _ are literal characters in a search");
     store_hits_free(h, n);
 
     rc = store_session_delete(s, sid, err, sizeof err);
