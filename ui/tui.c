@@ -197,8 +197,8 @@ static void tui_draw(tui_t *t) {
         t->last_draw = tui_now();
         return;
     }
-    const char *note = input_take_note(t->input);
-    if (note) pane_status_message(t->status, note, 0);
+    char note[512];
+    if (input_take_note(t->input, note, sizeof note)) pane_status_message(t->status, note, 0);
     pane_transcript_draw(t->transcript);
     pane_heatmap_draw(t->heatmap);
     pane_probs_draw(t->probs);
@@ -627,9 +627,11 @@ static void tui_signals(int install, struct sigaction old[3]) {
     }
 }
 
-/* The terminal speaks UTF-8 only if the locale says so. */
+/* Wide-character curses needs a UTF-8 character type. Only LC_CTYPE: the
+   numeric locale must stay "C" so that /temp 0.5 and stored settings keep
+   their decimal point. */
 static void tui_locale(void) {
-    setlocale(LC_ALL, "");
+    setlocale(LC_CTYPE, "");
     const char *cs = nl_langinfo(CODESET);
     if (!cs || strcmp(cs, "UTF-8") != 0) setlocale(LC_CTYPE, "C.UTF-8");
 }
