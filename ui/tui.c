@@ -36,6 +36,7 @@
 #include "text.h"
 
 #define TUI_FRAME_S 0.03  /* redraw at most this often while streaming */
+#define TUI_POLL_S 0.01   /* keyboard polled this often while streaming */
 #define TUI_IDLE_MS 250   /* wake-up period when nothing happens */
 #define TUI_KEY_CTRL(c) ((c) & 0x1f)
 
@@ -67,7 +68,7 @@ typedef struct tui {
     input_t *input;
     int input_lines;
     int dirty;
-    double last_draw;
+    double last_draw, last_poll;
     int quit;
     /* the reply being generated */
     double reply_t0;
@@ -719,7 +720,13 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     while (!t.quit && !tui_sigterm) {
         v->chat = tui_chat(&t);
         if (v->generating) {
-            tui_poll(&t, 0);
+            /* keys every TUI_POLL_S: a poll is a system call, a small model
+               makes a token in less than 0.1 ms */
+            double now = tui_now();
+            if (now - t.last_poll >= TUI_POLL_S) {
+                tui_poll(&t, 0);
+                t.last_poll = now;
+            }
             if (t.quit || tui_sigterm) break;
             if (v->generating) tui_reply_step(&t);
             if (t.dirty && (tui_now() - t.last_draw >= TUI_FRAME_S || !v->generating)) tui_draw(&t);
