@@ -271,9 +271,11 @@ static void hm_draw_matrix(pane_heatmap_t *p, int pos, int layer, int head) {
     int n = p->mat_n;
     int gh = h - 2, gw = w - 1; /* header, legend; a column for the row marker */
     if (gh < 1 || gw < 1) return;
-    int out_n = n, cw = 2;
-    if (n * 2 > gw || n > gh) cw = 1;
-    if (n > gh || n > gw) out_n = gh < gw ? gh : gw;
+    /* square-looking cells are two columns wide (a terminal cell is about
+       twice as tall as wide); one column when the pane is too narrow */
+    int out_n = n < gh ? n : gh;
+    int cw = out_n * 2 <= gw ? 2 : 1;
+    if (out_n * cw > gw) out_n = gw / cw;
     const float *cells = p->mat;
     if (out_n < n) {
         if (hm_grow((void **)&p->pooled, &p->pooled_cap, (size_t)out_n * out_n * sizeof(float)))

@@ -106,8 +106,14 @@ void pane_probs_draw(pane_probs_t *p) {
         return;
     }
     const sampler_report_t *rep = &t->report;
-    snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d  %d kept", pos, label,
-             (double)rep->chosen_prob, rep->chosen_rank, rep->n_kept);
+    int n = snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d", pos, label,
+                     (double)rep->chosen_prob, rep->chosen_rank);
+    char kept[32];
+    int nk = snprintf(kept, sizeof kept, "  %d kept", rep->n_kept);
+    /* the kept count only when it fits whole */
+    if (n > 0 && (size_t)n + (size_t)nk < sizeof line &&
+        text_width(line, (size_t)n) + nk <= w)
+        memcpy(line + n, kept, (size_t)nk + 1);
     pane_put(p->win, 1, 1, line, w);
     snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
              (double)rep->entropy_final);
