@@ -18,6 +18,10 @@ typedef struct command {
 } command_t;
 
 static const command_t commands[] = {
+    {"chat", cmd_chat, cmd_chat_help, "the terminal UI (also what plain 'gptscope' runs)"},
+    {"repl", cmd_repl, cmd_repl_help, "line-oriented chat on stdin/stdout (readline)"},
+    {"replay", cmd_replay, cmd_replay_help, "play a stored session back in the terminal UI"},
+    {"sessions", cmd_sessions, cmd_sessions_help, "list, show, export, delete, search stored sessions"},
     {"generate", cmd_generate, cmd_generate_help, "continue a prompt (sampling or beam search)"},
     {"eval", cmd_eval, cmd_eval_help, "cross-entropy, perplexity and bits per byte of a text"},
     {"tokenize", cmd_tokenize, cmd_tokenize_help, "text to token ids, or ids back to text"},
@@ -37,7 +41,8 @@ static void print_overview(FILE *out) {
     fprintf(out,
             "gptscope %s - a GPT you can look inside\n"
             "\n"
-            "usage: gptscope COMMAND [options]\n"
+            "usage: gptscope [chat options]       the terminal UI on the bundled model\n"
+            "       gptscope COMMAND [options]\n"
             "       gptscope help [COMMAND]\n"
             "       gptscope --version\n"
             "\n"
@@ -53,11 +58,23 @@ static void print_overview(FILE *out) {
             "'gptscope help COMMAND' or 'gptscope COMMAND --help' shows its options.\n");
 }
 
+/* "chat, repl, ..." for error messages, from the table. */
+static const char *command_list(char *buf, size_t cap) {
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_COMMANDS && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? ", " : "", commands[i].name);
+    return buf;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        cli_error("no command given (commands: generate, eval, tokenize, info, train, bpe-train; see "
-                  "'gptscope --help')");
-        return CLI_EXIT_USAGE;
+    char list[512];
+    /* no command, or options first (gptscope -m DIR): the terminal UI */
+    if (argc < 2 || (argv[1][0] == '-' && argv[1][1] && strcmp(argv[1], "--help") != 0 &&
+                     strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--version") != 0 &&
+                     strcmp(argv[1], "-V") != 0)) {
+        argv[0] = "chat";
+        return cmd_chat(argc, argv);
     }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
@@ -75,8 +92,8 @@ int main(int argc, char **argv) {
         }
         const command_t *cmd = find_command(argv[2]);
         if (!cmd) {
-            cli_error("help: unknown command '%s' (commands: generate, eval, tokenize, info, train, bpe-train)",
-                      argv[2]);
+            cli_error("help: unknown command '%s' (commands: %s)", argv[2],
+                      command_list(list, sizeof list));
             return CLI_EXIT_USAGE;
         }
         fputs(cmd->help, stdout);
@@ -84,9 +101,8 @@ int main(int argc, char **argv) {
     }
     const command_t *cmd = find_command(name);
     if (!cmd) {
-        cli_error("unknown command '%s' (commands: generate, eval, tokenize, info, train, bpe-train; see "
-                  "'gptscope --help')",
-                  name);
+        cli_error("unknown command '%s' (commands: %s; see 'gptscope --help')", name,
+                  command_list(list, sizeof list));
         return CLI_EXIT_USAGE;
     }
     return cmd->run(argc - 1, argv + 1);

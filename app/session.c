@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "export.h"
+
 /* ---- paths and checksums -------------------------------------------------- */
 
 int app_data_path(const char *file, char *buf, size_t len) {
@@ -227,26 +229,47 @@ static int host_list_sessions(void *user, char **text, char *msg, size_t msglen)
     store_session_info_t *v = NULL;
     int n = 0;
     if (store_session_list(s->store, &v, &n, msg, msglen) != 0) return -1;
-    size_t cap = 256 + (size_t)n * 200, off = 0;
-    char *out = malloc(cap);
-    if (!out) {
+    size_t size = 0;
+    FILE *f = open_memstream(text, &size);
+    if (!f) {
         store_session_infos_free(v, n);
         snprintf(msg, msglen, "out of memory");
         return -1;
     }
-    out[0] = '\0';
-    if (n == 0) off += (size_t)snprintf(out, cap, "no stored sessions in %s\n", store_path(s->store));
-    for (int i = 0; i < n && off < cap; i++) {
-        const char *model = v[i].model_path ? v[i].model_path : "";
-        const char *slash = strrchr(model, '/');
-        off += (size_t)snprintf(out + off, cap - off, "%6lld  %.19s  %-16.16s %3d turns %5d tokens  %.60s\n",
-                                (long long)v[i].id, v[i].created, slash ? slash + 1 : model,
-                                v[i].n_turns, v[i].n_tokens, v[i].title ? v[i].title : "");
-    }
+    if (n == 0) fprintf(f, "no stored sessions in %s\n", store_path(s->store));
+    for (int i = 0; i < n; i++) export_list_line(&v[i], f);
+    fclose(f);
     store_session_infos_free(v, n);
-    *text = out;
     snprintf(msg, msglen, "%d sessions", n);
     return 0;
+}
+
+static int host_export_session(void *user, const char *path, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    if (!s->store || s->session_id <= 0) {
+        snprintf(msg, msglen, "nothing stored to export yet%s", s->store ? "" : " (--no-save)");
+        return -1;
+    }
+    char def[64];
+    if (!path) {
+        snprintf(def, sizeof def, "gptscope-session-%lld.md", (long long)s->session_id);
+        path = def;
+    }
+    store_session_data_t d;
+    if (store_session_load(s->store, s->session_id, &d, msg, msglen) != 0) return -1;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (f) {
+        export_markdown(&d, f);
+        fclose(f);
+    }
+    store_session_data_free(&d);
+    int rc = text ? fileio_write_atomic(path, text, size, msg, msglen) : -1;
+    if (!text) snprintf(msg, msglen, "out of memory");
+    free(text);
+    if (rc == 0) snprintf(msg, msglen, "session %lld written to %s", (long long)s->session_id, path);
+    return rc;
 }
 
 static int host_set_model(void *user, const char *dir, char *msg, size_t msglen) {
@@ -328,7 +351,7 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
                           host_new_session,
                           host_open_session,
                           host_list_sessions,
-                          NULL,
+                          host_export_session,
                           host_set_model};
     return 0;
 }

@@ -35,7 +35,7 @@ for cmd in generate eval tokenize info; do
 done
 expect_fail "unknown subcommand" 2 "$BIN" frobnicate
 expect_fail "help for an unknown subcommand" 2 "$BIN" help frobnicate
-expect_fail "no subcommand" 2 "$BIN"
+expect_fail "no subcommand and no terminal: chat says it needs one" 2 "$BIN"
 
 # --------------------------------------------------------- no model at all
 if [ -e "$SRC/assets/default-model" ]; then

@@ -1,0 +1,194 @@
+/* cmd_sessions.c - `gptscope sessions`: list, show, export, delete and
+ * search the conversations that chat and repl stored (app/store.c). Reading
+ * commands open the database read-only, so they never create or upgrade it
+ * and can run while a chat is writing to it. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "export.h"
+#include "store.h"
+
+#define CMD "sessions"
+
+const char cmd_sessions_help[] =
+    "usage: gptscope sessions list [--json]\n"
+    "       gptscope sessions show ID\n"
+    "       gptscope sessions export ID [--format md|json] [-o FILE]\n"
+    "       gptscope sessions delete ID\n"
+    "       gptscope sessions search TEXT\n"
+    "\n"
+    "The session history that 'gptscope chat' and 'gptscope repl' keep: every\n"
+    "prompt and reply, and for each generated token the candidates it was\n"
+    "sampled from and the settings in force.\n"
+    "\n"
+    "  list                  sessions, newest first: id, created, model, turns,\n"
+    "                        generated tokens, the start of the first prompt\n"
+    "  show ID               the transcript, turn by turn, with stop reasons\n"
+    "  export ID             Markdown (default) or JSON with every token and its\n"
+    "                        candidates (--format json); to stdout or -o FILE\n"
+    "  delete ID             remove a session with its turns and tokens\n"
+    "  search TEXT           turns containing TEXT (ASCII case-insensitive)\n"
+    "\n"
+    "      --db PATH         the database (default: $GPTSCOPE_DB, else\n"
+    "                        $XDG_DATA_HOME/gptscope/sessions.db, else\n"
+    "                        ~/.local/share/gptscope/sessions.db)\n"
+    "      --json            list: a JSON array\n"
+    "      --format md|json  export format (default md)\n"
+    "  -o, --output FILE     export: write FILE instead of stdout\n"
+    "  -h, --help            this help\n";
+
+enum { OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_FORMAT };
+
+static int sessions_id(const char *s, long long *id) {
+    char *end;
+    *id = strtoll(s, &end, 10);
+    if (*end || *id < 1) {
+        cli_usage_error(CMD, "'%s' is not a session id (a positive integer)", s);
+        return -1;
+    }
+    return 0;
+}
+
+static void sessions_list_json(const store_session_info_t *v, int n, FILE *out) {
+    fputc('[', out);
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%s{\"id\":%lld,\"created\":\"%s\",\"updated\":\"%s\",\"model_path\":",
+                i ? "," : "", (long long)v[i].id, v[i].created, v[i].updated);
+        cli_json_string(out, v[i].model_path ? v[i].model_path : "",
+                        v[i].model_path ? strlen(v[i].model_path) : 0);
+        fprintf(out, ",\"turns\":%d,\"tokens\":%d,\"title\":", v[i].n_turns, v[i].n_tokens);
+        cli_json_string(out, v[i].title ? v[i].title : "", v[i].title ? strlen(v[i].title) : 0);
+        fputc('}', out);
+    }
+    fputs("]\n", out);
+}
+
+int cmd_sessions(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"db", required_argument, 0, OPT_DB},      {"json", no_argument, 0, CLI_OPT_JSON},
+        {"format", required_argument, 0, OPT_FORMAT}, {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    const char *db = NULL, *format = "md", *output = NULL;
+    int json = 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: db = optarg; break;
+        case CLI_OPT_JSON: json = 1; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "md") != 0 && strcmp(optarg, "json") != 0) {
+                cli_usage_error(CMD, "--format must be md or json, not '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            format = optarg;
+            break;
+        case 'o': output = optarg; break;
+        case 'h': fputs(cmd_sessions_help, stdout); return CLI_EXIT_OK;
+        default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_usage_error(CMD, "which action? list, show ID, export ID, delete ID or search TEXT");
+        return CLI_EXIT_USAGE;
+    }
+    const char *action = argv[optind++];
+    int want_arg = strcmp(action, "list") != 0;
+    if (strcmp(action, "list") && strcmp(action, "show") && strcmp(action, "export") &&
+        strcmp(action, "delete") && strcmp(action, "search")) {
+        cli_usage_error(CMD, "unknown action '%s' (list, show, export, delete, search)", action);
+        return CLI_EXIT_USAGE;
+    }
+    if (want_arg && optind >= argc) {
+        cli_usage_error(CMD, "%s needs %s", action, strcmp(action, "search") ? "a session ID" : "TEXT");
+        return CLI_EXIT_USAGE;
+    }
+    if (optind + want_arg < argc) {
+        cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + want_arg]);
+        return CLI_EXIT_USAGE;
+    }
+    long long id = 0;
+    if (want_arg && strcmp(action, "search") && sessions_id(argv[optind], &id) != 0)
+        return CLI_EXIT_USAGE;
+    char path[4096], err[1024];
+    if (db) snprintf(path, sizeof path, "%s", db);
+    else if (store_default_path(path, sizeof path, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        return CLI_EXIT_ERROR;
+    }
+    int writes = strcmp(action, "delete") == 0;
+    /* even delete must not create a database: check it exists first */
+    store_t *ro = store_open(path, 1, err, sizeof err);
+    store_t *s = ro;
+    if (ro && writes) {
+        store_close(ro);
+        s = store_open(path, 0, err, sizeof err);
+    }
+    if (!s) {
+        cli_error("%s", err);
+        return CLI_EXIT_ERROR;
+    }
+    int rc = CLI_EXIT_OK;
+    if (strcmp(action, "list") == 0) {
+        store_session_info_t *v;
+        int n;
+        if (store_session_list(s, &v, &n, err, sizeof err) != 0) {
+            cli_error("%s", err);
+            rc = CLI_EXIT_ERROR;
+        } else {
+            if (json) sessions_list_json(v, n, stdout);
+            else if (n == 0) printf("no sessions in %s\n", path);
+            for (int i = 0; !json && i < n; i++) export_list_line(&v[i], stdout);
+            store_session_infos_free(v, n);
+        }
+    } else if (strcmp(action, "search") == 0) {
+        store_hit_t *h;
+        int n;
+        if (store_search(s, argv[optind], &h, &n, err, sizeof err) != 0) {
+            cli_error("%s", err);
+            rc = CLI_EXIT_ERROR;
+        } else {
+            for (int i = 0; i < n; i++)
+                printf("%lld/%lld %s: %s\n", (long long)h[i].session, (long long)h[i].turn,
+                       h[i].role, h[i].snippet);
+            if (n == 0) fprintf(stderr, "no turn contains '%s'\n", argv[optind]);
+            store_hits_free(h, n);
+        }
+    } else if (writes) {
+        if (store_session_delete(s, id, err, sizeof err) != 0) {
+            cli_error("%s", err);
+            rc = CLI_EXIT_ERROR;
+        } else {
+            printf("deleted session %lld\n", id);
+        }
+    } else {
+        store_session_data_t d;
+        if (store_session_load(s, id, &d, err, sizeof err) != 0) {
+            cli_error("%s", err);
+            rc = CLI_EXIT_ERROR;
+        } else {
+            FILE *out = stdout;
+            if (output && !(out = fopen(output, "w"))) {
+                cli_error("%s: cannot write: %s", output, strerror(errno));
+                rc = CLI_EXIT_ERROR;
+            } else if (strcmp(action, "show") == 0) {
+                export_show(&d, out);
+            } else if (strcmp(format, "json") == 0) {
+                export_json(&d, out);
+            } else {
+                export_markdown(&d, out);
+            }
+            if (out && out != stdout && fclose(out) != 0) {
+                cli_error("%s: write failed: %s", output, strerror(errno));
+                rc = CLI_EXIT_ERROR;
+            }
+            store_session_data_free(&d);
+        }
+    }
+    store_close(s);
+    return rc;
+}

@@ -1,0 +1,152 @@
+/* export.c - stored sessions as Markdown, a terminal transcript or JSON (export.h). */
+#include "export.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+/* Writes bytes for a terminal or Markdown: invalid UTF-8 as U+FFFD. */
+static void export_text(FILE *out, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t bad;
+        int k = cli_utf8_seq(p + i, n - i, &bad);
+        if (!k) {
+            fputs("\xEF\xBF\xBD", out);
+            i += bad;
+            continue;
+        }
+        fwrite(p + i, 1, (size_t)k, out);
+        i += (size_t)k;
+    }
+}
+
+static int export_n_generated(const store_session_data_t *d) {
+    int n = 0;
+    for (int i = 0; i < d->n_turns; i++)
+        if (strcmp(d->turns[i].role, "model") == 0) n += d->turns[i].n_tokens;
+    return n;
+}
+
+void export_list_line(const store_session_info_t *i, FILE *out) {
+    const char *model = i->model_path ? i->model_path : "";
+    const char *slash = strrchr(model, '/');
+    fprintf(out, "%6lld  %.19s  %-16.16s %3d turns %6d tokens  ", (long long)i->id, i->created,
+            slash ? slash + 1 : model, i->n_turns, i->n_tokens);
+    char title[64];
+    size_t n = 0;
+    for (const char *t = i->title ? i->title : ""; *t && n < 50; t++)
+        title[n++] = (*t == '\n' || *t == '\r' || *t == '\t') ? ' ' : *t;
+    export_text(out, title, n);
+    fputc('\n', out);
+}
+
+void export_show(const store_session_data_t *d, FILE *out) {
+    const store_session_info_t *i = &d->info;
+    fprintf(out, "session %lld, created %s, updated %s\n", (long long)i->id, i->created, i->updated);
+    fprintf(out, "model %s (checksum %s)\n", i->model_path ? i->model_path : "?",
+            i->model_checksum ? i->model_checksum : "?");
+    fprintf(out, "settings %s\n", i->settings_json ? i->settings_json : "{}");
+    for (int k = 0; k < d->n_turns; k++) {
+        const store_turn_data_t *t = &d->turns[k];
+        if (strcmp(t->role, "user") == 0)
+            fprintf(out, "\n[%d user, %d tokens]\n", t->idx, t->n_tokens);
+        else
+            fprintf(out, "\n[%d model, %d tokens, %s, %.0f ms%s%s]\n", t->idx, t->n_tokens,
+                    t->stop ? t->stop : "unfinished", t->elapsed_ms,
+                    t->settings_json ? ", settings " : "", t->settings_json ? t->settings_json : "");
+        export_text(out, t->text, strlen(t->text));
+        fputc('\n', out);
+    }
+}
+
+void export_markdown(const store_session_data_t *d, FILE *out) {
+    const store_session_info_t *i = &d->info;
+    fprintf(out, "# gptscope session %lld\n\n", (long long)i->id);
+    fprintf(out, "- created: %s\n- model: `%s` (checksum `%s`)\n- settings: `%s`\n", i->created,
+            i->model_path ? i->model_path : "?", i->model_checksum ? i->model_checksum : "?",
+            i->settings_json ? i->settings_json : "{}");
+    fprintf(out, "- turns: %d, generated tokens: %d\n", d->n_turns, export_n_generated(d));
+    for (int k = 0; k < d->n_turns; k++) {
+        const store_turn_data_t *t = &d->turns[k];
+        int user = strcmp(t->role, "user") == 0;
+        if (user) fprintf(out, "\n## Prompt\n\n");
+        else
+            fprintf(out, "\n## Reply (%d tokens, stopped: %s)\n\n", t->n_tokens,
+                    t->stop ? t->stop : "unfinished");
+        /* a fenced block keeps the text exactly as it was (no Markdown parsing) */
+        fputs("```text\n", out);
+        export_text(out, t->text, strlen(t->text));
+        fputs("\n```\n", out);
+    }
+}
+
+static void export_json_bytes(FILE *out, const char *s) {
+    size_t n = strlen(s);
+    cli_json_string(out, s, n);
+    if (cli_utf8_valid(s, n)) return;
+    fputs(",\"bytes\":[", out);
+    for (size_t i = 0; i < n; i++) fprintf(out, "%s%u", i ? "," : "", (unsigned char)s[i]);
+    fputc(']', out);
+}
+
+static void export_json_str_or_null(FILE *out, const char *s) {
+    if (s) cli_json_string(out, s, strlen(s));
+    else fputs("null", out);
+}
+
+void export_json(const store_session_data_t *d, FILE *out) {
+    const store_session_info_t *i = &d->info;
+    fprintf(out, "{\"id\":%lld,\"created\":\"%s\",\"updated\":\"%s\",\"model_path\":",
+            (long long)i->id, i->created, i->updated);
+    export_json_str_or_null(out, i->model_path);
+    fputs(",\"model_checksum\":", out);
+    export_json_str_or_null(out, i->model_checksum);
+    fprintf(out, ",\"settings\":%s,\"turns\":[", i->settings_json ? i->settings_json : "{}");
+    for (int k = 0; k < d->n_turns; k++) {
+        const store_turn_data_t *t = &d->turns[k];
+        fprintf(out, "%s{\"idx\":%d,\"role\":\"%s\",\"created\":\"%s\",\"stop\":", k ? "," : "",
+                t->idx, t->role, t->created);
+        export_json_str_or_null(out, t->stop);
+        fputs(",\"elapsed_ms\":", out);
+        cli_json_number(out, t->elapsed_ms);
+        fprintf(out, ",\"settings\":%s,\"text\":", t->settings_json ? t->settings_json : "null");
+        export_json_bytes(out, t->text);
+        fputs(",\"tokens\":[", out);
+        for (int j = 0; j < t->n_tokens; j++) {
+            const store_token_t *tk = &t->tokens[j];
+            fprintf(out, "%s{\"idx\":%d,\"id\":%d,\"text\":", j ? "," : "", tk->idx, tk->id);
+            export_json_bytes(out, tk->text);
+            fputs(",\"t_ms\":", out);
+            cli_json_number(out, tk->t_ms);
+            if (tk->has_sample) {
+                fputs(",\"chosen_prob\":", out);
+                cli_json_number(out, tk->chosen_prob);
+                fputs(",\"chosen_raw_logprob\":", out);
+                cli_json_number(out, tk->chosen_raw_logprob);
+                fputs(",\"entropy_raw\":", out);
+                cli_json_number(out, tk->entropy_raw);
+                fputs(",\"entropy_final\":", out);
+                cli_json_number(out, tk->entropy_final);
+                fprintf(out, ",\"n_kept\":%d,\"chosen_rank\":%d,\"candidates\":[", tk->n_kept,
+                        tk->chosen_rank);
+                for (int c = 0; c < tk->n_cand; c++) {
+                    const store_cand_t *cd = &tk->cand[c];
+                    fprintf(out, "%s{\"id\":%d,\"text\":", c ? "," : "", cd->id);
+                    export_json_bytes(out, cd->text);
+                    fputs(",\"logit\":", out);
+                    cli_json_number(out, cd->logit);
+                    fputs(",\"raw_prob\":", out);
+                    cli_json_number(out, cd->raw_prob);
+                    fputs(",\"prob\":", out);
+                    cli_json_number(out, cd->prob);
+                    fprintf(out, ",\"kept\":%s}", cd->kept ? "true" : "false");
+                }
+                fputc(']', out);
+            }
+            fputc('}', out);
+        }
+        fputs("]}", out);
+    }
+    fputs("]}\n", out);
+}

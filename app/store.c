@@ -1,0 +1,733 @@
+/* store.c - the session history in SQLite (store.h).
+ *
+ * Texts are stored as BLOBs: a token is a byte sequence that may be half a
+ * UTF-8 character, and a turn's text is the concatenation of its tokens'
+ * bytes, so nothing may be re-encoded on the way in or out. Candidates live
+ * in their own table (one row per candidate) for the same reason and so that
+ * they can be queried. Schema changes are migrations: migration i takes the
+ * database from user_version i to i + 1. */
+#include "store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+
+static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
+    /* 0 -> 1 */
+    "CREATE TABLE sessions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  created TEXT NOT NULL, updated TEXT NOT NULL,"
+    "  model_path TEXT, model_checksum TEXT, settings TEXT, title TEXT);"
+    "CREATE TABLE turns ("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('user', 'model')),"
+    "  text BLOB NOT NULL DEFAULT x'',"
+    "  created TEXT NOT NULL, settings TEXT, stop TEXT, elapsed_ms REAL,"
+    "  UNIQUE (session_id, idx));"
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL, token_id INTEGER NOT NULL, text BLOB NOT NULL, t_ms REAL,"
+    "  has_sample INTEGER NOT NULL, chosen_prob REAL, chosen_raw_logprob REAL,"
+    "  entropy_raw REAL, entropy_final REAL, n_kept INTEGER, chosen_rank INTEGER,"
+    "  settings TEXT,"
+    "  UNIQUE (turn_id, idx));"
+    "CREATE TABLE candidates ("
+    "  token_row INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+    "  rank INTEGER NOT NULL, token_id INTEGER NOT NULL, text BLOB NOT NULL,"
+    "  logit REAL, raw_prob REAL, prob REAL, kept INTEGER NOT NULL,"
+    "  PRIMARY KEY (token_row, rank)) WITHOUT ROWID;",
+};
+
+enum {
+    ST_SESSION_NEW, ST_SESSION_SETTINGS, ST_TURN_BEGIN, ST_TOKEN_ADD, ST_CAND_ADD, ST_TURN_TEXT,
+    ST_TURN_END, ST_TITLE, ST_TOUCH, ST_COUNT
+};
+
+static const char *const store_sql[ST_COUNT] = {
+    "INSERT INTO sessions (created, updated, model_path, model_checksum, settings) "
+    "VALUES (?1, ?1, ?2, ?3, ?4)",
+    "UPDATE sessions SET settings = ?2, updated = ?3 WHERE id = ?1",
+    "INSERT INTO turns (session_id, idx, role, text, created, settings) VALUES "
+    "(?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?1), ?2, ?3, ?4, ?5)",
+    "INSERT INTO tokens (turn_id, idx, token_id, text, t_ms, has_sample, chosen_prob,"
+    " chosen_raw_logprob, entropy_raw, entropy_final, n_kept, chosen_rank, settings) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    "INSERT INTO candidates (token_row, rank, token_id, text, logit, raw_prob, prob, kept) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "UPDATE turns SET text = CAST(text || ?2 AS BLOB) WHERE id = ?1",
+    "UPDATE turns SET stop = ?2, elapsed_ms = ?3 WHERE id = ?1",
+    /* the session's title: the start of its first user turn */
+    "UPDATE sessions SET title = (SELECT substr(CAST(text AS TEXT), 1, 80) FROM turns "
+    "WHERE id = ?1) WHERE id = (SELECT session_id FROM turns WHERE id = ?1 AND role = 'user') "
+    "AND title IS NULL",
+    "UPDATE sessions SET updated = ?2 WHERE id = (SELECT session_id FROM turns WHERE id = ?1)",
+};
+
+struct store {
+    sqlite3 *db;
+    char path[4096];
+    int readonly;
+    sqlite3_stmt *st[ST_COUNT]; /* prepared once: a token insert runs per generated token */
+};
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static int store_fail(const store_t *s, char *err, size_t errlen, const char *what) {
+    snprintf(err, errlen, "%s: %s%s%s", s->path, what ? what : "", what ? ": " : "",
+             s->db ? sqlite3_errmsg(s->db) : "cannot open");
+    return -1;
+}
+
+static void store_now(char out[32]) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+}
+
+static int store_exec(store_t *s, const char *sql, char *err, size_t errlen) {
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int store_mkdirs(const char *path, char *err, size_t errlen) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) break;
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int store_default_path(char *buf, size_t len, char *err, size_t errlen) {
+    const char *env = getenv("GPTSCOPE_DB");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (env && *env) n = snprintf(buf, len, "%s", env);
+    else if (xdg && *xdg) n = snprintf(buf, len, "%s/gptscope/sessions.db", xdg);
+    else if (home && *home) n = snprintf(buf, len, "%s/.local/share/gptscope/sessions.db", home);
+    else {
+        snprintf(err, errlen, "no place for the session database: set GPTSCOPE_DB, XDG_DATA_HOME or HOME");
+        return -1;
+    }
+    if (n < 0 || (size_t)n >= len) {
+        snprintf(err, errlen, "the session database path is too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+static int store_migrate(store_t *s, char *err, size_t errlen) {
+    sqlite3_stmt *q = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        version = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (version < 0) {
+        /* a file that is not SQLite fails here first */
+        return store_fail(s, err, errlen, NULL);
+    }
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "%s: made by a newer gptscope (schema version %d; this one knows up to %d)",
+                 s->path, version, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    if (version == STORE_SCHEMA_VERSION) return 0;
+    if (s->readonly) {
+        snprintf(err, errlen, "%s: %s", s->path,
+                 version == 0 ? "not a gptscope session database (no sessions stored yet?)"
+                              : "an older schema: open it once with 'gptscope repl' to upgrade");
+        return -1;
+    }
+    if (version == 0) {
+        /* an existing file with tables of its own is not ours to change */
+        int n_tables = 0;
+        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL) ==
+                SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW)
+            n_tables = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+        if (n_tables > 0) {
+            snprintf(err, errlen, "%s: an SQLite database, but not a gptscope session database",
+                     s->path);
+            return -1;
+        }
+    }
+    if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) != 0) return -1;
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (store_exec(s, store_migrations[v], err, errlen) != 0 ||
+            store_exec(s, pragma, err, errlen) != 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return store_exec(s, "COMMIT", err, errlen);
+}
+
+store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
+    store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->readonly = readonly;
+    struct stat sb;
+    if (readonly && stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    if (!readonly && store_mkdirs(path, err, errlen) != 0) {
+        free(s);
+        return NULL;
+    }
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        store_fail(s, err, errlen, "cannot open");
+        store_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    /* WAL: readers never block the writer and see whole transactions only;
+       synchronous=NORMAL keeps every committed token across a killed process
+       (only a power cut can lose the last transactions) */
+    if ((!readonly && store_exec(s, "PRAGMA journal_mode = WAL", err, errlen) != 0) ||
+        store_exec(s, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||
+        (!readonly && store_exec(s, "PRAGMA synchronous = NORMAL", err, errlen) != 0) ||
+        store_migrate(s, err, errlen) != 0) {
+        store_close(s);
+        return NULL;
+    }
+    if (!readonly) {
+        for (int i = 0; i < ST_COUNT; i++) {
+            if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                                   NULL) != SQLITE_OK) {
+                store_fail(s, err, errlen, "preparing statements");
+                store_close(s);
+                return NULL;
+            }
+        }
+    }
+    return s;
+}
+
+void store_close(store_t *s) {
+    if (!s) return;
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *store_path(const store_t *s) { return s->path; }
+
+/* ---- writing --------------------------------------------------------------- */
+
+static sqlite3_stmt *store_stmt(store_t *s, int which) {
+    sqlite3_stmt *q = s->st[which];
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return q;
+}
+
+static int store_done(store_t *s, sqlite3_stmt *q, char *err, size_t errlen, const char *what) {
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) return store_fail(s, err, errlen, what);
+    return 0;
+}
+
+static int store_writable(store_t *s, char *err, size_t errlen) {
+    if (!s->readonly) return 0;
+    snprintf(err, errlen, "%s: opened read-only", s->path);
+    return -1;
+}
+
+int64_t store_session_new(store_t *s, const char *model_path, const char *model_checksum,
+                          const char *settings_json, char *err, size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    char now[32];
+    store_now(now);
+    sqlite3_stmt *q = store_stmt(s, ST_SESSION_NEW);
+    sqlite3_bind_text(q, 1, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, model_path, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, model_checksum, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 4, settings_json ? settings_json : "{}", -1, SQLITE_TRANSIENT);
+    if (store_done(s, q, err, errlen, "creating a session") != 0) return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+int store_session_set_settings(store_t *s, int64_t session, const char *settings_json,
+                               char *err, size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    char now[32];
+    store_now(now);
+    sqlite3_stmt *q = store_stmt(s, ST_SESSION_SETTINGS);
+    sqlite3_bind_int64(q, 1, session);
+    sqlite3_bind_text(q, 2, settings_json ? settings_json : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, now, -1, SQLITE_TRANSIENT);
+    return store_done(s, q, err, errlen, "storing settings");
+}
+
+int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const char *text,
+                         const char *settings_json, char *err, size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    if (strcmp(role, "user") != 0 && strcmp(role, "model") != 0) {
+        snprintf(err, errlen, "%s: a turn's role is 'user' or 'model', not '%s'", s->path, role);
+        return -1;
+    }
+    char now[32];
+    store_now(now);
+    sqlite3_stmt *q = store_stmt(s, ST_TURN_BEGIN);
+    sqlite3_bind_int64(q, 1, session);
+    sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, text ? text : "", (int)(text ? strlen(text) : 0), SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 4, now, -1, SQLITE_TRANSIENT);
+    if (settings_json) sqlite3_bind_text(q, 5, settings_json, -1, SQLITE_TRANSIENT);
+    if (store_done(s, q, err, errlen, "storing a turn") != 0) return -1;
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    q = store_stmt(s, ST_TOUCH);
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, now, -1, SQLITE_TRANSIENT);
+    if (store_done(s, q, err, errlen, "storing a turn") != 0) return -1;
+    return id;
+}
+
+int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "storing a token");
+    const char *text = t->text ? t->text : "";
+    int tlen = (int)strlen(text);
+    sqlite3_stmt *q = store_stmt(s, ST_TOKEN_ADD);
+    sqlite3_bind_int64(q, 1, turn);
+    sqlite3_bind_int(q, 2, t->idx);
+    sqlite3_bind_int(q, 3, t->id);
+    sqlite3_bind_blob(q, 4, text, tlen, SQLITE_STATIC);
+    sqlite3_bind_double(q, 5, t->t_ms);
+    sqlite3_bind_int(q, 6, t->has_sample);
+    if (t->has_sample) {
+        sqlite3_bind_double(q, 7, t->chosen_prob);
+        sqlite3_bind_double(q, 8, t->chosen_raw_logprob);
+        sqlite3_bind_double(q, 9, t->entropy_raw);
+        sqlite3_bind_double(q, 10, t->entropy_final);
+        sqlite3_bind_int(q, 11, t->n_kept);
+        sqlite3_bind_int(q, 12, t->chosen_rank);
+    }
+    if (t->settings_json) sqlite3_bind_text(q, 13, t->settings_json, -1, SQLITE_STATIC);
+    int rc = store_done(s, q, err, errlen, "storing a token");
+    int64_t row = sqlite3_last_insert_rowid(s->db);
+    for (int k = 0; rc == 0 && k < t->n_cand; k++) {
+        const store_cand_t *c = &t->cand[k];
+        q = store_stmt(s, ST_CAND_ADD);
+        sqlite3_bind_int64(q, 1, row);
+        sqlite3_bind_int(q, 2, k);
+        sqlite3_bind_int(q, 3, c->id);
+        sqlite3_bind_blob(q, 4, c->text, (int)strnlen(c->text, sizeof c->text), SQLITE_STATIC);
+        sqlite3_bind_double(q, 5, c->logit);
+        sqlite3_bind_double(q, 6, c->raw_prob);
+        sqlite3_bind_double(q, 7, c->prob);
+        sqlite3_bind_int(q, 8, c->kept);
+        rc = store_done(s, q, err, errlen, "storing a candidate");
+    }
+    if (rc == 0) {
+        q = store_stmt(s, ST_TURN_TEXT);
+        sqlite3_bind_int64(q, 1, turn);
+        sqlite3_bind_blob(q, 2, text, tlen, SQLITE_STATIC);
+        rc = store_done(s, q, err, errlen, "storing a token");
+    }
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = store_fail(s, err, errlen, "storing a token");
+    if (rc != 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms, char *err,
+                   size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    char now[32];
+    store_now(now);
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "ending a turn");
+    sqlite3_stmt *q = store_stmt(s, ST_TURN_END);
+    sqlite3_bind_int64(q, 1, turn);
+    if (stop) sqlite3_bind_text(q, 2, stop, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(q, 3, elapsed_ms);
+    int rc = store_done(s, q, err, errlen, "ending a turn");
+    if (rc == 0) {
+        q = store_stmt(s, ST_TITLE);
+        sqlite3_bind_int64(q, 1, turn);
+        rc = store_done(s, q, err, errlen, "ending a turn");
+    }
+    if (rc == 0) {
+        q = store_stmt(s, ST_TOUCH);
+        sqlite3_bind_int64(q, 1, turn);
+        sqlite3_bind_text(q, 2, now, -1, SQLITE_TRANSIENT);
+        rc = store_done(s, q, err, errlen, "ending a turn");
+    }
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = store_fail(s, err, errlen, "ending a turn");
+    if (rc != 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+static char *store_col_dup(sqlite3_stmt *q, int col) {
+    if (sqlite3_column_type(q, col) == SQLITE_NULL) return NULL;
+    const void *b = sqlite3_column_blob(q, col);
+    int n = sqlite3_column_bytes(q, col);
+    char *out = malloc((size_t)n + 1);
+    if (!out) return NULL;
+    if (n > 0) memcpy(out, b, (size_t)n);
+    out[n] = '\0';
+    return out;
+}
+
+static void store_col_copy(sqlite3_stmt *q, int col, char *out, size_t cap) {
+    const unsigned char *t = sqlite3_column_text(q, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+#define STORE_INFO_SQL                                                                       \
+    "SELECT s.id, s.created, s.updated, s.model_path, s.model_checksum, s.settings, s.title," \
+    " (SELECT count(*) FROM turns t WHERE t.session_id = s.id),"                              \
+    " (SELECT count(*) FROM tokens k JOIN turns t ON k.turn_id = t.id"                        \
+    "   WHERE t.session_id = s.id AND t.role = 'model') FROM sessions s "
+
+static void store_read_info(sqlite3_stmt *q, store_session_info_t *i) {
+    memset(i, 0, sizeof *i);
+    i->id = sqlite3_column_int64(q, 0);
+    store_col_copy(q, 1, i->created, sizeof i->created);
+    store_col_copy(q, 2, i->updated, sizeof i->updated);
+    i->model_path = store_col_dup(q, 3);
+    i->model_checksum = store_col_dup(q, 4);
+    i->settings_json = store_col_dup(q, 5);
+    i->title = store_col_dup(q, 6);
+    i->n_turns = sqlite3_column_int(q, 7);
+    i->n_tokens = sqlite3_column_int(q, 8);
+}
+
+static void store_info_free(store_session_info_t *i) {
+    free(i->model_path);
+    free(i->model_checksum);
+    free(i->settings_json);
+    free(i->title);
+}
+
+void store_session_infos_free(store_session_info_t *v, int n) {
+    for (int i = 0; v && i < n; i++) store_info_free(&v[i]);
+    free(v);
+}
+
+int store_session_list(store_t *s, store_session_info_t **out, int *n, char *err, size_t errlen) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, STORE_INFO_SQL "ORDER BY s.updated DESC, s.id DESC", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "listing sessions");
+    int cap = 0, rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 32;
+            store_session_info_t *v = realloc(*out, (size_t)cap * sizeof *v);
+            if (!v) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *out = v;
+        }
+        store_read_info(q, &(*out)[(*n)++]);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        store_session_infos_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return store_fail(s, err, errlen, "listing sessions");
+    }
+    return 0;
+}
+
+static void store_token_free(store_token_t *t) {
+    free((char *)t->text);
+    free((char *)t->settings_json);
+    free((store_cand_t *)t->cand);
+}
+
+void store_session_data_free(store_session_data_t *d) {
+    if (!d) return;
+    store_info_free(&d->info);
+    for (int i = 0; i < d->n_turns; i++) {
+        store_turn_data_t *t = &d->turns[i];
+        for (int k = 0; k < t->n_tokens; k++) store_token_free(&t->tokens[k]);
+        free(t->tokens);
+        free(t->text);
+        free(t->settings_json);
+        free(t->stop);
+    }
+    free(d->turns);
+    memset(d, 0, sizeof *d);
+}
+
+/* Tokens of one turn with their candidates. */
+static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt, sqlite3_stmt *qc) {
+    sqlite3_reset(qt);
+    sqlite3_bind_int64(qt, 1, t->id);
+    int cap = 0, rc;
+    while ((rc = sqlite3_step(qt)) == SQLITE_ROW) {
+        if (t->n_tokens == cap) {
+            cap = cap ? 2 * cap : 64;
+            store_token_t *v = realloc(t->tokens, (size_t)cap * sizeof *v);
+            if (!v) return -1;
+            t->tokens = v;
+        }
+        store_token_t *k = &t->tokens[t->n_tokens++];
+        memset(k, 0, sizeof *k);
+        int64_t row = sqlite3_column_int64(qt, 0);
+        k->idx = sqlite3_column_int(qt, 1);
+        k->id = sqlite3_column_int(qt, 2);
+        k->text = store_col_dup(qt, 3);
+        k->t_ms = sqlite3_column_double(qt, 4);
+        k->has_sample = sqlite3_column_int(qt, 5);
+        k->chosen_prob = (float)sqlite3_column_double(qt, 6);
+        k->chosen_raw_logprob = (float)sqlite3_column_double(qt, 7);
+        k->entropy_raw = (float)sqlite3_column_double(qt, 8);
+        k->entropy_final = (float)sqlite3_column_double(qt, 9);
+        k->n_kept = sqlite3_column_int(qt, 10);
+        k->chosen_rank = sqlite3_column_int(qt, 11);
+        k->settings_json = store_col_dup(qt, 12);
+        if (!k->text) return -1;
+        if (!k->has_sample) continue;
+        sqlite3_reset(qc);
+        sqlite3_bind_int64(qc, 1, row);
+        store_cand_t *cand = NULL;
+        int nc = 0, ccap = 0;
+        while (sqlite3_step(qc) == SQLITE_ROW) {
+            if (nc == ccap) {
+                ccap = ccap ? 2 * ccap : 16;
+                store_cand_t *v = realloc(cand, (size_t)ccap * sizeof *v);
+                if (!v) {
+                    free(cand);
+                    return -1;
+                }
+                cand = v;
+            }
+            store_cand_t *c = &cand[nc++];
+            memset(c, 0, sizeof *c);
+            c->id = sqlite3_column_int(qc, 0);
+            int n = sqlite3_column_bytes(qc, 1);
+            if (n > (int)sizeof c->text - 1) n = (int)sizeof c->text - 1;
+            if (n > 0) memcpy(c->text, sqlite3_column_blob(qc, 1), (size_t)n);
+            c->logit = (float)sqlite3_column_double(qc, 2);
+            c->raw_prob = (float)sqlite3_column_double(qc, 3);
+            c->prob = (float)sqlite3_column_double(qc, 4);
+            c->kept = sqlite3_column_int(qc, 5);
+        }
+        k->cand = cand;
+        k->n_cand = nc;
+    }
+    (void)s;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *err,
+                       size_t errlen) {
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *qi = NULL, *qturn = NULL, *qt = NULL, *qc = NULL;
+    int rc = -1;
+    /* one read transaction: a writer adding tokens meanwhile is not seen half-way */
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "reading a session");
+    if (sqlite3_prepare_v2(s->db, STORE_INFO_SQL "WHERE s.id = ?1", -1, &qi, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT id, idx, role, created, text, settings, stop, elapsed_ms "
+                           "FROM turns WHERE session_id = ?1 ORDER BY idx",
+                           -1, &qturn, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT id, idx, token_id, text, t_ms, has_sample, chosen_prob, "
+                           "chosen_raw_logprob, entropy_raw, entropy_final, n_kept, chosen_rank, "
+                           "settings FROM tokens WHERE turn_id = ?1 ORDER BY idx",
+                           -1, &qt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT token_id, text, logit, raw_prob, prob, kept FROM candidates "
+                           "WHERE token_row = ?1 ORDER BY rank",
+                           -1, &qc, NULL) != SQLITE_OK) {
+        store_fail(s, err, errlen, "reading a session");
+        goto done;
+    }
+    sqlite3_bind_int64(qi, 1, id);
+    int step = sqlite3_step(qi);
+    if (step != SQLITE_ROW) {
+        if (step == SQLITE_DONE) snprintf(err, errlen, "%s: no session %lld", s->path, (long long)id);
+        else store_fail(s, err, errlen, "reading a session");
+        goto done;
+    }
+    store_read_info(qi, &out->info);
+    sqlite3_bind_int64(qturn, 1, id);
+    int cap = 0;
+    while ((step = sqlite3_step(qturn)) == SQLITE_ROW) {
+        if (out->n_turns == cap) {
+            cap = cap ? 2 * cap : 16;
+            store_turn_data_t *v = realloc(out->turns, (size_t)cap * sizeof *v);
+            if (!v) break;
+            out->turns = v;
+        }
+        store_turn_data_t *t = &out->turns[out->n_turns++];
+        memset(t, 0, sizeof *t);
+        t->id = sqlite3_column_int64(qturn, 0);
+        t->idx = sqlite3_column_int(qturn, 1);
+        store_col_copy(qturn, 2, t->role, sizeof t->role);
+        store_col_copy(qturn, 3, t->created, sizeof t->created);
+        t->text = store_col_dup(qturn, 4);
+        t->settings_json = store_col_dup(qturn, 5);
+        t->stop = store_col_dup(qturn, 6);
+        t->elapsed_ms = sqlite3_column_double(qturn, 7);
+        if (!t->text || store_load_tokens(s, t, qt, qc) != 0) {
+            step = SQLITE_NOMEM;
+            break;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        if (step == SQLITE_NOMEM || step == SQLITE_ROW) snprintf(err, errlen, "%s: out of memory reading session %lld", s->path, (long long)id);
+        else store_fail(s, err, errlen, "reading a session");
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(qi);
+    sqlite3_finalize(qturn);
+    sqlite3_finalize(qt);
+    sqlite3_finalize(qc);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != 0) store_session_data_free(out);
+    return rc;
+}
+
+int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "deleting a session");
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return store_fail(s, err, errlen, "deleting a session");
+    if (sqlite3_changes(s->db) == 0) {
+        snprintf(err, errlen, "%s: no session %lld", s->path, (long long)id);
+        return -1;
+    }
+    return 0;
+}
+
+/* Up to ~60 bytes around the match, on one line, cut at character boundaries. */
+static char *store_snippet(const char *text, size_t len, size_t at, size_t mlen) {
+    size_t from = at > 30 ? at - 30 : 0, to = at + mlen + 30 < len ? at + mlen + 30 : len;
+    while (from > 0 && ((unsigned char)text[from] & 0xC0) == 0x80) from--;
+    while (to < len && ((unsigned char)text[to] & 0xC0) == 0x80) to++;
+    char *out = malloc(to - from + 7);
+    if (!out) return NULL;
+    size_t o = 0;
+    if (from > 0) o += (size_t)sprintf(out, "...");
+    for (size_t i = from; i < to; i++) out[o++] = (text[i] == '\n' || text[i] == '\r' || text[i] == '\t') ? ' ' : text[i];
+    if (to < len) o += (size_t)sprintf(out + o, "...");
+    out[o] = '\0';
+    return out;
+}
+
+void store_hits_free(store_hit_t *v, int n) {
+    for (int i = 0; v && i < n; i++) free(v[i].snippet);
+    free(v);
+}
+
+int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *err,
+                 size_t errlen) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q = NULL;
+    /* instr over lower(): no LIKE wildcards to escape; lower() folds ASCII only */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT t.session_id, t.id, t.role, t.text FROM turns t "
+                           "JOIN sessions s ON s.id = t.session_id "
+                           "WHERE instr(lower(CAST(t.text AS TEXT)), lower(?1)) > 0 "
+                           "ORDER BY s.updated DESC, s.id DESC, t.idx",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "searching");
+    sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
+    int cap = 0, rc;
+    size_t mlen = strlen(text);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 32;
+            store_hit_t *v = realloc(*out, (size_t)cap * sizeof *v);
+            if (!v) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *out = v;
+        }
+        store_hit_t *h = &(*out)[(*n)++];
+        memset(h, 0, sizeof *h);
+        h->session = sqlite3_column_int64(q, 0);
+        h->turn = sqlite3_column_int64(q, 1);
+        store_col_copy(q, 2, h->role, sizeof h->role);
+        const char *body = sqlite3_column_blob(q, 3);
+        size_t blen = (size_t)sqlite3_column_bytes(q, 3), at = 0;
+        for (size_t i = 0; body && i + mlen <= blen; i++) {
+            size_t k = 0;
+            while (k < mlen && tolower((unsigned char)body[i + k]) == tolower((unsigned char)text[k])) k++;
+            if (k == mlen) {
+                at = i;
+                break;
+            }
+        }
+        h->snippet = store_snippet(body ? body : "", blen, at, mlen);
+        if (!h->snippet) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        store_hits_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return store_fail(s, err, errlen, "searching");
+    }
+    return 0;
+}
