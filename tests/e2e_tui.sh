@@ -207,6 +207,17 @@ type_text a "/bogus"
 keys a Enter
 wait_for a "unknown command" 5
 ok $? "an unknown command shows its error"
+type_text a "/attn 0 2"
+keys a Enter
+wait_for a '─ Attention · layer 0/2 · head 2/4 ─' 5
+ok $? "/attn 0 2: layer 0, head 2"
+type_text a "/sessions" # typed while the attention pane has focus: goes to the input
+keys a Enter
+wait_for a '─ Sessions ─' 5
+ok $? "/sessions lists the stored sessions in an overlay" "$(shown)"
+keys a q
+wait_gone a '─ Sessions ─' 5 && [ ! -s "$TMP/a.exit" ]
+ok $? "a key closes it (q there does not quit)"
 
 # ---------------------------------------------------------- multi-line input
 type_text a 'first line\'
@@ -228,7 +239,7 @@ ok $? "Ctrl-D on an empty input quits with status 0"
 start b NO_COLOR=1 -- --seed 8
 wait_for b 'F1: help' 10
 keys b Up
-wait_for b '^> first line' 5 && keys b Up && wait_for b '^> /bogus' 5
+wait_for b '^> first line' 5 && keys b Up && wait_for b '^> /sessions' 5
 ok $? "history from the last run: Up recalls the earlier lines" "$(tail -3 "$TMP/screen")"
 keys b C-u # kill the line
 keys b C-c
@@ -247,6 +258,10 @@ wait_for b 'Transcript · generating' 10
 kill -INT "$pid"
 wait_gone b 'Transcript · generating' 10 && [ ! -s "$TMP/b.exit" ]
 ok $? "SIGINT during a reply stops the reply, not the program"
+type_text b "/clear"
+keys b Enter
+wait_for b 'Type a prompt below' 5
+ok $? "/clear empties the transcript" "$(shown)"
 kill -TERM "$pid"
 wait_exit b 10 && [ "$(cat "$TMP/b.exit")" = 0 ]
 ok $? "SIGTERM: clean exit, status 0"
