@@ -34,6 +34,10 @@ if ! "$BIN" chat --help >/dev/null 2>&1; then
     echo "1..0 # SKIP this gptscope has no chat command"
     exit 0
 fi
+if ! command -v pgrep >/dev/null 2>&1; then
+    echo "1..0 # SKIP pgrep (procps) is not installed"
+    exit 0
+fi
 if [ ! -f "$M/model.safetensors" ]; then
     echo "1..0 # SKIP $M not built"
     exit 0
@@ -295,13 +299,16 @@ PY
     cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${first:-1}" -m "$M" \
         --db "$DB" --history "$HIST" --threads 1 --speed 0)
     T new-session -d -s r -x 120 -y 40 "$cmd; echo \$? >$TMP/r.exit; sleep 600"
-    wait_for r 'replay finished' 15 && grep -q 'The old man' "$TMP/screen"
-    ok $? "replay shows the stored session, then hands over to the prompt" "$(shown)"
+    wait_for r 'replay finished' 15
+    ok $? "replay reveals the stored session, then hands over to the prompt" "$(shown)"
+    keys r Tab Home # the first token: the transcript scrolls to the top
+    wait_for r '│The old man' 5 && wait_for r 'a prompt token' 5
+    ok $? "the replayed transcript starts with the first prompt" "$(shown)"
     keys r C-d
     wait_exit r 10
     ok $? "replay quits with Ctrl-D"
 else
-    for d in "two sessions stored" "sessions show" "turns stored" "replay shows" "replay quits"; do
+    for d in "two sessions stored" "sessions show" "turns stored" "replay reveals" "replay start" "replay quits"; do
         skip "$d" "this gptscope has no sessions command"
     done
 fi
