@@ -380,7 +380,7 @@ static void tui_pane_key(tui_t *t, int key) {
     default: break;
     }
     if (!(r & PANE_CONSUMED) && v->focus != LAYOUT_FOCUS_ATTN && v->opts->attn_available &&
-        strchr("[]{}amp", key) && key)
+        key > 0 && key < 128 && strchr("[]{}amp", key))
         r = pane_heatmap_handle_key(t->heatmap, key);
     if (r & PANE_CONSUMED) {
         if (r & PANE_REDRAW) t->dirty = 1;
