@@ -675,8 +675,19 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     struct sigaction old[3];
     tui_sigint = tui_sigterm = 0;
     tui_signals(1, old);
-    /* newterm, unlike initscr, returns NULL instead of exiting */
-    t.screen = newterm(NULL, stdout, stdin);
+    /* newterm, unlike initscr, returns NULL instead of exiting. A terminal
+       that announces 24-bit colour (COLORTERM) under a 256-colour TERM gets
+       the "-direct" terminfo of the same family when it is installed, so
+       that curses can send RGB colours; otherwise the 256-colour palette */
+    char direct[128] = "";
+    const char *term_env = getenv("TERM"), *ct = getenv("COLORTERM");
+    if (!t.opts.no_color && term_env && ct && (!strcmp(ct, "truecolor") || !strcmp(ct, "24bit"))) {
+        const char *dash = strstr(term_env, "-256color");
+        if (dash && dash[9] == '\0')
+            snprintf(direct, sizeof direct, "%.*s-direct", (int)(dash - term_env), term_env);
+    }
+    t.screen = direct[0] ? newterm(direct, stdout, stdin) : NULL;
+    if (!t.screen) t.screen = newterm(NULL, stdout, stdin);
     if (!t.screen) {
         tui_signals(0, old);
         snprintf(err, errlen, "cannot set up the terminal (TERM=%s)",
