@@ -154,6 +154,16 @@ keys a m
 wait_for a '─ Attention · layer' 5
 ok $? "m again: the row view"
 
+# ------------------------------------------------------------------ mouse
+# an X10 mouse report (ESC [ M button+32 column+33 row+33), as a terminal
+# sends it: a press then a release on the first character of the transcript
+oct() { printf "\\$(printf %o "$1")"; }
+type_text a "$(printf '\033[M '; oct 34; oct 34)"
+type_text a "$(printf '\033[M#'; oct 34; oct 34)"
+wait_for a 'Transcript · token 0 of' 5
+ok $? "a click selects the token under the mouse" "$(head -2 "$TMP/screen")"
+keys a End
+
 # ----------------------------------------------------------------- resize
 T resize-window -t a -x 90 -y 30
 wait_for a '^┌─ Transcript.*┐┌─ Attention · layer 0/2 · head mean ─+┐$' 5 &&
