@@ -5,10 +5,9 @@
  * polls the keyboard without waiting (every TUI_POLL_S), makes one token
  * (chat_reply_step) and redraws at most every TUI_FRAME_S, so that keys and
  * drawing cost a small, fixed share of generation time however fast the
- * model is. During a replay the
- * loop waits for the next token's recorded time or a key. Otherwise it
- * waits for a key (waking a few times a second for signals and to take
- * messages down).
+ * model is. During a replay the loop waits for the next token's recorded
+ * time or a key. Otherwise it waits for a key (waking a few times a second
+ * for signals and to take messages down).
  *
  * Keys go first to what has focus (the input line or a pane), then to the
  * keys every pane shares (layer, head, view), then to the global ones. */
