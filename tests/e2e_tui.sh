@@ -272,6 +272,14 @@ wait_for b 'Transcript · generating' 10
 kill -INT "$pid"
 wait_gone b 'Transcript · generating' 10 && [ ! -s "$TMP/b.exit" ]
 ok $? "SIGINT during a reply stops the reply, not the program"
+type_text b "/beams 3"
+keys b Enter
+type_text b "/max-tokens 4"
+keys b Enter
+type_text b "beam"
+keys b Enter
+wait_for b 'a beam-search token' 15
+ok $? "/beams 3: the reply's tokens are beam-search tokens, without a sampler report" "$(shown)"
 type_text b "/clear"
 keys b Enter
 wait_for b 'Type a prompt below' 5

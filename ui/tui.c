@@ -97,6 +97,8 @@ static const char tui_keys_help[] =
     "  [ ]  layer   { }  head   a  mean of heads  m  row / matrix view\n"
     "  p  max / mean pooling (matrix)   s  sort the row by weight (attention pane)\n"
     "  t  tint tokens by probability    z  zoom the pane   q  quit\n"
+    "     (tint: red < 5%, magenta < 20%, yellow < 50%, plain < 80%, green above;\n"
+    "      without colour: underlined < 5%, dim < 20%)\n"
     "  j k, arrows in the attention / probability pane scroll its list\n"
     "\n"
     "Slash commands\n";
@@ -159,6 +161,7 @@ static void tui_draw(tui_t *t) {
     }
     char note[512];
     if (input_take_note(t->input, note, sizeof note)) pane_status_message(t->status, note, 0);
+    if (t->view.generating) pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
     pane_transcript_draw(t->transcript);
     pane_heatmap_draw(t->heatmap);
     pane_probs_draw(t->probs);
