@@ -306,6 +306,7 @@ static int tui_interrupt(tui_t *t) {
 static void tui_mouse(tui_t *t) {
     MEVENT ev;
     if (getmouse(&ev) != OK || !t->layout.ok) return;
+    layout_focus_t before = t->view.focus;
     if (ev.bstate & BUTTON4_PRESSED) {
         pane_transcript_scroll(t->transcript, -3);
     } else if (ev.bstate & BUTTON5_PRESSED) {
@@ -325,6 +326,7 @@ static void tui_mouse(tui_t *t) {
             t->view.focus = LAYOUT_FOCUS_INPUT;
         }
     }
+    if (t->zoom && t->view.focus != before) tui_relayout(t);
     t->dirty = 1;
 }
 
