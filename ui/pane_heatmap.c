@@ -306,7 +306,8 @@ void pane_heatmap_draw(pane_heatmap_t *p) {
     int w = p->r.w - 2;
     if (!v->opts->attn_available) {
         pane_frame(v, p->win, "Attention", v->focus == LAYOUT_FOCUS_ATTN);
-        pane_put(p->win, 1, 1, v->opts->attn_note ? v->opts->attn_note : "attention not available", w);
+        pane_put_wrapped(p->win, 1, 1, v->opts->attn_note ? v->opts->attn_note : "attention not available",
+                         w, p->r.h - 2);
         return;
     }
     const gpt_config_t *cfg = &chat_model(v->chat)->cfg;
