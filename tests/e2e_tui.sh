@@ -102,8 +102,8 @@ ok $? "starts and draws the panes and the status bar" "$(shown)"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 3000 ]
 ok $? "on screen in ${ms} ms (including tmux start-up)"
-grep -q 'Transcript' "$TMP/screen" && grep -q 'Attention · layer' "$TMP/screen" &&
-    grep -q 'Probabilities' "$TMP/screen" && grep -q 'gpt2-f32' "$TMP/screen"
+wait_for a 'Transcript' 5 && wait_for a 'Attention · layer' 5 &&
+    wait_for a 'Probabilities' 5 && wait_for a 'gpt2-f32' 5
 ok $? "transcript, attention, probabilities, model name in the status bar" "$(shown)"
 
 # ------------------------------------------------------- a prompt streams in
@@ -111,13 +111,13 @@ type_text a "The old man"
 keys a Enter
 wait_for a '[0-9.]+ tok/s' 20
 ok $? "a reply is generated (tokens/s in the status bar)" "$(shown)"
-grep -q 'The old man' "$TMP/screen"
+wait_for a 'The old man' 5
 ok $? "the prompt is in the transcript"
-grep -qE 'token [0-9]+ ".*" over [0-9]+ token' "$TMP/screen"
+wait_for a 'token [0-9]+ ".*" over [0-9]+ token' 5
 ok $? "the attention pane shows the newest token's row" "$(shown)"
-grep -qE 'entropy [0-9.]+ nats raw' "$TMP/screen" || grep -q 'a prompt token' "$TMP/screen"
+wait_for a 'entropy [0-9.]+ nats raw|a prompt token' 5
 ok $? "the probability pane describes the newest token"
-grep -qE 'ctx [0-9]+/64' "$TMP/screen"
+wait_for a 'ctx [0-9]+/64' 5
 ok $? "context used / n_ctx in the status bar"
 
 # ------------------------------------------------------------- the cursor
@@ -126,7 +126,9 @@ keys a Left Left
 wait_for a 'Transcript · token [0-9]+ of [0-9]+' 5
 ok $? "Tab then Left: the transcript cursor selects a token" "$(head -2 "$TMP/screen")"
 sel=$(grep -oE 'Transcript · token [0-9]+' "$TMP/screen" | grep -oE '[0-9]+$')
-grep -qE "token $sel \"" "$TMP/screen"
+# the probability pane is below the attention pane: once its row shows the
+# token, the screen update has reached the attention row too
+wait_for a "│token $sel \"[^│]*\"(  p [0-9]| *│\$)" 5 && grep -qE "│token $sel \".*\" over" "$TMP/screen"
 ok $? "attention and probabilities follow the selected token ($sel)"
 keys a Home
 wait_for a 'a prompt token' 5
@@ -168,7 +170,7 @@ keys a End
 T resize-window -t a -x 90 -y 30
 wait_for a '^┌─ Transcript.*┐┌─ Attention · layer 0/2 · head mean ─+┐$' 5 &&
     [ "$(head -1 "$TMP/screen" | wc -m)" -eq 91 ] && [ "$(wc -l <"$TMP/screen")" -eq 30 ] &&
-    grep -qE '^ gpt2-f32 │ temp 1 ' "$TMP/screen"
+    wait_for a '^ gpt2-f32 │ temp 1 ' 5
 ok $? "resized to 90x30: laid out again" "$(head -3 "$TMP/screen")"
 T resize-window -t a -x 60 -y 15
 wait_for a 'Terminal too small: 60x15' 5
@@ -192,8 +194,8 @@ ok $? "a long reply is generating"
 keys a C-c
 wait_gone a 'Transcript · generating' 10
 ok $? "Ctrl-C stops it" "$(head -2 "$TMP/screen")"
-grep -q 'stopped' "$TMP/screen" && [ ! -s "$TMP/a.exit" ]
-ok $? "... without leaving"
+wait_for a 'stopped' 5 && [ ! -s "$TMP/a.exit" ]
+ok $? "... without leaving" "$(tail -2 "$TMP/screen")"
 # SIGINT from outside while idle is ignored; during a reply it stops it
 pid=$(chat_pid a)
 [ -n "$pid" ] && kill -INT "$pid" && sleep 0.3 && [ ! -s "$TMP/a.exit" ] && kill -0 "$pid"
@@ -203,7 +205,7 @@ keys a Enter
 
 # ------------------------------------------------------------- help, /temp
 keys a F1
-wait_for a 'Slash commands' 5 && grep -q '/temp X' "$TMP/screen" && grep -q 'row / matrix view' "$TMP/screen"
+wait_for a 'Slash commands' 5 && wait_for a '/temp X' 5 && wait_for a 'row / matrix view' 5
 ok $? "F1: help overlay with the keys and the slash commands"
 keys a x
 wait_gone a 'Slash commands' 5
