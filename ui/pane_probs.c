@@ -71,7 +71,10 @@ static void pp_label(const chat_t *c, int id, char *out, size_t cap) {
 static void pp_pad(const char *s, int cols, char *out, size_t cap) {
     int w;
     size_t n = text_fit(s, strlen(s), cols, &w);
-    if (n + (size_t)(cols - w) + 1 > cap) n = 0, w = 0;
+    if (n + (size_t)(cols - w) + 1 > cap) { /* cannot happen with the callers' buffers */
+        n = 0;
+        w = 0;
+    }
     memcpy(out, s, n);
     memset(out + n, ' ', (size_t)(cols - w));
     out[n + (size_t)(cols - w)] = '\0';
