@@ -67,17 +67,17 @@ static void pp_label(const chat_t *c, int id, char *out, size_t cap) {
     snprintf(out, cap, "\"%s\"", esc);
 }
 
-/* label padded or cut to cols columns */
+/* label padded or cut to cols columns (to what fits in cap) */
 static void pp_pad(const char *s, int cols, char *out, size_t cap) {
+    if (cap == 0) return;
     int w;
     size_t n = text_fit(s, strlen(s), cols, &w);
-    if (n + (size_t)(cols - w) + 1 > cap) { /* cannot happen with the callers' buffers */
-        n = 0;
-        w = 0;
-    }
+    if (n > cap - 1) n = text_fit(s, strlen(s), 0, &w); /* never: labels are short */
+    size_t pad = (size_t)(cols - w);
+    if (n + pad > cap - 1) pad = cap - 1 - n;
     memcpy(out, s, n);
-    memset(out + n, ' ', (size_t)(cols - w));
-    out[n + (size_t)(cols - w)] = '\0';
+    memset(out + n, ' ', pad);
+    out[n + pad] = '\0';
 }
 
 void pane_probs_draw(pane_probs_t *p) {
