@@ -89,8 +89,11 @@ enum {
     OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED
 };
 
-/* Returns -1 to go on, else the exit code. */
-static int chat_parse(int argc, char **argv, const char *help, chat_opts_t *o) {
+/* Fills *o from the command line (cmd names the command in messages;
+ * positional: how many arguments may follow the options, 0 or 1). Returns -1
+ * to go on, else the exit code (help printed, usage error). */
+static int chat_parse(int argc, char **argv, const char *cmd, const char *help, int positional,
+                      chat_opts_t *o) {
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'}, {"db", required_argument, 0, OPT_DB},
         {"no-save", no_argument, 0, OPT_NO_SAVE}, {"open", required_argument, 0, OPT_OPEN},
@@ -105,7 +108,8 @@ static int chat_parse(int argc, char **argv, const char *help, chat_opts_t *o) {
         {"no-color", no_argument, 0, OPT_NO_COLOR}, {"no-mouse", no_argument, 0, OPT_NO_MOUSE},
         {"speed", required_argument, 0, OPT_SPEED}, {"quiet", no_argument, 0, 'q'},
         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *cmd = o->cmd;
+    memset(o, 0, sizeof *o);
+    o->cmd = cmd;
     o->set = chat_settings_default();
     o->n_threads = cli_default_threads();
     o->speed = 1.0;
@@ -157,6 +161,10 @@ static int chat_parse(int argc, char **argv, const char *help, chat_opts_t *o) {
         }
     }
     if (bad) return CLI_EXIT_USAGE;
+    if (positional == 0 && optind < argc) {
+        cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
     if (!o->seed_given) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -223,14 +231,8 @@ static int chat_run_tui(chat_opts_t *o, app_session_t *s, int replay, const char
 
 int cmd_chat(int argc, char **argv) {
     chat_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.cmd = "chat";
-    int rc = chat_parse(argc, argv, cmd_chat_help, &o);
+    int rc = chat_parse(argc, argv, "chat", cmd_chat_help, 0, &o);
     if (rc >= 0) return rc;
-    if (optind < argc) {
-        cli_usage_error(o.cmd, "unexpected argument '%s'", argv[optind]);
-        return CLI_EXIT_USAGE;
-    }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         cli_error("chat: needs a terminal (use 'gptscope repl' for pipes and scripts)");
         return CLI_EXIT_USAGE;
@@ -244,14 +246,8 @@ int cmd_chat(int argc, char **argv) {
 
 int cmd_repl(int argc, char **argv) {
     chat_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.cmd = "repl";
-    int rc = chat_parse(argc, argv, cmd_repl_help, &o);
+    int rc = chat_parse(argc, argv, "repl", cmd_repl_help, 0, &o);
     if (rc >= 0) return rc;
-    if (optind < argc) {
-        cli_usage_error(o.cmd, "unexpected argument '%s'", argv[optind]);
-        return CLI_EXIT_USAGE;
-    }
     app_session_t s;
     rc = chat_open_common(&o, &s, 0);
     if (rc < 0) {
@@ -267,9 +263,7 @@ int cmd_repl(int argc, char **argv) {
 
 int cmd_replay(int argc, char **argv) {
     chat_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.cmd = "replay";
-    int rc = chat_parse(argc, argv, cmd_replay_help, &o);
+    int rc = chat_parse(argc, argv, "replay", cmd_replay_help, 1, &o);
     if (rc >= 0) return rc;
     if (optind != argc - 1) {
         cli_usage_error(o.cmd, optind >= argc ? "which session? (gptscope replay ID)"

@@ -140,6 +140,63 @@ ok $? "Ctrl-C stops the reply, the repl goes on to the next line (rc $rc)" "$(ta
     python3 -c "import json,sys; t=json.load(sys.stdin)['turns'][-1]; assert t['stop']=='interrupted' and 0 < len(t['tokens']) < 1000000, t['stop']"
 ok $? "the interrupted reply is stored, marked interrupted"
 
+# ---------------------------------------------------------------- sessions CLI
+"$BIN" sessions show "$last" --db "$DB" >"$TMP/show" 2>&1 &&
+    grep -q "^session $last, created " "$TMP/show" && grep -q '^\[0 user, ' "$TMP/show" &&
+    grep -q '^\[1 model, 6 tokens, max, ' "$TMP/show" && grep -q '^hello world$' "$TMP/show"
+ok $? "sessions show: the transcript with roles, token counts, stop reasons" "$(head -8 "$TMP/show")"
+"$BIN" sessions export "$last" --db "$DB" >"$TMP/x.md" 2>&1 &&
+    grep -q "^# gptscope session $last" "$TMP/x.md" && grep -q '^## Prompt' "$TMP/x.md" &&
+    grep -q '^## Reply (6 tokens, stopped: max)' "$TMP/x.md" && grep -q '^and again$' "$TMP/x.md"
+ok $? "sessions export: Markdown" "$(head -12 "$TMP/x.md")"
+"$BIN" sessions export "$last" --db "$DB" --format json -o "$TMP/x2.json" >/dev/null 2>&1 &&
+    python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$TMP/x2.json"
+ok $? "sessions export -o FILE writes valid JSON"
+"$BIN" sessions search "AGAIN" --db "$DB" >"$TMP/search" 2>&1 &&
+    grep -q "^$last/[0-9]* user: and again" "$TMP/search"
+ok $? "sessions search is case-insensitive and names session/turn" "$(cat "$TMP/search")"
+GPTSCOPE_DB=$DB "$BIN" sessions list >"$TMP/envlist" 2>&1 && grep -q "hello world" "$TMP/envlist"
+ok $? "GPTSCOPE_DB names the database" "$(cat "$TMP/envlist")"
+printf 'x\n' | "$BIN" repl -m "$M" -t 1 --max-tokens 2 >/dev/null 2>&1 &&
+    [ -f "$XDG_DATA_HOME/gptscope/sessions.db" ]
+ok $? "without --db the database is \$XDG_DATA_HOME/gptscope/sessions.db"
+n_before=$("$BIN" sessions list --db "$DB" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")
+"$BIN" sessions delete "$last" --db "$DB" >"$TMP/del" 2>&1 && grep -q "deleted session $last" "$TMP/del" &&
+    [ "$("$BIN" sessions list --db "$DB" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" -eq $((n_before - 1)) ]
+ok $? "sessions delete" "$(cat "$TMP/del")"
+expect_fail "show of a deleted session" 1 "$BIN" sessions show "$last" --db "$DB"
+expect_fail "sessions with no action" 2 "$BIN" sessions --db "$DB"
+expect_fail "an unknown action" 2 "$BIN" sessions frob --db "$DB"
+expect_fail "show without an id" 2 "$BIN" sessions show --db "$DB"
+expect_fail "a session id that is not a number" 2 "$BIN" sessions show abc --db "$DB"
+expect_fail "--format other than md/json" 2 "$BIN" sessions export 1 --format pdf --db "$DB"
+expect_fail "list on a missing database (not created)" 1 "$BIN" sessions list --db "$TMP/none.db"
+[ ! -e "$TMP/none.db" ]
+ok $? "a reading command does not create the database"
+echo "not a database, only text here to fill a page" >"$TMP/text.db"
+expect_fail "list on a text file" 1 "$BIN" sessions list --db "$TMP/text.db"
+grep -q 'text.db' "$TMP/err"
+ok $? "the error names the file" "$(cat "$TMP/err")"
+
+# ---------------------------------------------------------------- replay, other weights
+# replay recomputes attention only from the weights the session was made with
+if command -v tmux >/dev/null 2>&1; then
+    sid=$("$BIN" sessions list --db "$DB" --json | python3 -c "import json,sys; print(max(s['id'] for s in json.load(sys.stdin)))")
+    sock=$TMP/tmux.sock
+    cmd=$(printf '%q ' env LANG=C.UTF-8 "$BIN" replay "$sid" -m "$SRC/tests/reference/models/gpt2-f16" --db "$DB" --speed 0 -t 1 --history "$TMP/h")
+    tmux -S "$sock" new-session -d -s rp -x 120 -y 40 "$cmd; sleep 60"
+    seen=1
+    for _ in $(seq 1 50); do
+        tmux -S "$sock" capture-pane -t rp -p >"$TMP/rp" 2>/dev/null
+        if grep -q 'attention not shown' "$TMP/rp"; then seen=0; break; fi
+        sleep 0.2
+    done
+    ok $seen "replay with other weights says the attention cannot be shown" "$(cat "$TMP/rp")"
+    tmux -S "$sock" kill-server 2>/dev/null
+else
+    skip "replay with other weights says the attention cannot be shown" "no tmux"
+fi
+
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
 expect_fail "an unknown flag" 2 "$BIN" repl --bogus

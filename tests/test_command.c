@@ -1,0 +1,187 @@
+/* test_command.c - the slash-command parser and runner (ui/command.c) with a
+ * fake host: settings reach the chat, bad values and unknown commands give
+ * messages naming them, host actions are called with their arguments, and
+ * the front-end statuses (help, quit, probs, attn) come back. */
+#include "chat.h"
+#include "command.h"
+#include "tap.h"
+
+typedef struct fake_host {
+    chat_t *chat;
+    int settings_changed, new_calls, list_calls, model_calls, export_calls;
+    int64_t opened;
+    char export_path[256], model_dir[256];
+    int fail_open;
+} fake_host_t;
+
+static chat_t *fh_chat(void *u) { return ((fake_host_t *)u)->chat; }
+static int fh_settings(void *u, char *msg, size_t n) {
+    (void)msg, (void)n;
+    ((fake_host_t *)u)->settings_changed++;
+    return 0;
+}
+static int fh_new(void *u, char *msg, size_t n) {
+    ((fake_host_t *)u)->new_calls++;
+    snprintf(msg, n, "new session");
+    return 0;
+}
+static int fh_open(void *u, int64_t id, char *msg, size_t n) {
+    fake_host_t *h = u;
+    if (h->fail_open) {
+        snprintf(msg, n, "db: no session %lld", (long long)id);
+        return -1;
+    }
+    h->opened = id;
+    snprintf(msg, n, "opened %lld", (long long)id);
+    return 0;
+}
+static int fh_list(void *u, char **text, char *msg, size_t n) {
+    ((fake_host_t *)u)->list_calls++;
+    *text = strdup("     1  a session\n");
+    snprintf(msg, n, "1 sessions");
+    return 0;
+}
+static int fh_export(void *u, const char *path, char *msg, size_t n) {
+    fake_host_t *h = u;
+    h->export_calls++;
+    snprintf(h->export_path, sizeof h->export_path, "%s", path ? path : "(default)");
+    snprintf(msg, n, "written");
+    return 0;
+}
+static int fh_model(void *u, const char *dir, char *msg, size_t n) {
+    fake_host_t *h = u;
+    h->model_calls++;
+    snprintf(h->model_dir, sizeof h->model_dir, "%s", dir);
+    snprintf(msg, n, "model %s", dir);
+    return 0;
+}
+
+static command_status_t run(const ui_host_t *h, const char *line, command_result_t *r) {
+    command_run(h, line, r);
+    return r->status;
+}
+
+int main(void) {
+    tap_t t = {0, 0};
+    char dir[4096], err[512];
+    TAP_SRC(dir, "tests/reference/models/gpt2-f32");
+    gpt_model_t *m = gpt_load(dir, err, sizeof err);
+    tokenizer_t *tok = m ? tokenizer_load(dir, TOKENIZER_GPT2, err, sizeof err) : NULL;
+    if (!m || !tok) {
+        printf("1..0 # SKIP reference model not available (%s)\n", err);
+        gpt_free(m);
+        return 0;
+    }
+    chat_settings_t cs = chat_settings_default();
+    fake_host_t fh = {0};
+    fh.chat = chat_init(m, tok, &cs, 1, 0, err, sizeof err);
+    ui_host_t host = {&fh, fh_chat, NULL, NULL, fh_settings, fh_new, fh_open, fh_list, fh_export, fh_model};
+    command_result_t r;
+
+    tap_ok(&t, command_is_command("  /temp 1") && !command_is_command("hello /temp") &&
+                   !command_is_command(""),
+           "a command is a line whose first non-blank is '/'");
+    const chat_settings_t *s = chat_settings(fh.chat);
+    tap_ok(&t, run(&host, "/temp 0.7", &r) == COMMAND_DONE && s->sampling.temperature == 0.7f &&
+                   strstr(r.msg, "temp 0.7") && fh.settings_changed == 1,
+           "/temp 0.7 sets the temperature and tells the host (%s)", r.msg);
+    tap_ok(&t, run(&host, "/top-k 40", &r) == COMMAND_DONE && s->sampling.top_k == 40, "/top-k 40");
+    tap_ok(&t, run(&host, "  /top-p   0.9  ", &r) == COMMAND_DONE && s->sampling.top_p == 0.9f,
+           "/top-p with extra blanks");
+    tap_ok(&t, run(&host, "/min-p 0.05", &r) == COMMAND_DONE && s->sampling.min_p == 0.05f, "/min-p");
+    tap_ok(&t, run(&host, "/rep 1.3", &r) == COMMAND_DONE && s->sampling.repetition_penalty == 1.3f,
+           "/rep");
+    tap_ok(&t, run(&host, "/seed 18446744073709551615", &r) == COMMAND_DONE &&
+                   s->sampling.seed == UINT64_MAX,
+           "/seed takes a full 64-bit value");
+    tap_ok(&t, run(&host, "/max-tokens 5", &r) == COMMAND_DONE && s->max_tokens == 5, "/max-tokens");
+    tap_ok(&t, run(&host, "/beams 3", &r) == COMMAND_DONE && s->beams == 3, "/beams");
+    tap_ok(&t, run(&host, "/eos 0", &r) == COMMAND_DONE && s->stop_at_eos == 0, "/eos 0");
+    tap_ok(&t, run(&host, "/settings", &r) == COMMAND_DONE && strstr(r.msg, "top-k 40") &&
+                   strstr(r.msg, "beams 3"),
+           "/settings lists them (%s)", r.msg);
+
+    struct {
+        const char *line, *want;
+    } bad[] = {
+        {"/temp", "needs a value"},
+        {"/temp abc", "'abc' is not a number"},
+        {"/temp -1", "out of range"},
+        {"/temp 1e999", "not a number"},
+        {"/top-k 2.5", "not an integer"},
+        {"/top-p 0", "out of range"},
+        {"/top-p 1.5", "out of range"},
+        {"/max-tokens 0", "out of range"},
+        {"/beams 17", "out of range"},
+        {"/seed -3", "not a non-negative integer"},
+        {"/clear now", "takes no argument"},
+        {"/model", "needs DIR"},
+        {"/attn x", "expected [L] [H]"},
+        {"/attn 1 2 3", "expected [L] [H]"},
+        {"/attn 7", "the model has layers 0..1"},
+        {"/bogus", "unknown command '/bogus'"},
+        {"/", "unknown command '/'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        tap_ok(&t, run(&host, bad[i].line, &r) == COMMAND_ERROR && strstr(r.msg, bad[i].want),
+               "'%s' -> error '%s' (%s)", bad[i].line, bad[i].want, r.msg);
+    tap_ok(&t, s->sampling.temperature == 0.7f && s->sampling.top_p == 0.9f && s->beams == 3,
+           "failed commands change nothing");
+
+    tap_ok(&t, run(&host, "/help", &r) == COMMAND_HELP && strstr(command_help_text(), "/temp X") &&
+                   strstr(command_help_text(), "/open ID") && strstr(command_help_text(), "/quit"),
+           "/help, and the text lists every command");
+    int n_names = 0;
+    for (const char *const *nm = command_names(); *nm; nm++) n_names++;
+    tap_ok(&t, n_names >= 18, "command_names lists them for completion (%d)", n_names);
+    tap_ok(&t, run(&host, "/quit", &r) == COMMAND_QUIT, "/quit");
+    tap_ok(&t, run(&host, "/probs", &r) == COMMAND_PROBS, "/probs");
+    tap_ok(&t, run(&host, "/attn", &r) == COMMAND_ATTN && r.layer == -2 && r.head == -2,
+           "/attn without arguments");
+    tap_ok(&t, run(&host, "/attn 1", &r) == COMMAND_ATTN && r.layer == 1 && r.head == -1,
+           "/attn 1: layer 1, mean of heads");
+    tap_ok(&t, run(&host, "/attn 1 3", &r) == COMMAND_ATTN && r.layer == 1 && r.head == 3,
+           "/attn 1 3");
+
+    tap_ok(&t, run(&host, "/new", &r) == COMMAND_CLEARED && fh.new_calls == 1, "/new calls the host");
+    tap_ok(&t, run(&host, "/clear", &r) == COMMAND_CLEARED && fh.new_calls == 2, "/clear too");
+    tap_ok(&t, run(&host, "/open 42", &r) == COMMAND_CLEARED && fh.opened == 42 &&
+                   strcmp(r.msg, "opened 42") == 0,
+           "/open 42");
+    fh.fail_open = 1;
+    tap_ok(&t, run(&host, "/open 7", &r) == COMMAND_ERROR && strstr(r.msg, "no session 7"),
+           "a failed /open carries the host's message (%s)", r.msg);
+    tap_ok(&t, run(&host, "/sessions", &r) == COMMAND_SESSIONS && r.text &&
+                   strstr(r.text, "a session") && fh.list_calls == 1,
+           "/sessions returns the listing");
+    free(r.text);
+    tap_ok(&t, run(&host, "/export", &r) == COMMAND_DONE && strcmp(fh.export_path, "(default)") == 0,
+           "/export without a file");
+    tap_ok(&t, run(&host, "/export my notes.md", &r) == COMMAND_DONE &&
+                   strcmp(fh.export_path, "my notes.md") == 0,
+           "/export FILE (spaces kept)");
+    tap_ok(&t, run(&host, "/model /some/dir", &r) == COMMAND_CLEARED &&
+                   strcmp(fh.model_dir, "/some/dir") == 0,
+           "/model DIR");
+
+    /* during a reply: settings and session changes wait */
+    int rc = chat_user(fh.chat, "hi", 2, err, sizeof err);
+    rc |= chat_reply_begin(fh.chat, err, sizeof err);
+    tap_ok(&t, rc == 0 && run(&host, "/temp 1", &r) == COMMAND_ERROR && strstr(r.msg, "wait"),
+           "settings cannot change mid-reply (%s)", r.msg);
+    tap_ok(&t, run(&host, "/open 3", &r) == COMMAND_ERROR && strstr(r.msg, "wait"),
+           "nor the session");
+    chat_reply_end(fh.chat, CHAT_STOP_INTERRUPTED, err, sizeof err);
+
+    /* a host without the optional callbacks */
+    ui_host_t bare = {&fh, fh_chat, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    tap_ok(&t, run(&bare, "/sessions", &r) == COMMAND_ERROR && strstr(r.msg, "not available"),
+           "a command the host does not offer says so (%s)", r.msg);
+    tap_ok(&t, run(&bare, "/clear", &r) == COMMAND_CLEARED && chat_n_tokens(fh.chat) == 0,
+           "/clear without a store still clears");
+
+    chat_free(fh.chat);
+    tokenizer_free(tok);
+    gpt_free(m);
+    return tap_done(&t);
+}
