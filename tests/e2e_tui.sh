@@ -7,7 +7,9 @@
 # message), Ctrl-C stopping a long reply without leaving, the help overlay,
 # /temp in the status bar, history across runs, multi-line input, NO_COLOR
 # blocks, SIGINT/SIGTERM, quitting; then what was stored, read back with
-# `gptscope sessions`. Every wait is a polling loop with a timeout.
+# `gptscope sessions`. Also Ctrl-R, Alt-Enter, bracketed paste, a mouse
+# click, beam-search tokens, /attn, /sessions, /clear. Every wait is a
+# polling loop with a timeout.
 # TAP; skips cleanly without tmux, the chat command or the model.
 set -u
 
@@ -258,6 +260,23 @@ keys b Up
 wait_for b '^> first line' 5 && keys b Up && wait_for b '^> /sessions' 5
 ok $? "history from the last run: Up recalls the earlier lines" "$(tail -3 "$TMP/screen")"
 keys b C-u # kill the line
+keys b C-c
+keys b C-r
+type_text b "bog"
+wait_for b "^\(reverse-i-search\)\`bog': /bogus" 5
+ok $? "Ctrl-R searches the history" "$(tail -3 "$TMP/screen")"
+keys b C-g
+keys b C-c
+type_text b "abc"
+keys b M-Enter
+type_text b "def"
+wait_for b '^> abc$' 5 && wait_for b '^  def$' 5
+ok $? "Alt-Enter inserts a newline" "$(tail -3 "$TMP/screen")"
+keys b C-c
+T set-buffer -b clip "$(printf 'pasted one\npasted two')"
+T paste-buffer -p -b clip -t b # bracketed, as the program asked for
+wait_for b '^> pasted one$' 5 && wait_for b '^  pasted two$' 5 && grep -q 'Type a prompt below' "$TMP/screen"
+ok $? "a pasted newline does not send the prompt" "$(tail -3 "$TMP/screen")"
 keys b C-c
 type_text b "Hello"
 keys b Enter
