@@ -7,7 +7,9 @@
 # message), Ctrl-C stopping a long reply without leaving, the help overlay,
 # /temp in the status bar, history across runs, multi-line input, NO_COLOR
 # blocks, SIGINT/SIGTERM, quitting; then what was stored, read back with
-# `gptscope sessions`. Every wait is a polling loop with a timeout.
+# `gptscope sessions`. Also Ctrl-R, Alt-Enter, bracketed paste, a mouse
+# click, beam-search tokens, /attn, /sessions, /clear. Every wait is a
+# polling loop with a timeout.
 # TAP; skips cleanly without tmux, the chat command or the model.
 set -u
 
@@ -32,6 +34,10 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 if ! "$BIN" chat --help >/dev/null 2>&1; then
     echo "1..0 # SKIP this gptscope has no chat command"
+    exit 0
+fi
+if ! command -v pgrep >/dev/null 2>&1; then
+    echo "1..0 # SKIP pgrep (procps) is not installed"
     exit 0
 fi
 if [ ! -f "$M/model.safetensors" ]; then
@@ -98,8 +104,8 @@ ok $? "starts and draws the panes and the status bar" "$(shown)"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 3000 ]
 ok $? "on screen in ${ms} ms (including tmux start-up)"
-grep -q 'Transcript' "$TMP/screen" && grep -q 'Attention · layer' "$TMP/screen" &&
-    grep -q 'Probabilities' "$TMP/screen" && grep -q 'gpt2-f32' "$TMP/screen"
+wait_for a 'Transcript' 5 && wait_for a 'Attention · layer' 5 &&
+    wait_for a 'Probabilities' 5 && wait_for a 'gpt2-f32' 5
 ok $? "transcript, attention, probabilities, model name in the status bar" "$(shown)"
 
 # ------------------------------------------------------- a prompt streams in
@@ -107,13 +113,13 @@ type_text a "The old man"
 keys a Enter
 wait_for a '[0-9.]+ tok/s' 20
 ok $? "a reply is generated (tokens/s in the status bar)" "$(shown)"
-grep -q 'The old man' "$TMP/screen"
+wait_for a 'The old man' 5
 ok $? "the prompt is in the transcript"
-grep -qE 'token [0-9]+ ".*" over [0-9]+ token' "$TMP/screen"
+wait_for a 'token [0-9]+ ".*" over [0-9]+ token' 5
 ok $? "the attention pane shows the newest token's row" "$(shown)"
-grep -qE 'entropy [0-9.]+ nats raw' "$TMP/screen" || grep -q 'a prompt token' "$TMP/screen"
+wait_for a 'entropy [0-9.]+ nats raw|a prompt token' 5
 ok $? "the probability pane describes the newest token"
-grep -qE 'ctx [0-9]+/64' "$TMP/screen"
+wait_for a 'ctx [0-9]+/64' 5
 ok $? "context used / n_ctx in the status bar"
 
 # ------------------------------------------------------------- the cursor
@@ -122,7 +128,9 @@ keys a Left Left
 wait_for a 'Transcript · token [0-9]+ of [0-9]+' 5
 ok $? "Tab then Left: the transcript cursor selects a token" "$(head -2 "$TMP/screen")"
 sel=$(grep -oE 'Transcript · token [0-9]+' "$TMP/screen" | grep -oE '[0-9]+$')
-grep -qE "token $sel \"" "$TMP/screen"
+# the probability pane is below the attention pane: once its row shows the
+# token, the screen update has reached the attention row too
+wait_for a "│token $sel \"[^│]*\"(  p [0-9]| *│\$)" 5 && grep -qE "│token $sel \".*\" over" "$TMP/screen"
 ok $? "attention and probabilities follow the selected token ($sel)"
 keys a Home
 wait_for a 'a prompt token' 5
@@ -150,11 +158,21 @@ keys a m
 wait_for a '─ Attention · layer' 5
 ok $? "m again: the row view"
 
+# ------------------------------------------------------------------ mouse
+# an X10 mouse report (ESC [ M button+32 column+33 row+33), as a terminal
+# sends it: a press then a release on the first character of the transcript
+oct() { printf "\\$(printf %o "$1")"; }
+type_text a "$(printf '\033[M '; oct 34; oct 34)"
+type_text a "$(printf '\033[M#'; oct 34; oct 34)"
+wait_for a 'Transcript · token 0 of' 5
+ok $? "a click selects the token under the mouse" "$(head -2 "$TMP/screen")"
+keys a End
+
 # ----------------------------------------------------------------- resize
 T resize-window -t a -x 90 -y 30
 wait_for a '^┌─ Transcript.*┐┌─ Attention · layer 0/2 · head mean ─+┐$' 5 &&
     [ "$(head -1 "$TMP/screen" | wc -m)" -eq 91 ] && [ "$(wc -l <"$TMP/screen")" -eq 30 ] &&
-    grep -qE '^ gpt2-f32 │ temp 1 ' "$TMP/screen"
+    wait_for a '^ gpt2-f32 │ temp 1 ' 5
 ok $? "resized to 90x30: laid out again" "$(head -3 "$TMP/screen")"
 T resize-window -t a -x 60 -y 15
 wait_for a 'Terminal too small: 60x15' 5
@@ -178,8 +196,8 @@ ok $? "a long reply is generating"
 keys a C-c
 wait_gone a 'Transcript · generating' 10
 ok $? "Ctrl-C stops it" "$(head -2 "$TMP/screen")"
-grep -q 'stopped' "$TMP/screen" && [ ! -s "$TMP/a.exit" ]
-ok $? "... without leaving"
+wait_for a 'stopped' 5 && [ ! -s "$TMP/a.exit" ]
+ok $? "... without leaving" "$(tail -2 "$TMP/screen")"
 # SIGINT from outside while idle is ignored; during a reply it stops it
 pid=$(chat_pid a)
 [ -n "$pid" ] && kill -INT "$pid" && sleep 0.3 && [ ! -s "$TMP/a.exit" ] && kill -0 "$pid"
@@ -189,7 +207,7 @@ keys a Enter
 
 # ------------------------------------------------------------- help, /temp
 keys a F1
-wait_for a 'Slash commands' 5 && grep -q '/temp X' "$TMP/screen" && grep -q 'row / matrix view' "$TMP/screen"
+wait_for a 'Slash commands' 5 && wait_for a '/temp X' 5 && wait_for a 'row / matrix view' 5
 ok $? "F1: help overlay with the keys and the slash commands"
 keys a x
 wait_gone a 'Slash commands' 5
@@ -207,6 +225,17 @@ type_text a "/bogus"
 keys a Enter
 wait_for a "unknown command" 5
 ok $? "an unknown command shows its error"
+type_text a "/attn 0 2"
+keys a Enter
+wait_for a '─ Attention · layer 0/2 · head 2/4 ─' 5
+ok $? "/attn 0 2: layer 0, head 2"
+type_text a "/sessions" # typed while the attention pane has focus: goes to the input
+keys a Enter
+wait_for a '─ Sessions ─' 5
+ok $? "/sessions lists the stored sessions in an overlay" "$(shown)"
+keys a q
+wait_gone a '─ Sessions ─' 5 && [ ! -s "$TMP/a.exit" ]
+ok $? "a key closes it (q there does not quit)"
 
 # ---------------------------------------------------------- multi-line input
 type_text a 'first line\'
@@ -228,9 +257,26 @@ ok $? "Ctrl-D on an empty input quits with status 0"
 start b NO_COLOR=1 -- --seed 8
 wait_for b 'F1: help' 10
 keys b Up
-wait_for b '^> first line' 5 && keys b Up && wait_for b '^> /bogus' 5
+wait_for b '^> first line' 5 && keys b Up && wait_for b '^> /sessions' 5
 ok $? "history from the last run: Up recalls the earlier lines" "$(tail -3 "$TMP/screen")"
 keys b C-u # kill the line
+keys b C-c
+keys b C-r
+type_text b "bog"
+wait_for b "^\(reverse-i-search\)\`bog': /bogus" 5
+ok $? "Ctrl-R searches the history" "$(tail -3 "$TMP/screen")"
+keys b C-g
+keys b C-c
+type_text b "abc"
+keys b M-Enter
+type_text b "def"
+wait_for b '^> abc$' 5 && wait_for b '^  def$' 5
+ok $? "Alt-Enter inserts a newline" "$(tail -3 "$TMP/screen")"
+keys b C-c
+T set-buffer -b clip "$(printf 'pasted one\npasted two')"
+T paste-buffer -p -b clip -t b # bracketed, as the program asked for
+wait_for b '^> pasted one$' 5 && wait_for b '^  pasted two$' 5 && grep -q 'Type a prompt below' "$TMP/screen"
+ok $? "a pasted newline does not send the prompt" "$(tail -3 "$TMP/screen")"
 keys b C-c
 type_text b "Hello"
 keys b Enter
@@ -247,6 +293,18 @@ wait_for b 'Transcript · generating' 10
 kill -INT "$pid"
 wait_gone b 'Transcript · generating' 10 && [ ! -s "$TMP/b.exit" ]
 ok $? "SIGINT during a reply stops the reply, not the program"
+type_text b "/beams 3"
+keys b Enter
+type_text b "/max-tokens 4"
+keys b Enter
+type_text b "beam"
+keys b Enter
+wait_for b 'a beam-search token' 15
+ok $? "/beams 3: the reply's tokens are beam-search tokens, without a sampler report" "$(shown)"
+type_text b "/clear"
+keys b Enter
+wait_for b 'Type a prompt below' 5
+ok $? "/clear empties the transcript" "$(shown)"
 kill -TERM "$pid"
 wait_exit b 10 && [ "$(cat "$TMP/b.exit")" = 0 ]
 ok $? "SIGTERM: clean exit, status 0"
@@ -280,15 +338,29 @@ PY
     cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${first:-1}" -m "$M" \
         --db "$DB" --history "$HIST" --threads 1 --speed 0)
     T new-session -d -s r -x 120 -y 40 "$cmd; echo \$? >$TMP/r.exit; sleep 600"
-    # the first prompt may have scrolled away (a long interrupted reply):
-    # Tab to the transcript and g selects the first token, bringing it back
-    wait_for r 'replay finished' 15 && keys r Tab && keys r g && wait_for r 'The old man' 5
-    ok $? "replay shows the stored session, then hands over to the prompt" "$(shown)"
+    wait_for r 'replay finished' 15
+    ok $? "replay reveals the stored session, then hands over to the prompt" "$(shown)"
+    keys r Tab Home # the first token: the transcript scrolls to the top
+    wait_for r '│The old man' 5 && wait_for r 'a prompt token' 5
+    ok $? "the replayed transcript starts with the first prompt" "$(shown)"
     keys r C-d
     wait_exit r 10
     ok $? "replay quits with Ctrl-D"
+    # other weights than the session's: the attention pane says why it shows nothing
+    M16=$SRC/tests/reference/models/gpt2-f16
+    cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${first:-1}" -m "$M16" \
+        --db "$DB" --history "$HIST" --threads 1 --speed 0)
+    if [ -f "$M16/model.safetensors" ]; then
+        T new-session -d -s r2 -x 120 -y 40 "$cmd; echo \$? >$TMP/r2.exit; sleep 600"
+        wait_for r2 'attention not shown' 15
+        ok $? "replay with other weights: the attention pane says so" "$(shown)"
+        keys r2 C-d
+        wait_exit r2 10
+    else
+        skip "replay with other weights" "$M16 not built"
+    fi
 else
-    for d in "two sessions stored" "sessions show" "turns stored" "replay shows" "replay quits"; do
+    for d in "two sessions stored" "sessions show" "turns stored" "replay reveals" "replay start" "replay quits" "replay with other weights"; do
         skip "$d" "this gptscope has no sessions command"
     done
 fi

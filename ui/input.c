@@ -38,6 +38,7 @@ struct input {
     char *line; /* submitted, not yet taken */
     int eof;
     char note[512];
+    int complete_idx; /* next command name for the completion generator */
 };
 
 static input_t *input_active; /* see the top of the file */
@@ -144,12 +145,13 @@ static int input_rl_newline(int count, int key) {
 }
 
 static char *input_command_generator(const char *text, int state) {
-    static int idx; /* readline's generator protocol keeps the position between calls */
+    /* readline calls this until NULL, state 0 the first time */
+    input_t *in = input_active;
     const char *const *names = command_names();
-    if (!state) idx = 0;
+    if (!state) in->complete_idx = 0;
     if (text[0] != '/') return NULL;
-    while (names[idx]) {
-        const char *n = names[idx++];
+    while (names[in->complete_idx]) {
+        const char *n = names[in->complete_idx++];
         if (strncmp(n, text + 1, strlen(text + 1)) == 0) {
             size_t len = strlen(n) + 2;
             char *m = malloc(len);
@@ -282,12 +284,11 @@ void input_clear(input_t *in) {
     rl_point = rl_end = 0;
 }
 
-const char *input_take_note(input_t *in) {
-    if (!in->note[0]) return NULL;
-    static char copy[512]; /* returned to the single caller, read before the next call */
-    snprintf(copy, sizeof copy, "%s", in->note);
+int input_take_note(input_t *in, char *out, size_t cap) {
+    if (!in->note[0]) return 0;
+    snprintf(out, cap, "%s", in->note);
     in->note[0] = '\0';
-    return copy;
+    return 1;
 }
 
 /* Lays out prompt + buffer: calls put(row, col, bytes, n, ctx) for each

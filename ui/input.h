@@ -43,8 +43,9 @@ const char *input_text(const input_t *in);
 void input_clear(input_t *in);
 /* Screen lines the input needs at this width (>= 1). */
 int input_wanted_lines(const input_t *in, int width);
-/* A note readline wants shown (completion candidates), or NULL; cleared by reading. */
-const char *input_take_note(input_t *in);
+/* A note readline wants shown (completion candidates): copied to out and
+ * cleared, returns 1; 0 when there is none. */
+int input_take_note(input_t *in, char *out, size_t cap);
 WINDOW *input_window(input_t *in);
 
 #endif

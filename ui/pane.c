@@ -22,6 +22,26 @@ int pane_put(WINDOW *win, int y, int x, const char *s, int max_cols) {
     return cols;
 }
 
+int pane_put_wrapped(WINDOW *win, int y, int x, const char *s, int max_cols, int max_rows) {
+    int rows = 0;
+    size_t len = strlen(s);
+    while (len > 0 && rows < max_rows && max_cols > 0) {
+        size_t n = text_fit(s, len, max_cols, NULL);
+        if (n < len) { /* break at the last space that fits, if any */
+            size_t sp = n;
+            while (sp > 0 && s[sp] != ' ') sp--;
+            if (sp > 0) n = sp;
+        }
+        if (n == 0) n = 1; /* a character wider than the pane */
+        mvwaddnstr(win, y + rows, x, s, (int)n);
+        rows++;
+        s += n;
+        len -= n;
+        while (len > 0 && *s == ' ') s++, len--;
+    }
+    return rows;
+}
+
 void pane_frame(const pane_view_t *v, WINDOW *win, const char *title, int focused) {
     werase(win);
     attr_t a = focused ? (pane_attr(v, PANE_PAIR_FOCUS, 0) | A_BOLD) : 0;

@@ -65,6 +65,9 @@ attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr);
 void pane_frame(const pane_view_t *v, WINDOW *win, const char *title, int focused);
 /* Writes UTF-8 s at (y, x), cut to at most max_cols columns; returns columns used. */
 int pane_put(WINDOW *win, int y, int x, const char *s, int max_cols);
+/* Writes s from row y on, wrapped at spaces to max_cols columns, at most
+ * max_rows rows; returns the rows used. */
+int pane_put_wrapped(WINDOW *win, int y, int x, const char *s, int max_cols, int max_rows);
 /* (Re)creates *win for r (NULL when r is empty). */
 void pane_window(WINDOW **win, layout_rect_t r);
 

@@ -18,6 +18,11 @@
 #include "attn_probe.h"
 #include "text.h"
 
+typedef struct hm_key {
+    float w;
+    int k;
+} hm_key_t;
+
 struct pane_heatmap {
     pane_view_t *v;
     WINDOW *win;
@@ -37,8 +42,8 @@ struct pane_heatmap {
     int mat_epoch, mat_start, mat_n, mat_layer, mat_head, mat_ok;
     int scroll;  /* row list: lines scrolled up from the end */
     int by_weight; /* row list sorted by weight */
-    int *order;
-    size_t order_cap;
+    hm_key_t *keys; /* the row's keys with their weights, in the order shown */
+    size_t keys_cap;
 };
 
 pane_heatmap_t *pane_heatmap_create(pane_view_t *v) {
@@ -55,7 +60,7 @@ void pane_heatmap_free(pane_heatmap_t *p) {
     free(p->row);
     free(p->mat);
     free(p->pooled);
-    free(p->order);
+    free(p->keys);
     free(p);
 }
 
@@ -202,6 +207,13 @@ static float hm_weight(const pane_heatmap_t *p, const gpt_config_t *cfg, int lay
     return s / (float)cfg->n_head;
 }
 
+/* heaviest first; equal weights in position order */
+static int hm_by_weight(const void *a, const void *b) {
+    const hm_key_t *x = a, *y = b;
+    if (x->w != y->w) return x->w < y->w ? 1 : -1;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
 static void hm_draw_row(pane_heatmap_t *p, int pos, int layer, int head) {
     pane_view_t *v = p->v;
     const chat_t *c = v->chat;
@@ -218,23 +230,14 @@ static void hm_draw_row(pane_heatmap_t *p, int pos, int layer, int head) {
     hm_label(c, pos, label, 40);
     snprintf(line, sizeof line, "token %d \"%s\" over %d token%s", pos, label, nk, nk == 1 ? "" : "s");
     pane_put(p->win, 1, 1, line, w);
-    if (hm_grow((void **)&p->order, &p->order_cap, (size_t)nk * sizeof(int))) return;
+    if (hm_grow((void **)&p->keys, &p->keys_cap, (size_t)nk * sizeof(hm_key_t))) return;
     float wmax = 0;
     for (int k = 0; k < nk; k++) {
-        p->order[k] = k;
-        float x = hm_weight(p, cfg, layer, head, nk, k);
-        if (x > wmax) wmax = x;
+        p->keys[k].k = k;
+        p->keys[k].w = hm_weight(p, cfg, layer, head, nk, k);
+        if (p->keys[k].w > wmax) wmax = p->keys[k].w;
     }
-    if (p->by_weight) /* insertion sort by weight, descending (rows are short) */
-        for (int i = 1; i < nk; i++) {
-            int o = p->order[i], j = i;
-            float x = hm_weight(p, cfg, layer, head, nk, o);
-            while (j > 0 && hm_weight(p, cfg, layer, head, nk, p->order[j - 1]) < x) {
-                p->order[j] = p->order[j - 1];
-                j--;
-            }
-            p->order[j] = o;
-        }
+    if (p->by_weight) qsort(p->keys, (size_t)nk, sizeof(hm_key_t), hm_by_weight);
     int rows = h - 2; /* header and legend */
     if (rows < 1) return;
     /* by position: show the end (the newest keys) unless scrolled; by weight: the top */
@@ -243,9 +246,10 @@ static void hm_draw_row(pane_heatmap_t *p, int pos, int layer, int head) {
     else first -= p->scroll;
     if (first > nk - rows) first = nk - rows;
     if (first < 0) first = 0;
+    p->scroll = p->by_weight ? first : (nk > rows ? nk - rows : 0) - first; /* no run-off */
     for (int r = 0; r < rows && first + r < nk; r++) {
-        int k = p->order[first + r];
-        float x = hm_weight(p, cfg, layer, head, nk, k);
+        int k = p->keys[first + r].k;
+        float x = p->keys[first + r].w;
         hm_cell(p, 2 + r, 1, x, wmax, 2);
         hm_label(c, p->row_start + k, label, sizeof label);
         snprintf(line, sizeof line, " %.3f %5d %s", (double)x, p->row_start + k, label);
@@ -271,9 +275,11 @@ static void hm_draw_matrix(pane_heatmap_t *p, int pos, int layer, int head) {
     int n = p->mat_n;
     int gh = h - 2, gw = w - 1; /* header, legend; a column for the row marker */
     if (gh < 1 || gw < 1) return;
-    int out_n = n, cw = 2;
-    if (n * 2 > gw || n > gh) cw = 1;
-    if (n > gh || n > gw) out_n = gh < gw ? gh : gw;
+    /* square-looking cells are two columns wide (a terminal cell is about
+       twice as tall as wide); one column when the pane is too narrow */
+    int out_n = n < gh ? n : gh;
+    int cw = out_n * 2 <= gw ? 2 : 1;
+    if (out_n * cw > gw) out_n = gw / cw;
     const float *cells = p->mat;
     if (out_n < n) {
         if (hm_grow((void **)&p->pooled, &p->pooled_cap, (size_t)out_n * out_n * sizeof(float)))
@@ -304,7 +310,8 @@ void pane_heatmap_draw(pane_heatmap_t *p) {
     int w = p->r.w - 2;
     if (!v->opts->attn_available) {
         pane_frame(v, p->win, "Attention", v->focus == LAYOUT_FOCUS_ATTN);
-        pane_put(p->win, 1, 1, v->opts->attn_note ? v->opts->attn_note : "attention not available", w);
+        pane_put_wrapped(p->win, 1, 1, v->opts->attn_note ? v->opts->attn_note : "attention not available",
+                         w, p->r.h - 2);
         return;
     }
     const gpt_config_t *cfg = &chat_model(v->chat)->cfg;

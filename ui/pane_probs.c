@@ -67,14 +67,17 @@ static void pp_label(const chat_t *c, int id, char *out, size_t cap) {
     snprintf(out, cap, "\"%s\"", esc);
 }
 
-/* label padded or cut to cols columns */
+/* label padded or cut to cols columns (to what fits in cap) */
 static void pp_pad(const char *s, int cols, char *out, size_t cap) {
+    if (cap == 0) return;
     int w;
     size_t n = text_fit(s, strlen(s), cols, &w);
-    if (n + (size_t)(cols - w) + 1 > cap) n = 0, w = 0;
+    if (n > cap - 1) n = text_fit(s, strlen(s), 0, &w); /* never: labels are short */
+    size_t pad = (size_t)(cols - w);
+    if (n + pad > cap - 1) pad = cap - 1 - n;
     memcpy(out, s, n);
-    memset(out + n, ' ', (size_t)(cols - w));
-    out[n + (size_t)(cols - w)] = '\0';
+    memset(out + n, ' ', pad);
+    out[n + pad] = '\0';
 }
 
 void pane_probs_draw(pane_probs_t *p) {
@@ -106,8 +109,14 @@ void pane_probs_draw(pane_probs_t *p) {
         return;
     }
     const sampler_report_t *rep = &t->report;
-    snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d  %d kept", pos, label,
-             (double)rep->chosen_prob, rep->chosen_rank, rep->n_kept);
+    int n = snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d", pos, label,
+                     (double)rep->chosen_prob, rep->chosen_rank);
+    char kept[32];
+    int nk = snprintf(kept, sizeof kept, "  %d kept", rep->n_kept);
+    /* the kept count only when it fits whole */
+    if (n > 0 && (size_t)n + (size_t)nk < sizeof line &&
+        text_width(line, (size_t)n) + nk <= w)
+        memcpy(line + n, kept, (size_t)nk + 1);
     pane_put(p->win, 1, 1, line, w);
     snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
              (double)rep->entropy_final);

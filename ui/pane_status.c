@@ -96,7 +96,8 @@ void pane_status_draw(pane_status_t *p) {
     int settings_w = text_width(line, (size_t)n_settings);
     snprintf(line + n_settings, sizeof line - (size_t)n_settings,
              " %s \xe2\x94\x82 ctx %d/%d \xe2\x94\x82 %s ", speed,
-             chat_n_tokens(c) - chat_window_start(c), n_ctx, session);
+             v->n_visible > chat_window_start(c) ? v->n_visible - chat_window_start(c) : 0,
+             n_ctx, session);
     int w = p->r.w;
     attr_t base = pane_attr(v, PANE_PAIR_STATUS, A_REVERSE);
     wbkgdset(p->win, ' ' | base);

@@ -2,20 +2,17 @@
  * the panes, the event loop, and the reply being generated.
  *
  * One loop serves everything. While a reply streams, each turn of the loop
- * polls the keyboard without waiting, makes one token (chat_reply_step) and
- * redraws at most every TUI_FRAME_S, so that drawing costs a small, fixed
- * share of generation time however fast the model is. During a replay the
- * loop waits for the next token's recorded time or a key. Otherwise it
- * waits for a key (waking a few times a second for signals and to take
- * messages down).
+ * polls the keyboard without waiting (every TUI_POLL_S), makes one token
+ * (chat_reply_step) and redraws at most every TUI_FRAME_S, so that keys and
+ * drawing cost a small, fixed share of generation time however fast the
+ * model is. During a replay the loop waits for the next token's recorded
+ * time or a key. Otherwise it waits for a key (waking a few times a second
+ * for signals and to take messages down).
  *
  * Keys go first to what has focus (the input line or a pane), then to the
  * keys every pane shares (layer, head, view), then to the global ones. */
 #include "tui.h"
 
-#include <langinfo.h>
-#include <locale.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,29 +25,19 @@
 #include "command.h"
 #include "input.h"
 #include "layout.h"
+#include "overlay.h"
 #include "pane.h"
 #include "pane_heatmap.h"
 #include "pane_probs.h"
 #include "pane_status.h"
 #include "pane_transcript.h"
+#include "term.h"
 #include "text.h"
 
 #define TUI_FRAME_S 0.03  /* redraw at most this often while streaming */
+#define TUI_POLL_S 0.01   /* keyboard polled this often while streaming */
 #define TUI_IDLE_MS 250   /* wake-up period when nothing happens */
 #define TUI_KEY_CTRL(c) ((c) & 0x1f)
-
-/* Signals can only set flags; the loop looks at them. Process-wide by nature. */
-static volatile sig_atomic_t tui_sigint, tui_sigterm;
-
-static void tui_on_sigint(int sig) {
-    (void)sig;
-    tui_sigint = 1;
-}
-
-static void tui_on_sigterm(int sig) {
-    (void)sig;
-    tui_sigterm = 1;
-}
 
 typedef struct tui {
     const ui_host_t *host;
@@ -58,16 +45,17 @@ typedef struct tui {
     pane_view_t view;
     layout_t layout;
     int zoom;
-    SCREEN *screen;
+    term_t term;
     WINDOW *keys; /* a 1x1 window never drawn: keys are read through it */
     pane_transcript_t *transcript;
     pane_heatmap_t *heatmap;
     pane_probs_t *probs;
     pane_status_t *status;
     input_t *input;
+    overlay_t *overlay;
     int input_lines;
     int dirty;
-    double last_draw;
+    double last_draw, last_poll;
     int quit;
     /* the reply being generated */
     double reply_t0;
@@ -77,10 +65,6 @@ typedef struct tui {
     /* replay */
     int replaying, replay_turn;
     double replay_t0, replay_next_t0;
-    /* overlay (help, /sessions) */
-    char *overlay;
-    const char *overlay_title;
-    int overlay_scroll;
 } tui_t;
 
 void tui_options_default(tui_options_t *o) {
@@ -113,6 +97,8 @@ static const char tui_keys_help[] =
     "  [ ]  layer   { }  head   a  mean of heads  m  row / matrix view\n"
     "  p  max / mean pooling (matrix)   s  sort the row by weight (attention pane)\n"
     "  t  tint tokens by probability    z  zoom the pane   q  quit\n"
+    "     (tint: red < 5%, magenta < 20%, yellow < 50%, plain < 80%, green above;\n"
+    "      without colour: underlined < 5%, dim < 20%)\n"
     "  j k, arrows in the attention / probability pane scroll its list\n"
     "\n"
     "Slash commands\n";
@@ -137,6 +123,8 @@ static void tui_relayout(tui_t *t) {
     pane_probs_resize(t->probs, l->ok ? l->probs : none);
     pane_status_resize(t->status, l->ok ? l->status : none);
     input_resize(t->input, l->ok ? l->input : none);
+    layout_rect_t screen = {0, 0, rows, cols};
+    overlay_resize(t->overlay, screen);
     t->dirty = 1;
 }
 
@@ -157,32 +145,6 @@ static void tui_draw_small(tui_t *t) {
     (void)t;
 }
 
-static void tui_draw_overlay(tui_t *t) {
-    int rows, cols;
-    getmaxyx(stdscr, rows, cols);
-    int h = rows - 4, w = cols - 6;
-    if (w > 100) w = 100;
-    if (h < 3 || w < 10) return;
-    WINDOW *win = newwin(h, w, 2, (cols - w) / 2);
-    if (!win) return;
-    pane_frame(&t->view, win, t->overlay_title, 1);
-    const char *s = t->overlay;
-    int line = 0, y = 1;
-    while (*s && y < h - 1) {
-        const char *e = strchr(s, '\n');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (line++ >= t->overlay_scroll) {
-            char buf[512];
-            snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf - 1 ? n : sizeof buf - 1), s);
-            pane_put(win, y++, 2, buf, w - 4);
-        }
-        s += n + (e ? 1 : 0);
-    }
-    pane_put(win, h - 1, 2, " any key closes; arrows / PgUp / PgDn scroll ", w - 4);
-    wnoutrefresh(win);
-    delwin(win);
-}
-
 static void tui_draw(tui_t *t) {
     t->view.chat = tui_chat(t);
     int rows, cols;
@@ -197,8 +159,9 @@ static void tui_draw(tui_t *t) {
         t->last_draw = tui_now();
         return;
     }
-    const char *note = input_take_note(t->input);
-    if (note) pane_status_message(t->status, note, 0);
+    char note[512];
+    if (input_take_note(t->input, note, sizeof note)) pane_status_message(t->status, note, 0);
+    if (t->view.generating) pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
     pane_transcript_draw(t->transcript);
     pane_heatmap_draw(t->heatmap);
     pane_probs_draw(t->probs);
@@ -209,18 +172,15 @@ static void tui_draw(tui_t *t) {
         if (ws[i]) wnoutrefresh(ws[i]);
     input_draw(t->input);
     if (input_window(t->input)) wnoutrefresh(input_window(t->input));
-    if (t->overlay) tui_draw_overlay(t);
-    curs_set(t->view.focus == LAYOUT_FOCUS_INPUT && !t->overlay ? 1 : 0);
+    overlay_draw(t->overlay);
+    curs_set(t->view.focus == LAYOUT_FOCUS_INPUT && !overlay_shown(t->overlay) ? 1 : 0);
     doupdate();
     t->dirty = 0;
     t->last_draw = tui_now();
 }
 
 static void tui_overlay(tui_t *t, const char *title, char *text) {
-    free(t->overlay);
-    t->overlay = text;
-    t->overlay_title = title;
-    t->overlay_scroll = 0;
+    overlay_show(t->overlay, title, text);
     t->dirty = 1;
 }
 
@@ -265,7 +225,7 @@ static void tui_start_reply(tui_t *t, const char *text) {
     }
     t->view.generating = 1;
     t->stop_requested = 0;
-    tui_sigint = 0;
+    term_take_sigint();
     t->reply_n = 0;
     t->reply_t0 = tui_now();
     t->dirty = 1;
@@ -346,6 +306,7 @@ static int tui_interrupt(tui_t *t) {
 static void tui_mouse(tui_t *t) {
     MEVENT ev;
     if (getmouse(&ev) != OK || !t->layout.ok) return;
+    layout_focus_t before = t->view.focus;
     if (ev.bstate & BUTTON4_PRESSED) {
         pane_transcript_scroll(t->transcript, -3);
     } else if (ev.bstate & BUTTON5_PRESSED) {
@@ -365,6 +326,7 @@ static void tui_mouse(tui_t *t) {
             t->view.focus = LAYOUT_FOCUS_INPUT;
         }
     }
+    if (t->zoom && t->view.focus != before) tui_relayout(t);
     t->dirty = 1;
 }
 
@@ -379,7 +341,7 @@ static void tui_pane_key(tui_t *t, int key) {
     default: break;
     }
     if (!(r & PANE_CONSUMED) && v->focus != LAYOUT_FOCUS_ATTN && v->opts->attn_available &&
-        strchr("[]{}amp", key) && key)
+        key > 0 && key < 128 && strchr("[]{}amp", key))
         r = pane_heatmap_handle_key(t->heatmap, key);
     if (r & PANE_CONSUMED) {
         if (r & PANE_REDRAW) t->dirty = 1;
@@ -420,20 +382,7 @@ static void tui_key(tui_t *t, int is_code, wint_t wch) {
         clearok(curscr, TRUE);
         return;
     }
-    if (t->overlay) {
-        int step = 0;
-        if (is_code && key == KEY_DOWN) step = 1;
-        else if (is_code && key == KEY_UP) step = -1;
-        else if (is_code && key == KEY_NPAGE) step = 10;
-        else if (is_code && key == KEY_PPAGE) step = -10;
-        else if (!is_code && (key == 'j' || key == 'k')) step = key == 'j' ? 1 : -1;
-        if (step) {
-            t->overlay_scroll += step;
-            if (t->overlay_scroll < 0) t->overlay_scroll = 0;
-        } else {
-            free(t->overlay);
-            t->overlay = NULL;
-        }
+    if (overlay_handle_key(t->overlay, is_code, key)) {
         t->dirty = 1;
         return;
     }
@@ -535,8 +484,7 @@ static void tui_poll(tui_t *t, int timeout_ms) {
 
 /* One token of the reply in progress. */
 static void tui_reply_step(tui_t *t) {
-    if (t->stop_requested || tui_sigint) {
-        tui_sigint = 0;
+    if (t->stop_requested || term_take_sigint()) {
         tui_reply_end(t, CHAT_STOP_INTERRUPTED);
         return;
     }
@@ -580,60 +528,6 @@ static double tui_replay_step(tui_t *t) {
     return 0;
 }
 
-static void tui_colors(tui_t *t) {
-    pane_view_t *v = &t->view;
-    v->color = 0;
-    v->shade = SHADE_MONO;
-    if (t->opts.no_color || !has_colors() || start_color() != OK) return;
-    use_default_colors();
-    v->color = 1;
-    short dim = COLORS >= 16 ? 8 : COLOR_BLUE;
-    init_pair(PANE_PAIR_FOCUS, COLOR_YELLOW, -1);
-    init_pair(PANE_PAIR_USER, COLOR_CYAN, -1);
-    init_pair(PANE_PAIR_DIM, dim, -1);
-    init_pair(PANE_PAIR_STATUS, COLOR_BLACK, COLOR_WHITE);
-    init_pair(PANE_PAIR_ERROR, COLOR_WHITE, COLOR_RED);
-    init_pair(PANE_PAIR_CHOSEN, COLOR_BLACK, COLOR_YELLOW);
-    init_pair(PANE_PAIR_BAR, COLOR_CYAN, -1);
-    static const short tint[PANE_N_TINT] = {COLOR_RED, COLOR_MAGENTA, COLOR_YELLOW, -1, COLOR_GREEN};
-    for (int l = 0; l < PANE_N_TINT; l++) init_pair((short)(PANE_PAIR_TINT0 + l), tint[l], -1);
-    /* the heatmap gradient: direct colour (a 24-bit terminfo such as
-       xterm-direct), else the xterm-256 cube, else blocks */
-    if (COLORS >= 0x1000000) v->shade = SHADE_RGB;
-    else if (COLORS >= 256) v->shade = SHADE_256;
-    if (v->shade == SHADE_MONO || COLOR_PAIRS < PANE_N_PAIRS) {
-        v->shade = SHADE_MONO;
-        return;
-    }
-    for (int l = 0; l < SHADE_N_COLORS; l++) {
-        unsigned rgb = shade_rgb(l);
-        int bg = v->shade == SHADE_RGB ? (int)rgb : shade_xterm256(rgb);
-        init_extended_pair(PANE_PAIR_SHADE0 + l, -1, bg);
-    }
-}
-
-static void tui_signals(int install, struct sigaction old[3]) {
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        if (install) {
-            struct sigaction sa;
-            memset(&sa, 0, sizeof sa);
-            sa.sa_handler = sigs[i] == SIGINT ? tui_on_sigint : tui_on_sigterm;
-            sigemptyset(&sa.sa_mask);
-            sigaction(sigs[i], &sa, &old[i]);
-        } else {
-            sigaction(sigs[i], &old[i], NULL);
-        }
-    }
-}
-
-/* The terminal speaks UTF-8 only if the locale says so. */
-static void tui_locale(void) {
-    setlocale(LC_ALL, "");
-    const char *cs = nl_langinfo(CODESET);
-    if (!cs || strcmp(cs, "UTF-8") != 0) setlocale(LC_CTYPE, "C.UTF-8");
-}
-
 static void tui_free(tui_t *t) {
     pane_transcript_free(t->transcript);
     pane_heatmap_free(t->heatmap);
@@ -641,8 +535,8 @@ static void tui_free(tui_t *t) {
     pane_status_free(t->status);
     input_free(t->input);
     if (t->keys) delwin(t->keys);
+    overlay_free(t->overlay);
     free(t->pending_line);
-    free(t->overlay);
 }
 
 int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t errlen) {
@@ -668,44 +562,18 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     t.replaying = t.opts.replay && chat_n_tokens(v->chat) > 0;
     t.replay_turn = -1;
 
-    tui_locale();
-    struct sigaction old[3];
-    tui_sigint = tui_sigterm = 0;
-    tui_signals(1, old);
-    /* newterm, unlike initscr, returns NULL instead of exiting */
-    t.screen = newterm(NULL, stdout, stdin);
-    if (!t.screen) {
-        tui_signals(0, old);
-        snprintf(err, errlen, "cannot set up the terminal (TERM=%s)",
-                 getenv("TERM") ? getenv("TERM") : "unset");
-        return -1;
-    }
-    raw();
-    noecho();
-    nonl();
-    set_escdelay(25);
-    tui_colors(&t);
+    if (term_open(&t.term, t.opts.no_color, t.opts.mouse, v, err, errlen) != 0) return -1;
     t.keys = newwin(1, 1, 0, 0);
     keypad(t.keys, TRUE);
     wnoutrefresh(t.keys); /* untouched from now on, so reading keys never repaints it */
-    if (t.opts.mouse) {
-        mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
-        mouseinterval(0);
-    }
-    /* bracketed paste: pasted text arrives between ESC[200~ and ESC[201~ */
-    const char *term = getenv("TERM");
-    int paste = term && strcmp(term, "dumb") != 0 && strcmp(term, "linux") != 0;
-    if (paste) {
-        fputs("\033[?2004h", stdout);
-        fflush(stdout);
-    }
     t.transcript = pane_transcript_create(v);
     t.heatmap = pane_heatmap_create(v);
     t.probs = pane_probs_create(v);
     t.status = pane_status_create(v);
+    t.overlay = overlay_create(v);
     t.input = input_create(v, t.opts.history_path, err, errlen);
     int rc = 0;
-    if (!t.transcript || !t.heatmap || !t.probs || !t.status || !t.input) {
+    if (!t.transcript || !t.heatmap || !t.probs || !t.status || !t.overlay || !t.input) {
         if (t.input) snprintf(err, errlen, "out of memory");
         rc = -1;
         t.quit = 1;
@@ -714,11 +582,17 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
         if (t.replaying) t.replay_next_t0 = tui_now() + 0.3 / t.opts.replay_speed;
     }
 
-    while (!t.quit && !tui_sigterm) {
+    while (!t.quit && !term_ended()) {
         v->chat = tui_chat(&t);
         if (v->generating) {
-            tui_poll(&t, 0);
-            if (t.quit || tui_sigterm) break;
+            /* keys every TUI_POLL_S: a poll is a system call, a small model
+               makes a token in less than 0.1 ms */
+            double now = tui_now();
+            if (now - t.last_poll >= TUI_POLL_S) {
+                tui_poll(&t, 0);
+                t.last_poll = now;
+            }
+            if (t.quit || term_ended()) break;
             if (v->generating) tui_reply_step(&t);
             if (t.dirty && (tui_now() - t.last_draw >= TUI_FRAME_S || !v->generating)) tui_draw(&t);
             continue;
@@ -732,7 +606,7 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
             }
             continue;
         }
-        tui_sigint = 0; /* Ctrl-C from outside while idle: nothing to stop */
+        term_take_sigint(); /* SIGINT while idle: nothing to stop */
         v->n_visible = chat_n_tokens(v->chat);
         if (t.pending_line) {
             char *line = t.pending_line;
@@ -748,12 +622,6 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     if (v->generating) tui_reply_end(&t, CHAT_STOP_INTERRUPTED);
 
     tui_free(&t);
-    if (paste) {
-        fputs("\033[?2004l", stdout);
-        fflush(stdout);
-    }
-    endwin();
-    delscreen(t.screen);
-    tui_signals(0, old);
+    term_close(&t.term);
     return rc;
 }
