@@ -5,7 +5,10 @@
 
 #include "cli.h"
 
-/* Writes bytes for a terminal or Markdown: invalid UTF-8 as U+FFFD. */
+/* Writes bytes for a terminal or Markdown: invalid UTF-8 as U+FFFD, and
+ * control characters other than newline and tab as \xNN, so that model
+ * output can never drive the reader's terminal (an ESC sequence in a reply
+ * would otherwise be executed by `sessions show`). */
 static void export_text(FILE *out, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
@@ -16,7 +19,10 @@ static void export_text(FILE *out, const char *s, size_t n) {
             i += bad;
             continue;
         }
-        fwrite(p + i, 1, (size_t)k, out);
+        if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\n' && p[i] != '\t')
+            fprintf(out, "\\x%02x", p[i]);
+        else
+            fwrite(p + i, 1, (size_t)k, out);
         i += (size_t)k;
     }
 }

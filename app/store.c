@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* 0 -> 1 */
@@ -115,10 +117,10 @@ static int store_mkdirs(const char *path, char *err, size_t errlen) {
     for (char *p = dir + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST) break;
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) break;
         *p = '/';
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
         return -1;
     }
@@ -214,6 +216,12 @@ store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
     if (!readonly && store_mkdirs(path, err, errlen) != 0) {
         free(s);
         return NULL;
+    }
+    /* the history is private: a new database (and, after it, SQLite's -wal
+       and -shm files, which copy its mode) is readable by its owner only */
+    if (!readonly) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) close(fd);
     }
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {

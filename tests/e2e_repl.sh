@@ -145,6 +145,11 @@ ok $? "the interrupted reply is stored, marked interrupted"
     grep -q "^session $last, created " "$TMP/show" && grep -q '^\[0 user, ' "$TMP/show" &&
     grep -q '^\[1 model, 6 tokens, max, ' "$TMP/show" && grep -q '^hello world$' "$TMP/show"
 ok $? "sessions show: the transcript with roles, token counts, stop reasons" "$(head -8 "$TMP/show")"
+# the seed-3 reply holds an ESC byte (see the generate comparison above)
+! grep -q $'\x1b' "$TMP/show" && grep -q 'an\\x1b' "$TMP/show"
+ok $? "sessions show escapes control bytes from the model (no raw ESC reaches the terminal)"
+[ "$(stat -c %a "$DB")" = 600 ] && [ "$(stat -c %a "$XDG_DATA_HOME/gptscope" 2>/dev/null || echo 700)" = 700 ]
+ok $? "the session database is private (mode $(stat -c %a "$DB"))"
 "$BIN" sessions export "$last" --db "$DB" >"$TMP/x.md" 2>&1 &&
     grep -q "^# gptscope session $last" "$TMP/x.md" && grep -q '^## Prompt' "$TMP/x.md" &&
     grep -q '^## Reply (6 tokens, stopped: max)' "$TMP/x.md" && grep -q '^and again$' "$TMP/x.md"
