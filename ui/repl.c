@@ -15,6 +15,7 @@
 
 #include "attn_probe.h"
 #include "command.h"
+#include "text.h"
 
 /* Ctrl-C: a signal handler can only set a flag; the reply loop and
    readline's signal hook look at it. Process-wide by nature (one SIGINT). */
@@ -61,29 +62,14 @@ static void repl_error(repl_t *r, const char *msg) {
     r->had_error = 1;
 }
 
-/* A token's bytes as a quoted, printable label: control bytes, backslash,
-   quote and bytes that do not form valid UTF-8 are escaped. */
+/* A token's bytes as a quoted, printable label (text_escape: control bytes
+   and bytes that are not valid UTF-8 escaped), as the TUI shows them. */
 static void repl_label(const char *b, size_t n, char *out, size_t cap) {
-    size_t o = 0;
-    if (cap < 8) return;
-    out[o++] = '"';
-    for (size_t i = 0; i < n && o + 8 < cap; i++) {
-        unsigned char ch = (unsigned char)b[i];
-        int len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
-        int valid = len > 0 && i + (size_t)len <= n;
-        for (int k = 1; valid && k < len; k++) valid = ((unsigned char)b[i + k] >> 6) == 2;
-        if (ch == '\n') o += (size_t)snprintf(out + o, cap - o, "\\n");
-        else if (ch == '\t') o += (size_t)snprintf(out + o, cap - o, "\\t");
-        else if (ch == '"' || ch == '\\') o += (size_t)snprintf(out + o, cap - o, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f || !valid) o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
-        else {
-            memcpy(out + o, b + i, (size_t)len);
-            o += (size_t)len;
-            i += (size_t)len - 1;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
+    if (cap < 4) return;
+    out[0] = '"';
+    size_t k = text_escape(b, n, out + 1, cap - 2);
+    out[1 + k] = '"';
+    out[2 + k] = '\0';
 }
 
 static const char *repl_blocks[] = {" ", "\u2591", "\u2592", "\u2593", "\u2588"};
