@@ -55,6 +55,9 @@ const char cmd_train_help[] =
     "      --beta2 B         AdamW beta2 (default 0.95; beta1 0.9, eps 1e-8)\n"
     "      --grad-clip C     clip the global gradient norm to C, 0 = off (default 1)\n"
     "      --dropout P       embedding, attention and residual dropout (default 0.1)\n"
+    "      --bpe-dropout P   BPE-dropout: re-tokenize the training text every epoch,\n"
+    "                        skipping each merge with probability P (data\n"
+    "                        augmentation; validation uses the normal encoding)\n"
     "      --no-scaled-init  plain N(0, 0.02) for the residual projections too\n"
     "      --seed S          initialisation, batches and dropout (default 1)\n"
     "run:\n"
@@ -181,7 +184,7 @@ enum {
     OPT_VAL = CLI_OPT_FIRST_COMMAND_OPT, OPT_VAL_FRAC, OPT_FAMILY, OPT_LAYERS, OPT_HEADS,
     OPT_EMBD, OPT_CTX, OPT_VOCAB, OPT_TOKENIZER, OPT_INIT, OPT_STEPS, OPT_BATCH, OPT_SEQ,
     OPT_ACCUM, OPT_LR, OPT_MIN_LR, OPT_WARMUP, OPT_WD, OPT_NO_WD_EMBED, OPT_BETA2, OPT_CLIP,
-    OPT_DROPOUT, OPT_NO_SCALED, OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAVE_EVERY,
+    OPT_DROPOUT, OPT_BPE_DROPOUT, OPT_NO_SCALED, OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAVE_EVERY,
     OPT_SAVE_DTYPE, OPT_RESUME, OPT_STOP_AFTER, OPT_BF16,
     OPT_KEEP_BEST
 };
@@ -204,6 +207,7 @@ int cmd_train(int argc, char **argv) {
         {"beta2", required_argument, 0, OPT_BETA2},
         {"grad-clip", required_argument, 0, OPT_CLIP},
         {"dropout", required_argument, 0, OPT_DROPOUT},
+        {"bpe-dropout", required_argument, 0, OPT_BPE_DROPOUT},
         {"no-scaled-init", no_argument, 0, OPT_NO_SCALED},
         {"seed", required_argument, 0, OPT_SEED},
         {"eval-every", required_argument, 0, OPT_EVAL_EVERY},
@@ -275,6 +279,9 @@ int cmd_train(int argc, char **argv) {
         case OPT_BETA2: NEED(cli_parse_float(CMD, "--beta2", optarg, 0, 1, 1, 1, &o.beta2)); break;
         case OPT_CLIP: NEED(cli_parse_float(CMD, "--grad-clip", optarg, 0, 0, 1e6, 0, &o.grad_clip)); break;
         case OPT_DROPOUT: NEED(cli_parse_float(CMD, "--dropout", optarg, 0, 0, 1, 1, &o.dropout)); break;
+        case OPT_BPE_DROPOUT:
+            NEED(cli_parse_float(CMD, "--bpe-dropout", optarg, 0, 0, 1, 1, &o.bpe_dropout));
+            break;
         case OPT_NO_SCALED: o.scaled_residual = 0; break;
         case OPT_SEED: NEED(cli_parse_u64(CMD, "--seed", optarg, &uv)); o.seed = uv; break;
         case OPT_EVAL_EVERY:
@@ -330,6 +337,10 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(CMD, "--tokenizer and --init both give a tokenizer; use one");
         return CLI_EXIT_USAGE;
     }
+    if (o.gpt1 && o.bpe_dropout > 0) {
+        cli_usage_error(CMD, "--bpe-dropout needs the GPT-2 byte-level tokenizer, not --family gpt1");
+        return CLI_EXIT_USAGE;
+    }
     if (o.n_embd % o.n_head != 0) {
         cli_usage_error(CMD, "--embd %d is not divisible by --heads %d", o.n_embd, o.n_head);
         return CLI_EXIT_USAGE;
@@ -348,6 +359,7 @@ int cmd_train(int argc, char **argv) {
     gpt_config_t cfg = {0};
     uint64_t saved_key = 0;
     int saved_threads = 0;
+    float bpe_dropout = o.bpe_dropout; /* the run's: a resume keeps its own */
 
     if (resume) {
         int64_t step0;
@@ -364,6 +376,7 @@ int cmd_train(int argc, char **argv) {
         }
         val_frac = (float)vf;
         saved_threads = saved.threads;
+        bpe_dropout = saved.bpe_dropout;
         snprintf(dir, sizeof(dir), "%s", resume);
         snprintf(cfg.model_type, sizeof(cfg.model_type), "%s", saved.gpt1 ? "openai-gpt" : "gpt2");
     } else {
@@ -374,11 +387,12 @@ int cmd_train(int argc, char **argv) {
         cli_error("%s: cannot create directory: %s", dir, strerror(errno));
         goto done;
     }
-    dataset_opts_t dopts = {files, n_files, val_files, n_val, val_frac, NULL, NULL, NULL};
+    dataset_opts_t dopts = {files, n_files, val_files, n_val, val_frac, NULL, NULL, NULL, 0};
     snprintf(cache, sizeof(cache), "%s/tokens.cache", dir);
     snprintf(valtxt, sizeof(valtxt), "%s/val.txt", dir);
     dopts.cache_path = cache;
     dopts.val_text_path = valtxt;
+    dopts.keep_text = bpe_dropout > 0;
 
     /* the tokenizer: the checkpoint's, --init's, --tokenizer's, or learned now */
     const char *tdir = resume ? resume : init_dir ? init_dir : tok_dir;
@@ -420,6 +434,10 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         gpt1_tok = !cfg.pre_norm;
+    }
+    if (gpt1_tok && bpe_dropout > 0) {
+        cli_error("--bpe-dropout: only the GPT-2 (byte-level) tokenizer supports it");
+        goto done;
     }
     tok = tokenizer_load(tdir, gpt1_tok ? TOKENIZER_GPT1 : TOKENIZER_GPT2, err, sizeof(err));
     if (!tok) {

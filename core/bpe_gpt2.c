@@ -77,7 +77,9 @@ static int work_reserve(bpe_work_t *w, size_t n) {
     if (batch) w->batch = batch;
     bpe_cand_t *heap = realloc(w->heap, 3 * cap * sizeof *heap);
     if (heap) w->heap = heap;
-    if (!prev || !next || !merged || !batch || !heap) return -1;
+    bpe_cand_t *skip = realloc(w->skip, 3 * cap * sizeof *skip);
+    if (skip) w->skip = skip;
+    if (!prev || !next || !merged || !batch || !heap || !skip) return -1;
     w->cap = cap;
     return 0;
 }
@@ -112,7 +114,13 @@ static void push_pair(const tokenizer_t *tok, bpe_work_t *w, size_t *n_heap, con
  * and merged before any pair they create is considered, which is exactly the
  * reference's order, in O(n log n) rather than O(n^2). Stale heap entries
  * are detected by re-checking the two symbols at merge time. A sym of -1 is a
- * symbol outside the tables (GPT-1's unknown characters): it never merges. */
+ * symbol outside the tables (GPT-1's unknown characters): it never merges.
+ *
+ * With BPE-dropout each applicable occurrence is dropped with probability
+ * tok->dropout; dropped ones wait in w->skip and go back into the heap after
+ * the next batch that merges something (as Hugging Face's BPE does), so a
+ * dropped merge can still happen later, and the loop ends when nothing but
+ * dropped candidates is left. */
 static int bpe_merge(tokenizer_t *tok, int32_t *sym, int n) {
     if (n < 2) return n;
     bpe_work_t *w = &tok->work;
@@ -121,7 +129,8 @@ static int bpe_merge(tokenizer_t *tok, int32_t *sym, int n) {
         w->prev[i] = i - 1;
         w->next[i] = i + 1 < n ? i + 1 : -1;
     }
-    size_t n_heap = 0;
+    size_t n_heap = 0, n_skip = 0;
+    float drop = tok->dropout;
     for (int i = 0; i + 1 < n; i++) push_pair(tok, w, &n_heap, sym, i);
     while (n_heap) {
         bpe_cand_t first = heap_pop(w->heap, &n_heap);
@@ -134,6 +143,10 @@ static int bpe_merge(tokenizer_t *tok, int32_t *sym, int n) {
             const bpe_cand_t *c = &w->batch[b];
             int32_t right = w->next[c->pos];
             if (sym[c->pos] != c->left || right < 0 || sym[right] != c->right) continue;
+            if (drop > 0 && rng_uniform(&tok->drop_rng) < drop) {
+                w->skip[n_skip++] = *c;
+                continue;
+            }
             sym[c->pos] = c->result;
             sym[right] = -2; /* consumed */
             w->next[c->pos] = w->next[right];
@@ -144,6 +157,10 @@ static int bpe_merge(tokenizer_t *tok, int32_t *sym, int n) {
             int32_t pos = w->merged[m];
             push_pair(tok, w, &n_heap, sym, w->prev[pos]);
             push_pair(tok, w, &n_heap, sym, pos);
+        }
+        if (n_merged && n_skip) { /* stale ones are filtered when popped again */
+            for (size_t k = 0; k < n_skip; k++) heap_push(w->heap, &n_heap, w->skip[k]);
+            n_skip = 0;
         }
     }
     int out = 0;
@@ -234,8 +251,10 @@ int bpe_out_push(bpe_out_t *out, const int *ids, size_t k) {
 
 int bpe_encode_word(tokenizer_t *tok, const char *word, size_t len, bpe_syms_fn syms_of,
                     bpe_out_t *out) {
+    /* BPE-dropout draws a new segmentation every time: no memo either way. */
+    int memo = !(tok->dropout > 0);
     uint64_t h = bpe_hash_bytes(word, len);
-    const bpe_cache_slot_t *hit = cache_find(&tok->cache, word, len, h);
+    const bpe_cache_slot_t *hit = memo ? cache_find(&tok->cache, word, len, h) : NULL;
     if (hit) return bpe_out_push(out, tok->cache.ids + hit->ids_off, hit->n_ids);
     int n = syms_of(tok, word, len);
     if (n < 0) return -1;
@@ -252,8 +271,13 @@ int bpe_encode_word(tokenizer_t *tok, const char *word, size_t len, bpe_syms_fn 
         if (id >= 0) sym[kept++] = id;
     }
     n = kept;
-    cache_put(&tok->cache, word, len, h, sym, (size_t)n);
+    if (memo) cache_put(&tok->cache, word, len, h, sym, (size_t)n);
     return bpe_out_push(out, sym, (size_t)n);
+}
+
+void tokenizer_set_dropout(tokenizer_t *tok, float p, uint64_t seed) {
+    tok->dropout = tok->kind == TOKENIZER_GPT2 && p > 0 ? (p < 1 ? p : 1.0f) : 0.0f;
+    rng_seed(&tok->drop_rng, seed);
 }
 
 /* --- GPT-2 --- */

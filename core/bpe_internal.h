@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
 #include "tokenizer.h"
 
 typedef struct bpe_pair {
@@ -51,6 +52,7 @@ typedef struct bpe_cand {
 typedef struct bpe_work {
     int32_t *prev, *next;
     bpe_cand_t *heap, *batch;
+    bpe_cand_t *skip;  /* candidates dropped by BPE-dropout, tried again after a merge */
     int32_t *merged;
     size_t cap, heap_cap;
     int32_t *syms; /* initial symbols of the word being encoded */
@@ -76,6 +78,8 @@ struct tokenizer {
     int32_t byte_sym[256]; /* GPT-2: symbol of each byte's one-char token */
     bpe_cache_t cache;
     bpe_work_t work;
+    float dropout;  /* BPE-dropout probability (0: the deterministic encoding) */
+    rng_t drop_rng; /* draws of BPE-dropout, seeded by tokenizer_set_dropout */
 };
 
 /* Growable output of tokenizer_encode (the caller's vector). */

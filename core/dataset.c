@@ -328,6 +328,28 @@ static size_t ds_cut(const dataset_opts_t *o, char **texts, const size_t *lens, 
     return cut;
 }
 
+/* Moves the training part of each file (texts[i] up to the cut) into ds;
+ * the moved entries of texts become NULL. */
+static int ds_keep_texts(dataset_t *ds, const dataset_opts_t *o, char **texts, const size_t *lens,
+                         size_t cut, char *err, size_t errlen) {
+    ds->texts = calloc((size_t)o->n_files, sizeof(char *));
+    ds->text_lens = calloc((size_t)o->n_files, sizeof(size_t));
+    if (!ds->texts || !ds->text_lens) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t pos = 0;
+    for (int i = 0; i < o->n_files; i++) {
+        size_t a = pos, b = pos + lens[i];
+        ds->texts[i] = texts[i];
+        ds->text_lens[i] = cut <= a ? 0 : cut >= b ? lens[i] : cut - a;
+        texts[i] = NULL;
+        ds->n_texts = i + 1;
+        pos = b;
+    }
+    return 0;
+}
+
 void dataset_texts_free(char **texts, size_t *lens, int n) {
     for (int i = 0; texts && i < n; i++) free(texts[i]);
     free(texts);
@@ -366,6 +388,9 @@ void dataset_free(dataset_t *ds) {
     if (!ds) return;
     free(ds->train);
     free(ds->val);
+    for (int i = 0; i < ds->n_texts; i++) free(ds->texts[i]);
+    free(ds->texts);
+    free(ds->text_lens);
     memset(ds, 0, sizeof(*ds));
 }
 
@@ -480,6 +505,7 @@ int dataset_load(dataset_t *ds, tokenizer_t *tok, const dataset_opts_t *o, char 
     }
     rc = o->cache_path ? ds_cache_write(ds, o->cache_path, &id, err, errlen) : 0;
 done:
+    if (rc == 0 && o->keep_text) rc = ds_keep_texts(ds, o, texts, lens, cut, err, errlen);
     if (rc != 0) dataset_free(ds);
     for (int i = 0; texts && i < n_all; i++) free(texts[i]);
     free(texts);
@@ -492,15 +518,45 @@ done:
     return rc;
 }
 
-void dataset_batch(const dataset_t *ds, uint64_t seed, int64_t step, int micro, int B, int T,
-                   int *inputs, int *targets) {
+void dataset_batch_ids(const int *ids, size_t n, uint64_t seed, int64_t step, int micro, int B,
+                       int T, int *inputs, int *targets) {
     rng_t r;
     uint64_t s = seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)step << 20) ^ (uint64_t)micro;
     rng_seed(&r, s);
-    uint64_t span = ds->n_train - (size_t)T; /* offsets 0..n_train-T-1 */
+    uint64_t span = n - (size_t)T; /* offsets 0..n-T-1 */
     for (int b = 0; b < B; b++) {
         size_t o = (size_t)(rng_next(&r) % span);
-        memcpy(inputs + (size_t)b * T, ds->train + o, (size_t)T * sizeof(int));
-        memcpy(targets + (size_t)b * T, ds->train + o + 1, (size_t)T * sizeof(int));
+        memcpy(inputs + (size_t)b * T, ids + o, (size_t)T * sizeof(int));
+        memcpy(targets + (size_t)b * T, ids + o + 1, (size_t)T * sizeof(int));
     }
+}
+
+void dataset_batch(const dataset_t *ds, uint64_t seed, int64_t step, int micro, int B, int T,
+                   int *inputs, int *targets) {
+    dataset_batch_ids(ds->train, ds->n_train, seed, step, micro, B, T, inputs, targets);
+}
+
+int dataset_resegment(const dataset_t *ds, tokenizer_t *tok, float p, uint64_t seed, int **ids,
+                      size_t *n, char *err, size_t errlen) {
+    ds_ids_t out = {0};
+    if (!ds->texts) {
+        snprintf(err, errlen, "BPE-dropout: the training texts were not kept");
+        return -1;
+    }
+    tokenizer_set_dropout(tok, p, seed);
+    int rc = 0;
+    for (int i = 0; i < ds->n_texts && rc == 0; i++)
+        rc = ds_encode(tok, "training text", ds->texts[i], ds->text_lens[i], &out, err, errlen);
+    tokenizer_set_dropout(tok, 0, 0);
+    if (rc != 0) {
+        free(out.v);
+        return -1;
+    }
+    *ids = out.v ? out.v : malloc(sizeof(int));
+    *n = out.n;
+    if (!*ids) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }

@@ -30,6 +30,9 @@ typedef struct dataset {
     int *train, *val;          /* token ids */
     size_t n_train, n_val;
     uint64_t key;              /* hash of tokenizer + texts + split: the cache's identity */
+    char **texts;              /* with dataset_opts_t.keep_text: the training part of each */
+    size_t *text_lens;         /* file (n_texts of them), for dataset_resegment */
+    int n_texts;
     dataset_cache_t cache;
     char cache_note[320];      /* why a cache was rebuilt ("book.txt changed", "truncated") */
 } dataset_t;
@@ -43,6 +46,7 @@ typedef struct dataset_opts {
     const char *tokenizer_dir; /* vocab.json + merges.txt, hashed into the key */
     const char *cache_path;    /* the token cache file to read or write */
     const char *val_text_path; /* where to write the held-out text (NULL: don't) */
+    int keep_text;             /* 1: keep the training texts in the dataset (BPE-dropout) */
 } dataset_opts_t;
 
 /* Reads the texts and the cache (rebuilding it when missing, stale or
@@ -62,6 +66,16 @@ void dataset_texts_free(char **texts, size_t *lens, int n);
  * next-token targets [B*T]. Needs n_train > T. */
 void dataset_batch(const dataset_t *ds, uint64_t seed, int64_t step, int micro, int B, int T,
                    int *inputs, int *targets);
+/* The same from any id array of n > T ids. */
+void dataset_batch_ids(const int *ids, size_t n, uint64_t seed, int64_t step, int micro, int B,
+                       int T, int *inputs, int *targets);
+
+/* Tokenizes the kept training texts again with BPE-dropout probability p and
+ * the generator seeded with seed (tokenizer_set_dropout; the tokenizer is
+ * deterministic again afterwards): *ids (malloc'd) gets *n ids, a new
+ * segmentation of the same text. Needs keep_text; returns 0 or -1 with err. */
+int dataset_resegment(const dataset_t *ds, tokenizer_t *tok, float p, uint64_t seed, int **ids,
+                      size_t *n, char *err, size_t errlen);
 
 /* Content hash (FNV-1a 64) used for cache keys. */
 uint64_t dataset_hash(uint64_t h, const void *data, size_t n);

@@ -466,6 +466,7 @@ void tokenizer_free(tokenizer_t *tok) {
     free(tok->work.next);
     free(tok->work.heap);
     free(tok->work.batch);
+    free(tok->work.skip);
     free(tok->work.merged);
     free(tok->work.syms);
     free(tok);

@@ -40,6 +40,16 @@ int tokenizer_lookup(const tokenizer_t *tok, const char *token_str);
 int tokenizer_encode(tokenizer_t *tok, const char *text, size_t len,
                      int **ids, size_t *n, size_t *cap, char *err, size_t errlen);
 
+/* BPE-dropout (Provilkov et al., 2020): while p > 0, encoding skips each
+ * applicable merge with probability p (a skipped merge is tried again after
+ * the next merge that does happen), so the same text gets different, still
+ * valid segmentations: every id decodes to the same bytes. Draws come from a
+ * generator seeded with seed, so a (p, seed) pair gives the same ids on every
+ * machine. p = 0 returns to the deterministic encoding (the only one the
+ * reference tokenizers produce). GPT-2 family only: GPT-1's tokenizer
+ * ignores it. Used by training as data augmentation. */
+void tokenizer_set_dropout(tokenizer_t *tok, float p, uint64_t seed);
+
 /* The raw bytes a token stands for when decoded (GPT-2: the original bytes,
  * possibly a partial UTF-8 character; GPT-1: the word piece with "</w>"
  * turned into a trailing space). Pointer valid for the tokenizer's life.

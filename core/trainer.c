@@ -34,6 +34,9 @@ struct trainer {
     double best_val;
     int B, T;
     int *inputs, *targets;
+    int *seg;                  /* BPE-dropout: this epoch's segmentation of the training text */
+    size_t n_seg;
+    int64_t seg_epoch;         /* the epoch seg belongs to (when seg is not NULL) */
 };
 
 void trainer_opts_default(trainer_opts_t *o) {
@@ -80,6 +83,7 @@ void trainer_free(trainer_t *t) {
     train_adamw_free(&t->opt);
     free(t->data_desc);
     free(t->inputs);
+    free(t->seg);
     free(t->targets);
     free(t);
 }
@@ -190,6 +194,7 @@ static cJSON *tr_opts_json(const trainer_opts_t *o) {
     cJSON_AddNumberToObject(j, "eps", o->eps);
     cJSON_AddNumberToObject(j, "grad_clip", o->grad_clip);
     cJSON_AddNumberToObject(j, "dropout", o->dropout);
+    cJSON_AddNumberToObject(j, "bpe_dropout", o->bpe_dropout);
     cJSON_AddBoolToObject(j, "decay_embeddings", o->decay_embeddings);
     cJSON_AddBoolToObject(j, "scaled_residual", o->scaled_residual);
     cJSON_AddBoolToObject(j, "bf16", o->bf16);
@@ -235,6 +240,7 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
     o->eps = (float)tr_num(j, "eps", o->eps);
     o->grad_clip = (float)tr_num(j, "grad_clip", o->grad_clip);
     o->dropout = (float)tr_num(j, "dropout", o->dropout);
+    o->bpe_dropout = (float)tr_num(j, "bpe_dropout", o->bpe_dropout);
     o->decay_embeddings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "decay_embeddings"));
     o->scaled_residual = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "scaled_residual"));
     o->bf16 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "bf16"));
@@ -479,6 +485,29 @@ static uint64_t tr_dropout_key(uint64_t seed, int64_t step, int micro) {
     return z ^ (z >> 29);
 }
 
+/* BPE-dropout: the segmentation of the training text for this step's epoch
+ * (an epoch = the steps that draw as many tokens as the deterministic
+ * encoding has). It depends only on (seed, epoch), so a resumed run draws
+ * the same one. */
+static int tr_segment(trainer_t *t, char *err, size_t errlen) {
+    const trainer_opts_t *o = &t->o;
+    int64_t per_step = (int64_t)t->B * t->T * o->accum;
+    int64_t epoch_steps = ((int64_t)t->data->n_train + per_step - 1) / per_step;
+    int64_t epoch = t->step / (epoch_steps > 0 ? epoch_steps : 1);
+    if (t->seg && epoch == t->seg_epoch) return 0;
+    free(t->seg);
+    t->seg = NULL;
+    if (dataset_resegment(t->data, t->tok, o->bpe_dropout, tr_dropout_key(o->seed, epoch, -1),
+                          &t->seg, &t->n_seg, err, errlen) != 0)
+        return -1;
+    if (t->n_seg <= (size_t)t->T) {
+        snprintf(err, errlen, "BPE-dropout: the training text has only %zu tokens", t->n_seg);
+        return -1;
+    }
+    t->seg_epoch = epoch;
+    return 0;
+}
+
 trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_progress_fn cb,
                              void *user, char *err, size_t errlen) {
     trainer_opts_t *o = &t->o;
@@ -493,8 +522,14 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         }
         train_model_zero_grad(t->m);
         double loss_sum = 0;
+        if (o->bpe_dropout > 0 && tr_segment(t, err, errlen) != 0) return TRAINER_ERROR;
         for (int micro = 0; micro < o->accum; micro++) {
-            dataset_batch(t->data, o->seed, t->step, micro, t->B, t->T, t->inputs, t->targets);
+            if (o->bpe_dropout > 0)
+                dataset_batch_ids(t->seg, t->n_seg, o->seed, t->step, micro, t->B, t->T,
+                                  t->inputs, t->targets);
+            else
+                dataset_batch(t->data, o->seed, t->step, micro, t->B, t->T, t->inputs,
+                              t->targets);
             err[0] = 0;
             float l = train_forward(t->m, t->acts, t->inputs, t->targets, t->B, t->T, &drop,
                                     tr_dropout_key(o->seed, t->step, micro), err, errlen);

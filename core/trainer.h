@@ -29,6 +29,8 @@ typedef struct trainer_opts {
     int batch, accum, seq;     /* seq = tokens per row (default n_ctx) */
     int64_t steps, warmup;
     float lr, min_lr, weight_decay, beta1, beta2, eps, grad_clip, dropout;
+    float bpe_dropout;         /* > 0: the training text is re-tokenized with this BPE-dropout
+                                  probability every epoch (needs dataset keep_text) */
     int decay_embeddings, scaled_residual;
     uint64_t seed;
     int64_t eval_every, save_every;

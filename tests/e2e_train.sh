@@ -132,6 +132,29 @@ res_loss=$(grep '^step 30/30' "$TMP/resume.out" | grep -o ' loss [0-9.]*')
 [ -n "$full_loss" ] && [ "$full_loss" = "$res_loss" ]
 ok $? "the resumed run's final loss is the uninterrupted run's ($res_loss vs $full_loss)"
 
+# BPE-dropout: a 6000-byte text is ~25 steps per epoch here, so 40 steps
+# re-tokenize once, and the resume at step 30 must redraw epoch 1's segmentation
+head -c 6000 "$CORPUS" >"$TMP/small.txt"
+BD=(--data "$TMP/small.txt" "${TINY[@]}" --tokenizer "$TMP/bpe" --steps 40)
+"$BIN" train "${BD[@]}" --bpe-dropout 0.1 -o "$TMP/bd_full" >"$TMP/bd_full.out" 2>&1
+ok $? "train --bpe-dropout 0.1" "$(tail -3 "$TMP/bd_full.out")"
+grep -q '"bpe_dropout":\s*0.1' "$TMP/bd_full/train_state.json"
+ok $? "train_state.json records bpe_dropout"
+"$BIN" train "${BD[@]}" --bpe-dropout 0.1 -o "$TMP/bd_part" --stop-after 30 >"$TMP/bd_part.out" 2>&1 &&
+    "$BIN" train --resume "$TMP/bd_part" >"$TMP/bd_res.out" 2>&1 &&
+    cmp -s "$TMP/bd_full/model.safetensors" "$TMP/bd_part/model.safetensors" &&
+    cmp -s "$TMP/bd_full/optimizer.safetensors" "$TMP/bd_part/optimizer.safetensors"
+ok $? "BPE-dropout: 30 steps + resume to 40 = 40 steps, bit for bit (across a re-tokenized epoch)" "$(tail -3 "$TMP/bd_res.out")"
+"$BIN" train "${BD[@]}" -o "$TMP/bd_none" >"$TMP/bd_none.out" 2>&1
+! cmp -s "$TMP/bd_full/model.safetensors" "$TMP/bd_none/model.safetensors"
+ok $? "BPE-dropout changes what the model is trained on"
+v_drop=$(grep -o 'val [0-9.]*' "$TMP/bd_full.out" | tail -1)
+v_none=$(grep -o 'val [0-9.]*' "$TMP/bd_none.out" | tail -1)
+[ -n "$v_drop" ] && [ -n "$v_none" ]
+ok $? "both runs report validation on the normal encoding ($v_drop vs $v_none)"
+expect_fail "--bpe-dropout 1 refused" 2 "$BIN" train "${BD[@]}" --bpe-dropout 1 -o "$TMP/x"
+expect_fail "--bpe-dropout with --family gpt1 refused" 2 "$BIN" train "${BD[@]}" --bpe-dropout 0.1 --family gpt1 -o "$TMP/x"
+
 # a NaN stops the run with a message and leaves the last checkpoint as it was
 python3 - "$TMP/nan/optimizer.safetensors" <<'PY'
 import json, struct, sys

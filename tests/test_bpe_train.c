@@ -313,7 +313,7 @@ static int naive_train(const char *const *texts, int n_texts, int vocab, int min
     return n_tok + 1;
 }
 
-static uint64_t rng_next(uint64_t *s) { /* xorshift64* */
+static uint64_t xs_next(uint64_t *s) { /* xorshift64* */
     *s ^= *s >> 12;
     *s ^= *s << 25;
     *s ^= *s >> 27;
@@ -333,13 +333,13 @@ static void test_random(tap_t *t) {
     for (int trial = 0; trial < n_trials; trial++) {
         char buf[3][1024]; /* 60 pieces of at most 13 bytes */
         const char *texts[3];
-        int n_texts = 1 + (int)(rng_next(&seed) % 3);
-        int alphabet = 3 + (int)(rng_next(&seed) % (uint64_t)(n_frags - 3)); /* some use few */
+        int n_texts = 1 + (int)(xs_next(&seed) % 3);
+        int alphabet = 3 + (int)(xs_next(&seed) % (uint64_t)(n_frags - 3)); /* some use few */
         for (int k = 0; k < n_texts; k++) {
             size_t o = 0;
-            int n_pieces = (int)(rng_next(&seed) % 60);
+            int n_pieces = (int)(xs_next(&seed) % 60);
             for (int p = 0; p < n_pieces; p++) {
-                const char *f = frags[rng_next(&seed) % (uint64_t)alphabet];
+                const char *f = frags[xs_next(&seed) % (uint64_t)alphabet];
                 size_t fl = strlen(f);
                 memcpy(buf[k] + o, f, fl);
                 o += fl;
@@ -347,8 +347,8 @@ static void test_random(tap_t *t) {
             buf[k][o] = '\0';
             texts[k] = buf[k];
         }
-        int vocab = 257 + (int)(rng_next(&seed) % 80);
-        int min_freq = 1 + (int)(rng_next(&seed) % 3);
+        int vocab = 257 + (int)(xs_next(&seed) % 80);
+        int min_freq = 1 + (int)(xs_next(&seed) % 3);
         int want_vocab = naive_train(texts, n_texts, vocab, min_freq, want, sizeof want);
         int rc = train(texts, n_texts, vocab, min_freq, dir, err, sizeof err);
         char path[600];

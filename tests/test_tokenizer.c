@@ -191,6 +191,52 @@ static void test_shakespeare(tap_t *t, tokenizer_t *tok) {
     free(ref);
 }
 
+/* BPE-dropout: other segmentations of the same bytes, reproducible from the
+ * seed, bytes only at p = 1, and the deterministic encoding (and its word
+ * cache) untouched afterwards. */
+static void test_dropout(tap_t *t, tokenizer_t *tok) {
+    char path[512], err[256] = "";
+    size_t len;
+    char *text = read_all(TAP_SHARED(path, "tinyshakespeare.txt"), &len);
+    if (!tap_ok(t, text != NULL, "read tinyshakespeare for BPE-dropout")) return;
+    len = 200000; /* a fifth is plenty */
+    while (len && ((unsigned char)text[len] & 0xC0) == 0x80) len--;
+    int *base = NULL, *a = NULL, *b = NULL, *c = NULL, *after = NULL;
+    size_t nb = 0, na = 0, n2 = 0, nc = 0, n_after = 0, cap[5] = {0};
+    tokenizer_encode(tok, text, len, &base, &nb, &cap[0], err, sizeof err);
+    tokenizer_set_dropout(tok, 0.1f, 7);
+    int rc = tokenizer_encode(tok, text, len, &a, &na, &cap[1], err, sizeof err);
+    tokenizer_set_dropout(tok, 0.1f, 7);
+    rc |= tokenizer_encode(tok, text, len, &b, &n2, &cap[2], err, sizeof err);
+    tokenizer_set_dropout(tok, 0.1f, 8);
+    size_t n8 = 0, cap8 = 0;
+    int *d = NULL;
+    rc |= tokenizer_encode(tok, text, len, &d, &n8, &cap8, err, sizeof err);
+    tap_ok(t, rc == 0 && na > nb && na < nb * 3 / 2,
+           "p = 0.1: %zu ids where the deterministic encoding has %zu", na, nb);
+    tap_ok(t, na == n2 && memcmp(a, b, na * sizeof *a) == 0, "same seed, same segmentation");
+    tap_ok(t, n8 != na || memcmp(a, d, na * sizeof *a) != 0, "another seed, another segmentation");
+    size_t out_len = 0;
+    char *back = tokenizer_decode(tok, a, na, &out_len, err, sizeof err);
+    tap_ok(t, back && out_len == len && memcmp(back, text, len) == 0,
+           "p = 0.1: decode gives the text back");
+    free(back);
+    tokenizer_set_dropout(tok, 1.0f, 1);
+    rc = tokenizer_encode(tok, text, len, &c, &nc, &cap[3], err, sizeof err);
+    int bytes_only = rc == 0 && nc == len;
+    for (size_t i = 0; bytes_only && i < nc; i++) {
+        size_t bl = 0;
+        bytes_only = tokenizer_token_bytes(tok, c[i], &bl) && bl == 1;
+    }
+    tap_ok(t, bytes_only, "p = 1: one byte per token (%zu ids for %zu bytes)", nc, len);
+    tokenizer_set_dropout(tok, 0, 0);
+    rc = tokenizer_encode(tok, text, len, &after, &n_after, &cap[4], err, sizeof err);
+    tap_ok(t, rc == 0 && n_after == nb && memcmp(after, base, nb * sizeof *base) == 0,
+           "p = 0 again: the deterministic ids, word cache unharmed");
+    free(base), free(a), free(b), free(c), free(d), free(after);
+    free(text);
+}
+
 /* Pre-token splits worked out from the regex by hand; each piece here is a
  * single vocabulary entry, so the ids are their lookups. */
 static void test_gpt2_hand(tap_t *t, tokenizer_t *tok) {
@@ -525,6 +571,7 @@ int main(void) {
         test_invalid_utf8(&t, tok);
         test_stream(&t, tok);
         test_shakespeare(&t, tok);
+        test_dropout(&t, tok);
         tokenizer_free(tok);
     }
     char dir[] = "/tmp/gptscope-tok-XXXXXX";

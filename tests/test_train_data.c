@@ -81,7 +81,7 @@ static int load(dataset_t *ds, tokenizer_t *tok, const load_args_t *a, char *err
     tmp_path(cache, sizeof(cache), "tokens.cache");
     tmp_path(valtxt, sizeof(valtxt), "val.txt");
     dataset_opts_t o = {files, a->n_files, vals, a->n_val, a->val_frac,
-                        a->tok_dir ? a->tok_dir : tokdir, cache, valtxt};
+                        a->tok_dir ? a->tok_dir : tokdir, cache, valtxt, 0};
     return dataset_load(ds, tok, &o, err, errlen);
 }
 
@@ -200,7 +200,7 @@ static void test_split(tap_t *t, tokenizer_t *tok) {
         tmp_path(pa, sizeof(pa), "a.txt");
         tmp_path(pb, sizeof(pb), "b.txt");
         const char *files[2] = {pa, pb};
-        dataset_opts_t o = {files, 2, NULL, 0, 0.3, tokdir, NULL, NULL};
+        dataset_opts_t o = {files, 2, NULL, 0, 0.3, tokdir, NULL, NULL, 0};
         rc = dataset_train_texts(&o, &texts, &lens, err, sizeof(err));
         tap_ok(t, rc == 0 && lens[0] == la && lens[1] == 16 && memcmp(texts[0], fa, la) == 0 &&
                       memcmp(texts[1], fb, 16) == 0,
@@ -469,6 +469,68 @@ static void test_batches(tap_t *t) {
     tap_ok(t, in_range && all, "batches: every offset 0..%d drawn, none beyond", N - T - 1);
 }
 
+/* ---- BPE-dropout ----------------------------------------------------------- */
+
+/* Kept texts are exactly the training part (p = 0 gives the cached ids back);
+ * p > 0 gives another segmentation of the same bytes, fixed by the seed. */
+static void test_resegment(tap_t *t, tokenizer_t *tok) {
+    size_t la, lb;
+    char *ta = make_text(3000, 11, &la), *tb = make_text(2000, 12, &lb);
+    write_file("a.txt", ta, la);
+    write_file("b.txt", tb, lb);
+    char p[512];
+    tmp_path(p, sizeof(p), "tokens.cache");
+    unlink(p);
+    static char pa[512], pb[512], cache[512];
+    tmp_path(pa, sizeof(pa), "a.txt");
+    tmp_path(pb, sizeof(pb), "b.txt");
+    tmp_path(cache, sizeof(cache), "tokens.cache");
+    const char *files[2] = {pa, pb};
+    char err[512] = "";
+    for (int pass = 0; pass < 2; pass++) { /* tokenized, then the cache reused */
+        dataset_opts_t o = {files, 2, NULL, 0, 0.3, tokdir, cache, NULL, 1};
+        dataset_t ds;
+        if (!tap_ok(t, dataset_load(&ds, tok, &o, err, sizeof(err)) == 0,
+                    "keep_text load, pass %d (%s)", pass, err))
+            break;
+        size_t kept = 0;
+        for (int i = 0; i < ds.n_texts; i++) kept += ds.text_lens[i];
+        tap_ok(t, ds.n_texts == 2 && ds.text_lens[0] == la && kept < la + lb && kept > la,
+               "the training part of both files is kept (%zu of %zu bytes)", kept, la + lb);
+        int *ids = NULL, *ids2 = NULL, *ids3 = NULL;
+        size_t n = 0, n2 = 0, n3 = 0;
+        int rc = dataset_resegment(&ds, tok, 0, 1, &ids, &n, err, sizeof(err));
+        tap_ok(t, rc == 0 && same_ids(ids, n, ds.train, ds.n_train),
+               "p = 0: the kept texts encode to the training ids (%s)",
+               ds.cache == DATASET_CACHE_REUSED ? "cache reused" : "just tokenized");
+        free(ids);
+        rc = dataset_resegment(&ds, tok, 0.5f, 9, &ids, &n, err, sizeof(err));
+        rc |= dataset_resegment(&ds, tok, 0.5f, 9, &ids2, &n2, err, sizeof(err));
+        rc |= dataset_resegment(&ds, tok, 0.5f, 10, &ids3, &n3, err, sizeof(err));
+        tap_ok(t, rc == 0 && n > ds.n_train && same_ids(ids, n, ids2, n2) &&
+                      !same_ids(ids, n, ids3, n3),
+               "p = 0.5: %zu ids instead of %zu, the same for the same seed, not for another",
+               n, ds.n_train);
+        size_t out_len = 0;
+        char *back = tokenizer_decode(tok, ids, n, &out_len, err, sizeof(err));
+        int same = back && out_len == kept && memcmp(back, ta, la) == 0 &&
+                   memcmp(back + la, tb, kept - la) == 0;
+        tap_ok(t, same, "p = 0.5: the ids decode to the training text");
+        free(back), free(ids), free(ids2), free(ids3);
+        dataset_free(&ds);
+    }
+    dataset_opts_t o = {files, 2, NULL, 0, 0.3, tokdir, cache, NULL, 0};
+    dataset_t ds;
+    int *ids = NULL;
+    size_t n = 0;
+    if (dataset_load(&ds, tok, &o, err, sizeof(err)) == 0) {
+        int rc = dataset_resegment(&ds, tok, 0.1f, 1, &ids, &n, err, sizeof(err));
+        tap_ok(t, rc != 0 && strstr(err, "not kept"), "without keep_text: %s", err);
+        dataset_free(&ds);
+    }
+    free(ta), free(tb);
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 static void test_errors(tap_t *t, tokenizer_t *tok) {
@@ -505,6 +567,7 @@ int main(void) {
     test_split(&t, tok);
     test_cache(&t, tok);
     test_batches(&t);
+    test_resegment(&t, tok);
     test_errors(&t, tok);
 
     tokenizer_free(tok);
