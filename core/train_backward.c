@@ -93,7 +93,7 @@ void train_backward(train_model_t *m, train_acts_t *a, float loss_scale) {
         train_matmul_backward(dbuf, 0, dL->proj_w, dL->proj_b, dproj, atty, Lw->proj_w, N, C, C,
                               nt, a->amx);
         train_attention_backward(a->dqkv, dbuf, qkv, probs, B, T, C, H, a->drop.attn, k_attn,
-                                 a->head_scratch, nt);
+                                 a->head_scratch, nt, a->amx_head);
         if (c->pre_norm) {
             train_matmul_backward(dbuf, 0, dL->qkv_w, dL->qkv_b, a->dqkv, lnA, Lw->qkv_w, N, C,
                                   3 * C, nt, a->amx);

@@ -17,6 +17,13 @@ static float *acts_alloc(size_t n, int *fail) {
     return p;
 }
 
+static void acts_head_ctx_free(train_acts_t *a) {
+    if (!a->amx_head) return;
+    for (int i = 0; i < a->n_threads; i++) amx_ctx_free(a->amx_head[i]);
+    free(a->amx_head);
+    a->amx_head = NULL;
+}
+
 void train_acts_free(train_acts_t *a) {
     if (!a) return;
     float *bufs[] = {a->x0,   a->lnA,  a->lnA_mean, a->lnA_rstd, a->qkv,      a->probs,
@@ -27,12 +34,14 @@ void train_acts_free(train_acts_t *a) {
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) free(bufs[i]);
     free(a->inputs);
     free(a->targets);
+    acts_head_ctx_free(a);
     amx_ctx_free(a->amx);
     free(a);
 }
 
 int train_acts_set_bf16(train_acts_t *a, int on, char *err, size_t errlen) {
     if (!on) {
+        acts_head_ctx_free(a);
         amx_ctx_free(a->amx);
         a->amx = NULL;
         return 0;
@@ -45,6 +54,20 @@ int train_acts_set_bf16(train_acts_t *a, int on, char *err, size_t errlen) {
     if (!a->amx && !(a->amx = amx_ctx_init(a->n_threads))) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (!a->amx_head) {
+        /* the attention products run inside a parallel region over (b, h):
+         * each thread packs into its own context */
+        a->amx_head = calloc((size_t)a->n_threads, sizeof(*a->amx_head));
+        for (int i = 0; a->amx_head && i < a->n_threads; i++)
+            if (!(a->amx_head[i] = amx_ctx_init(1))) {
+                acts_head_ctx_free(a);
+                break;
+            }
+        if (!a->amx_head) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
     }
     return 0;
 }
@@ -170,7 +193,7 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
         train_matmul_forward(qkv, attn_in, Lw->qkv_w, Lw->qkv_b, N, C, 3 * C, nt, a->amx);
         train_attention_forward(atty, probs, qkv, B, T, C, H, a->drop.attn,
                                 train_site_key(dropout_key, l, TRAIN_SITE_ATTN), a->head_scratch,
-                                nt);
+                                nt, a->amx_head);
         train_matmul_forward(r1, atty, Lw->proj_w, Lw->proj_b, N, C, C, nt, a->amx);
         if (a->drop.resid > 0.0f)
             train_dropout_apply(r1, NC, a->drop.resid,

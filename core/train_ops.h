@@ -43,6 +43,7 @@ struct train_acts {
     float *dfc;                /* [N, F] */
     float *head_scratch;       /* [n_threads][2][T][T] per-thread attention buffers */
     amx_ctx_t *amx;            /* non-NULL: linear layers in bf16 on AMX (mixed precision) */
+    amx_ctx_t **amx_head;      /* with amx: one context per thread for the attention products */
 };
 
 /* Dropout sites: each draws its mask from hash(key, site, element index). */
@@ -91,14 +92,16 @@ void train_gelu_forward(float *y, const float *x, size_t n, int n_threads);
 void train_gelu_backward(float *dx, const float *x, const float *dy, size_t n, int n_threads);
 
 /* Causal multi-head attention from qkv [N, 3C] into y [N, C]; probs
- * [B][H][T][T] keeps the softmax (before dropout). */
+ * [B][H][T][T] keeps the softmax (before dropout). amx_head: NULL for f32
+ * products, or one AMX context per thread (bf16 products, mixed precision). */
 void train_attention_forward(float *y, float *probs, const float *qkv, int B, int T, int C,
                              int H, float p_drop, uint64_t site_key, float *scratch,
-                             int n_threads);
+                             int n_threads, amx_ctx_t *const *amx_head);
 /* dqkv = d(attention)/d(qkv) given dy [N, C] (overwrites dqkv). */
 void train_attention_backward(float *dqkv, const float *dy, const float *qkv,
                               const float *probs, int B, int T, int C, int H, float p_drop,
-                              uint64_t site_key, float *scratch, int n_threads);
+                              uint64_t site_key, float *scratch, int n_threads,
+                              amx_ctx_t *const *amx_head);
 
 /* logits [N, V] -> probabilities in place; row_loss [N] gets each row's loss
  * (0 without a target); returns their sum and counts the rows with a target
