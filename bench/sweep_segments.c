@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: sweep_segments TOKDIR TEXT P K PREFIX\n");
         return 2;
     }
-    char err[512];
+    char err[4352]; /* room for a message about a PATH_MAX-long path */
     float p = strtof(argv[3], NULL);
     int k = atoi(argv[4]);
     if (p < 0.0f || p >= 1.0f || k < 1) {
