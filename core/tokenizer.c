@@ -9,7 +9,6 @@
  * tokens (or, for GPT-1, results of other merges); GPT-2 needs a token for
  * each of the 256 bytes, GPT-1 needs "<unk>". */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <string.h>
 
 #include "bpe_internal.h"
+#include "fileio.h"
 
 #define BPE_MAX_FILE ((size_t)1 << 30)
 
@@ -52,40 +52,12 @@ uint64_t bpe_hash_bytes(const void *data, size_t len) {
     return h ? h : 1;
 }
 
+/* vocab.json / merges.txt into memory (NUL-terminated), or NULL with err set
+ * ("PATH: No such file or directory", "PATH: is a directory", ...). */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *grown = cap < BPE_MAX_FILE ? realloc(buf, cap * 2) : NULL;
-            if (!grown) break;
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                set_err(err, errlen, "%s: read error", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf[n] = '\0';
-            fclose(f);
-            *len = n;
-            return buf;
-        }
-    }
-    free(buf);
-    fclose(f);
-    set_err(err, errlen, "%s: out of memory or larger than 1 GiB", path);
-    return NULL;
+    char *data = NULL;
+    if (fileio_read_file(path, BPE_MAX_FILE, &data, len, err, errlen) != 0) return NULL;
+    return data;
 }
 
 static size_t pow2_at_least(size_t n) {
