@@ -44,6 +44,8 @@ typedef struct train_model {
     float *wte, *wpe, *lnf_g, *lnf_b;   /* lnf NULL for GPT-1 */
     train_layer_t *layers, *dlayers;    /* views into params / grads */
     float *dwte, *dwpe, *dlnf_g, *dlnf_b;
+    float pdrop;                 /* the dropout it is trained with, saved as config.json's
+                                    attn/embd/resid_pdrop (0.1, GPT-2's, until set) */
 } train_model_t;
 
 /* Allocates a model of this shape (parameters zeroed; see train_model_init_weights).

@@ -129,6 +129,7 @@ train_model_t *train_model_init(const gpt_config_t *cfg, char *err, size_t errle
     train_model_t *m = calloc(1, sizeof(*m));
     if (!m) goto oom;
     m->cfg = *cfg;
+    m->pdrop = 0.1f;
     int max_tensors = 4 + 12 * cfg->n_layer;
     m->tensors = calloc((size_t)max_tensors, sizeof(*m->tensors));
     m->layers = calloc((size_t)cfg->n_layer, sizeof(*m->layers));
@@ -221,7 +222,8 @@ train_model_t *train_model_from_gpt(const gpt_model_t *g, char *err, size_t errl
 
 /* config.json in Hugging Face's spelling for the family, so that
  * GPT2LMHeadModel / OpenAIGPTLMHeadModel.from_pretrained read it as is. */
-static cJSON *tm_config_json(const gpt_config_t *c) {
+static cJSON *tm_config_json(const train_model_t *m) {
+    const gpt_config_t *c = &m->cfg;
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     int gpt1 = !c->pre_norm;
@@ -241,9 +243,13 @@ static cJSON *tm_config_json(const gpt_config_t *c) {
     else cJSON_AddNullToObject(o, "n_inner");
     cJSON_AddNumberToObject(o, "layer_norm_epsilon", c->ln_eps);
     cJSON_AddNumberToObject(o, "initializer_range", 0.02);
-    cJSON_AddNumberToObject(o, "attn_pdrop", 0.1);
-    cJSON_AddNumberToObject(o, "embd_pdrop", 0.1);
-    cJSON_AddNumberToObject(o, "resid_pdrop", 0.1);
+    /* float -> double through a decimal string, so 0.2 is written as 0.2 */
+    char pd[32];
+    snprintf(pd, sizeof(pd), "%g", (double)m->pdrop);
+    double pdrop = strtod(pd, NULL);
+    cJSON_AddNumberToObject(o, "attn_pdrop", pdrop);
+    cJSON_AddNumberToObject(o, "embd_pdrop", pdrop);
+    cJSON_AddNumberToObject(o, "resid_pdrop", pdrop);
     if (!gpt1) {
         cJSON_AddBoolToObject(o, "scale_attn_weights", 1);
         cJSON_AddBoolToObject(o, "scale_attn_by_inverse_layer_idx", 0);
@@ -265,7 +271,7 @@ int train_model_save(const train_model_t *m, const char *dir, kernel_dtype_t dty
         return -1;
     }
     char path[4096];
-    cJSON *cfg = tm_config_json(&m->cfg);
+    cJSON *cfg = tm_config_json(m);
     char *text = cfg ? cJSON_Print(cfg) : NULL;
     cJSON_Delete(cfg);
     if (!text) {

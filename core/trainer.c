@@ -90,6 +90,7 @@ void trainer_free(trainer_t *t) {
 
 /* Common set-up once the model exists. */
 static int tr_setup(trainer_t *t, char *err, size_t errlen) {
+    t->m->pdrop = t->o.dropout;
     t->B = t->o.batch;
     t->T = t->o.seq > 0 ? t->o.seq : t->m->cfg.n_ctx;
     if (t->T > t->m->cfg.n_ctx) {

@@ -69,6 +69,13 @@ first=$(grep -m1 -o 'loss [0-9.]*' "$TMP/train.out" | awk '{print $2}')
 last=$(grep -o 'loss [0-9.]*' "$TMP/train.out" | tail -1 | awk '{print $2}')
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 0.5) }'
 ok $? "the loss falls ($first -> $last)"
+# config.json records the dropout the run used (for Hugging Face training):
+# GPT-2's 0.1 by default, else --dropout
+python3 -c "import json,sys; c=json.load(open(sys.argv[1])); assert c['attn_pdrop']==c['embd_pdrop']==c['resid_pdrop']==0.1" "$TMP/m/config.json" 2>/dev/null
+ok $? "config.json's attn/embd/resid_pdrop are 0.1 by default" "$(grep pdrop "$TMP/m/config.json")"
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/pd" "${TINY[@]}" --steps 2 --dropout 0.2 >/dev/null 2>&1 &&
+    python3 -c "import json,sys; c=json.load(open(sys.argv[1])); assert c['attn_pdrop']==c['embd_pdrop']==c['resid_pdrop']==0.2" "$TMP/pd/config.json" 2>/dev/null
+ok $? "with --dropout 0.2 they are 0.2" "$(grep pdrop "$TMP/pd/config.json" 2>&1)"
 "$BIN" info -m "$TMP/m" >"$TMP/info" 2>&1 && grep -q "n_layer" "$TMP/info"
 ok $? "gptscope info loads the trained model" "$(cat "$TMP/info")"
 out=$("$BIN" generate -m "$TMP/m" -p "ROMEO:" -n 8 --seed 3 2>&1)
