@@ -371,7 +371,7 @@ AMX_TARGET static void amx_store_stream(float *c00, int ldc) {
 AMX_TARGET static void amx_kernel_32x32(const uint16_t *a, size_t a_next, const uint16_t *b,
                                         size_t b_next, int k_tiles, float *C, int ldc, int M,
                                         int N, int m0, int n0, float alpha, float beta,
-                                        int stream) {
+                                        int stream, const float *bias) {
     const int whole = m0 + 32 <= M && n0 + 32 <= N;
     const int direct = whole && alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
     float *c00 = C + (size_t)m0 * (size_t)ldc + (size_t)n0;
@@ -382,6 +382,16 @@ AMX_TARGET static void amx_kernel_32x32(const uint16_t *a, size_t a_next, const 
         _tile_loadd(1, c00 + 16, ldc_b);
         _tile_loadd(2, c00 + (size_t)16 * (size_t)ldc, ldc_b);
         _tile_loadd(3, c00 + (size_t)16 * (size_t)ldc + 16, ldc_b);
+    } else if (bias) {
+        /* the accumulators start at the bias row: a tile load with stride 0
+         * repeats one 64-byte row down all 16 rows (zero past N) */
+        float bb[32] __attribute__((aligned(64)));
+        const int nn = N - n0 < 32 ? N - n0 : 32;
+        for (int i = 0; i < 32; i++) bb[i] = i < nn ? bias[n0 + i] : 0.0f;
+        _tile_loadd(0, bb, 0);
+        _tile_loadd(1, bb + 16, 0);
+        _tile_loadd(2, bb, 0);
+        _tile_loadd(3, bb + 16, 0);
     } else {
         _tile_zero(0);
         _tile_zero(1);
@@ -418,6 +428,7 @@ typedef struct amx_plan {
     const float *A;
     float *C;
     float alpha, beta;
+    const float *bias;        /* added to every row of C (alpha 1, beta 0), or NULL */
     int k_tiles;              /* Kp / 32: tiles along all of K */
     int kc_tiles, n_kblocks;  /* K blocks of kc_tiles tiles */
     int m_pairs, n_pairs;     /* 32-row / 32-column blocks of C */
@@ -463,7 +474,7 @@ AMX_TARGET static void amx_task(const amx_plan_t *p, uint16_t *abuf, int mb, int
                     }
                 amx_kernel_32x32(abuf + (size_t)(2 * (mp - mp0)) * a_next, a_next, b, b_next, kct,
                                  p->C, p->ldc, p->M, p->N, mp * 32, np * 32, p->alpha, beta,
-                                 p->c_stream);
+                                 p->c_stream, kb == 0 ? p->bias : NULL);
             }
         }
     }
@@ -500,9 +511,9 @@ AMX_TARGET static void amx_run(const amx_plan_t *p, int n_threads, const float *
 
 #endif /* AMX_BUILD */
 
-int amx_sgemm_bf16(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K, float alpha,
-                   const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                   int ldc) {
+static int amx_gemm(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                    int ldc, const float *bias) {
 #if AMX_BUILD
     if (!ctx || !ctx->usable || M <= 0 || N <= 0 || K <= 0 || !A || !B || !C) return -1;
     if (lda < (trans_a ? M : K) || ldb < (trans_b ? K : N) || ldc < N) return -1;
@@ -514,7 +525,7 @@ int amx_sgemm_bf16(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K
     if (flops < (double)nt * AMX_THREAD_FLOPS)
         nt = flops < AMX_THREAD_FLOPS ? 1 : (int)(flops / AMX_THREAD_FLOPS);
     amx_plan_t p = {.trans_a = trans_a, .M = M, .N = N, .K = K, .lda = lda, .ldc = ldc, .A = A,
-                    .C = C, .alpha = alpha, .beta = beta};
+                    .C = C, .alpha = alpha, .beta = beta, .bias = bias};
     p.k_tiles = (int)(amx_round32((size_t)K) / 32);
     p.n_kblocks = (p.k_tiles + AMX_KC / 32 - 1) / (AMX_KC / 32);
     p.kc_tiles = (p.k_tiles + p.n_kblocks - 1) / p.n_kblocks; /* even blocks */
@@ -552,7 +563,20 @@ int amx_sgemm_bf16(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K
     return 0;
 #else
     (void)ctx, (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A;
-    (void)lda, (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
+    (void)lda, (void)B, (void)ldb, (void)beta, (void)C, (void)ldc, (void)bias;
     return -1;
 #endif
+}
+
+int amx_sgemm_bf16(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                   const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                   int ldc) {
+    return amx_gemm(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+int amx_sgemm_bf16_bias(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K,
+                        const float *A, int lda, const float *B, int ldb, const float *bias,
+                        float *C, int ldc) {
+    if (!bias) return -1;
+    return amx_gemm(ctx, trans_a, trans_b, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, bias);
 }

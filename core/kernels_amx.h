@@ -40,6 +40,15 @@ int amx_sgemm_bf16(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K
                    const float *A, int lda, const float *B, int ldb, float beta, float *C,
                    int ldc);
 
+/* C[M, N] = op(A) @ op(B) + bias, bias [N] added to every row, as above with
+ * alpha 1 and beta 0 (C is never read): a linear layer's output in one pass,
+ * without first copying the bias into C (which would also stop the
+ * streaming stores for a large C). Returns 0, or -1 as above (bias NULL
+ * too). */
+int amx_sgemm_bf16_bias(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int K,
+                        const float *A, int lda, const float *B, int ldb, const float *bias,
+                        float *C, int ldc);
+
 /* The same product computed plainly from the same bf16-rounded inputs, in
  * double: the test oracle. Returns 0, or -1 if memory runs out. */
 int amx_sgemm_bf16_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,

@@ -55,6 +55,8 @@ static void ops_gemm(amx_ctx_t *amx, int ta, int tb, int M, int N, int K, float 
 void train_matmul_forward(float *Y, const float *X, const float *W, const float *b, int N,
                           int in, int out, int n_threads, amx_ctx_t *amx) {
     ops_blas_threads(n_threads);
+    if (b && amx && amx_sgemm_bf16_bias(amx, 0, 0, N, out, in, X, in, W, out, b, Y, out) == 0)
+        return;
     if (b) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
         for (int i = 0; i < N; i++) memcpy(Y + (size_t)i * out, b, (size_t)out * sizeof(float));

@@ -304,6 +304,49 @@ static void test_thread_invariance(tap_t *t, amx_ctx_t *one, amx_ctx_t *three) {
     operands_free(&o);
 }
 
+/* amx_sgemm_bf16_bias: integer data, so C must equal the reference plus the
+ * bias exactly: edge blocks (N not a multiple of 32), several K blocks (K
+ * past AMX_KC), a C large enough for the streaming stores, transposes; C's
+ * old contents (NaN) never read, the pad columns untouched. */
+static void test_bias(tap_t *t, amx_ctx_t *ctx) {
+    static const gemm_case_t cases[] = {
+        {0, 0, 33, 65, 100, 1.0f, 0.0f, 3, DATA_INT},
+        {1, 0, 17, 200, 64, 1.0f, 0.0f, 0, DATA_INT},
+        {0, 1, 40, 50, 4200, 1.0f, 0.0f, 0, DATA_INT},
+        {0, 0, 2048, 1536, 384, 1.0f, 0.0f, 0, DATA_INT},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const gemm_case_t *g = &cases[c];
+        operands_t o;
+        float *bias = malloc((size_t)g->N * sizeof(float));
+        if (!bias || operands_init(&o, g, 1000 + c) != 0) {
+            tap_ok(t, 0, "bias case %zu: out of memory", c);
+            free(bias);
+            return;
+        }
+        uint64_t s = 77 + c;
+        for (int n = 0; n < g->N; n++) bias[n] = rnd_int(&s, 50);
+        int ok = amx_sgemm_bf16_bias(ctx, g->ta, g->tb, g->M, g->N, g->K, o.A, o.lda, o.B, o.ldb,
+                                     bias, o.C, o.ldc) == 0 &&
+                 amx_sgemm_bf16_ref(g->ta, g->tb, g->M, g->N, g->K, 1.0f, o.A, o.lda, o.B, o.ldb,
+                                    0.0f, o.R, o.ldc) == 0;
+        size_t bad = 0;
+        for (int m = 0; ok && m < g->M; m++)
+            for (int n = 0; n < o.ldc; n++) {
+                const float got = o.C[(size_t)m * o.ldc + n], ref = o.R[(size_t)m * o.ldc + n];
+                if (n < g->N ? got != ref + bias[n] : !isnan(got)) bad++;
+            }
+        tap_ok(t, ok && bad == 0, "bias: %s%s %dx%dx%d%s = reference + bias exactly (%zu wrong)",
+               g->ta ? "A^T" : "A", g->tb ? " B^T" : " B", g->M, g->N, g->K,
+               g->pad ? ", strided" : "", bad);
+        free(bias);
+        operands_free(&o);
+    }
+    float A[4] = {1, 2, 3, 4}, B[4] = {1, 0, 0, 1}, C[4] = {7, 7, 7, 7};
+    tap_ok(t, amx_sgemm_bf16_bias(ctx, 0, 0, 2, 2, 2, A, 2, B, 2, NULL, C, 2) == -1 && C[0] == 7,
+           "bias: a NULL bias is refused, C untouched");
+}
+
 static void test_refusals(tap_t *t, amx_ctx_t *ctx) {
     float A[64], B[64], C[64];
     for (int i = 0; i < 64; i++) A[i] = B[i] = C[i] = 1.0f;
@@ -407,6 +450,7 @@ int main(void) {
     test_rounding(&t, ctx[1]);
     test_concurrent(&t);
     test_thread_invariance(&t, ctx[1], ctx[3]);
+    test_bias(&t, ctx[2]);
     test_refusals(&t, ctx[1]);
     for (int th = 1; th <= 3; th++) amx_ctx_free(ctx[th]);
     return tap_done(&t);
