@@ -52,14 +52,6 @@ uint64_t bpe_hash_bytes(const void *data, size_t len) {
     return h ? h : 1;
 }
 
-/* vocab.json / merges.txt into memory (NUL-terminated), or NULL with err set
- * ("PATH: No such file or directory", "PATH: is a directory", ...). */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
-    char *data = NULL;
-    if (fileio_read_file(path, BPE_MAX_FILE, &data, len, err, errlen) != 0) return NULL;
-    return data;
-}
-
 static size_t pow2_at_least(size_t n) {
     size_t p = 16;
     while (p < n) p *= 2;
@@ -356,10 +348,9 @@ tokenizer_t *tokenizer_load_files(const char *vocab_json, const char *merges_txt
     }
     tok->kind = kind;
     tok->eot_id = tok->unk_id = -1;
-    vtext = read_file(vocab_json, &vlen, err, errlen);
-    if (!vtext) goto fail;
-    mtext = read_file(merges_txt, &mlen, err, errlen);
-    if (!mtext) goto fail;
+    if (fileio_read_file(vocab_json, BPE_MAX_FILE, &vtext, &vlen, err, errlen) != 0 ||
+        fileio_read_file(merges_txt, BPE_MAX_FILE, &mtext, &mlen, err, errlen) != 0)
+        goto fail;
     long n_merges = parse_merges(merges_txt, mtext, mlen, &lines, err, errlen);
     if (n_merges < 0) goto fail;
     if (n_merges >= INT32_MAX / 2) {

@@ -224,6 +224,9 @@ static void attn_mask_rows(float *S, const float *P, int T, float p_drop, uint64
  * computed and then ignored (softmax reads j <= i, zeroes the rest). */
 #define ATTN_RB 64
 
+/* End of the block of ATTN_RB rows (or columns) that starts at r0. */
+static inline int attn_block_end(int r0, int T) { return r0 + ATTN_RB < T ? r0 + ATTN_RB : T; }
+
 /* One per-(b, h) product: on AMX tiles in bf16 with this thread's context
  * when mixed precision is on, else sgemm (single-threaded inside our
  * parallel region). */
@@ -247,7 +250,7 @@ void train_attention_forward(float *y, float *probs, const float *qkv, int B, in
         const float *k = q + C, *v = q + 2 * C;
         float *P = probs + (size_t)bh * TT;
         for (int r0 = 0; r0 < T; r0 += ATTN_RB) {
-            int r1 = r0 + ATTN_RB < T ? r0 + ATTN_RB : T;
+            int r1 = attn_block_end(r0, T);
             attn_gemm(amx_head, 0, 1, r1 - r0, r1, D, scale, q + (size_t)r0 * 3 * C, 3 * C, k,
                       3 * C, P + (size_t)r0 * T, T);
         }
@@ -273,7 +276,7 @@ void train_attention_forward(float *y, float *probs, const float *qkv, int B, in
         }
         float *yh = y + (size_t)b * T * C + (size_t)h * D;
         for (int r0 = 0; r0 < T; r0 += ATTN_RB) {
-            int r1 = r0 + ATTN_RB < T ? r0 + ATTN_RB : T;
+            int r1 = attn_block_end(r0, T);
             attn_gemm(amx_head, 0, 0, r1 - r0, D, r1, 1.0f, Pd + (size_t)r0 * T, T, v, 3 * C,
                       yh + (size_t)r0 * C, C);
         }
@@ -313,13 +316,13 @@ void train_attention_backward(float *dqkv, const float *dy, const float *qkv,
             Puse = Pd;
         }
         for (int c0 = 0; c0 < T; c0 += ATTN_RB) {
-            int c1 = c0 + ATTN_RB < T ? c0 + ATTN_RB : T;
+            int c1 = attn_block_end(c0, T);
             /* dv[c0:c1] = Pd[c0:T, c0:c1]^T dy[c0:T] */
             attn_gemm(amx_head, 1, 0, c1 - c0, D, T - c0, 1.0f, Puse + (size_t)c0 * T + c0, T,
                       dyh + (size_t)c0 * C, C, dv + (size_t)c0 * 3 * C, 3 * C);
         }
         for (int r0 = 0; r0 < T; r0 += ATTN_RB) {
-            int r1 = r0 + ATTN_RB < T ? r0 + ATTN_RB : T;
+            int r1 = attn_block_end(r0, T);
             attn_gemm(amx_head, 0, 1, r1 - r0, r1, D, 1.0f, dyh + (size_t)r0 * C, C, v, 3 * C,
                       dP + (size_t)r0 * T, T);
         }
@@ -337,7 +340,7 @@ void train_attention_backward(float *dqkv, const float *dy, const float *qkv,
             for (int j = i + 1; j < T; j++) row[j] = 0.0f;
         }
         for (int r0 = 0; r0 < T; r0 += ATTN_RB) {
-            int r1 = r0 + ATTN_RB < T ? r0 + ATTN_RB : T;
+            int r1 = attn_block_end(r0, T);
             attn_gemm(amx_head, 0, 0, r1 - r0, D, r1, scale, dP + (size_t)r0 * T, T, k, 3 * C,
                       dq + (size_t)r0 * 3 * C, 3 * C);
             /* dk[c0:c1] = dS[c0:T, c0:c1]^T q[c0:T], c = this block */
