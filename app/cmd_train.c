@@ -66,9 +66,12 @@ const char cmd_train_help[] =
     "      --save-every N    checkpoint every N steps (default 500; always at the end)\n"
     "      --save-dtype T    f32 (default), f16 or bf16 for model.safetensors\n"
     "      --bf16            mixed precision: matrix products in bfloat16 on AMX tiles\n"
+    "                        (f32 weights, gradients and optimiser); needs AMX-BF16\n"
     "      --keep-best       also write the model with the lowest validation loss so far\n"
     "                        to OUT/best/ (HF layout, with best.json naming the step)\n"
-    "                        (f32 weights, gradients and optimiser); needs AMX-BF16\n"
+    "      --ema D           keep a moving average of the weights (decay D, e.g. 0.998;\n"
+    "                        each step avg += (1-D)(w - avg)); validation and the saved\n"
+    "                        model use the average\n"
     "      --resume DIR      continue the run saved in DIR exactly where it stopped\n"
     "      --stop-after N    save and stop after step N (resume later; the schedule\n"
     "                        still runs to --steps)\n"
@@ -186,7 +189,8 @@ enum {
     OPT_ACCUM, OPT_LR, OPT_MIN_LR, OPT_WARMUP, OPT_WD, OPT_NO_WD_EMBED, OPT_BETA2, OPT_CLIP,
     OPT_DROPOUT, OPT_BPE_DROPOUT, OPT_NO_SCALED, OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAVE_EVERY,
     OPT_SAVE_DTYPE, OPT_RESUME, OPT_STOP_AFTER, OPT_BF16,
-    OPT_KEEP_BEST
+    OPT_KEEP_BEST,
+    OPT_EMA
 };
 
 int cmd_train(int argc, char **argv) {
@@ -218,6 +222,7 @@ int cmd_train(int argc, char **argv) {
         {"stop-after", required_argument, 0, OPT_STOP_AFTER},
         {"bf16", no_argument, 0, OPT_BF16},
         {"keep-best", no_argument, 0, OPT_KEEP_BEST},
+        {"ema", required_argument, 0, OPT_EMA},
         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts_t o;
     trainer_opts_default(&o);
@@ -308,6 +313,7 @@ int cmd_train(int argc, char **argv) {
         case OPT_RESUME: resume = optarg; break;
         case OPT_BF16: o.bf16 = 1; break;
         case OPT_KEEP_BEST: o.keep_best = 1; break;
+        case OPT_EMA: NEED(cli_parse_float(CMD, "--ema", optarg, 0, 0, 1, 1, &o.ema)); break;
         case OPT_STOP_AFTER:
             NEED(cli_parse_int(CMD, "--stop-after", optarg, 1, 1 << 30, &iv));
             o.stop_after = iv;

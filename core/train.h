@@ -120,6 +120,21 @@ int train_adamw_init(train_adamw_t *opt, const train_model_t *m, float beta1, fl
 void train_adamw_free(train_adamw_t *opt);
 void train_adamw_step(train_adamw_t *opt, train_model_t *m, float lr);
 
+/* Exponential moving average of the weights (Polyak averaging): after each
+ * optimiser step, avg += (1 - decay) (w - avg), starting from the weights at
+ * initialisation. The average generalises better than the last weights when
+ * the learning rate is still high; the trainer validates and saves it. */
+typedef struct train_ema {
+    float decay;
+    float *avg;                /* n_params, the layout of train_model_t.params */
+    size_t n_params;
+} train_ema_t;
+int train_ema_init(train_ema_t *e, const train_model_t *m, float decay);
+void train_ema_free(train_ema_t *e);
+void train_ema_update(train_ema_t *e, const train_model_t *m);
+/* Exchanges the model's weights with the average (twice restores both). */
+void train_ema_swap(train_ema_t *e, train_model_t *m);
+
 /* Learning rate at step (0-based): linear warm-up over `warmup` steps to
  * lr_max, then cosine decay to lr_min at `total`, lr_min after. */
 float train_lr_at(int64_t step, int64_t warmup, int64_t total, float lr_max, float lr_min);

@@ -26,6 +26,7 @@ struct trainer {
     train_model_t *m;
     train_acts_t *acts;
     train_adamw_t opt;
+    train_ema_t ema;           /* avg is NULL unless o.ema > 0 */
     const dataset_t *data;
     tokenizer_t *tok;
     char out_dir[4096];
@@ -81,6 +82,7 @@ void trainer_free(trainer_t *t) {
     train_model_free(t->m);
     train_acts_free(t->acts);
     train_adamw_free(&t->opt);
+    train_ema_free(&t->ema);
     free(t->data_desc);
     free(t->inputs);
     free(t->seg);
@@ -115,6 +117,10 @@ static int tr_setup(trainer_t *t, char *err, size_t errlen) {
         train_adamw_init(&t->opt, t->m, t->o.beta1, t->o.beta2, t->o.eps, t->o.weight_decay,
                          t->o.decay_embeddings) != 0) {
         snprintf(err, errlen, "out of memory allocating the optimiser state");
+        return -1;
+    }
+    if (t->o.ema > 0 && train_ema_init(&t->ema, t->m, t->o.ema) != 0) {
+        snprintf(err, errlen, "out of memory allocating the weight average");
         return -1;
     }
     if (t->o.min_lr < 0) t->o.min_lr = t->o.lr / 10.0f;
@@ -196,6 +202,7 @@ static cJSON *tr_opts_json(const trainer_opts_t *o) {
     cJSON_AddNumberToObject(j, "grad_clip", o->grad_clip);
     cJSON_AddNumberToObject(j, "dropout", o->dropout);
     cJSON_AddNumberToObject(j, "bpe_dropout", o->bpe_dropout);
+    cJSON_AddNumberToObject(j, "ema", o->ema);
     cJSON_AddBoolToObject(j, "decay_embeddings", o->decay_embeddings);
     cJSON_AddBoolToObject(j, "scaled_residual", o->scaled_residual);
     cJSON_AddBoolToObject(j, "bf16", o->bf16);
@@ -242,6 +249,7 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
     o->grad_clip = (float)tr_num(j, "grad_clip", o->grad_clip);
     o->dropout = (float)tr_num(j, "dropout", o->dropout);
     o->bpe_dropout = (float)tr_num(j, "bpe_dropout", o->bpe_dropout);
+    o->ema = (float)tr_num(j, "ema", o->ema);
     o->decay_embeddings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "decay_embeddings"));
     o->scaled_residual = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "scaled_residual"));
     o->bf16 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "bf16"));
@@ -265,16 +273,18 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
     train_model_t *m = t->m;
     /* 1. optimizer.safetensors: the exact state (master weights, moments, step) */
     st_writer_t *w = st_writer_init();
-    char (*names)[80] = calloc((size_t)m->n_tensors * 3, sizeof(*names));
+    char (*names)[80] = calloc((size_t)m->n_tensors * 4, sizeof(*names));
     int rc = w && names ? 0 : -1;
     int64_t step_val = t->step, one = 1;
+    int kinds = t->ema.avg ? 4 : 3;
     for (int i = 0; i < m->n_tensors && rc == 0; i++) {
         const train_tensor_t *tt = &m->tensors[i];
         size_t off = (size_t)(tt->data - m->params);
-        const float *src[3] = {tt->data, t->opt.m + off, t->opt.v + off};
-        const char *pre[3] = {"param.", "m.", "v."};
-        for (int k = 0; k < 3 && rc == 0; k++) {
-            char *nm = names[i * 3 + k];
+        const float *src[4] = {tt->data, t->opt.m + off, t->opt.v + off,
+                               t->ema.avg ? t->ema.avg + off : NULL};
+        const char *pre[4] = {"param.", "m.", "v.", "ema."};
+        for (int k = 0; k < kinds && rc == 0; k++) {
+            char *nm = names[i * 4 + k];
             snprintf(nm, 80, "%s%s", pre[k], tt->name);
             rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, src[k]);
         }
@@ -286,8 +296,11 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
     st_writer_free(w);
     free(names);
     if (rc != 0) return -1;
-    /* 2. the model in the Hugging Face layout */
-    if (train_model_save(m, t->out_dir, t->o.save_dtype, err, errlen) != 0) return -1;
+    /* 2. the model in the Hugging Face layout (the average, when kept) */
+    if (t->ema.avg) train_ema_swap(&t->ema, m);
+    rc = train_model_save(m, t->out_dir, t->o.save_dtype, err, errlen);
+    if (t->ema.avg) train_ema_swap(&t->ema, m);
+    if (rc != 0) return -1;
     /* 3. train_state.json */
     cJSON *st = cJSON_CreateObject();
     cJSON *oj = tr_opts_json(&t->o);
@@ -326,7 +339,10 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
 static int tr_save_best(trainer_t *t, double val_bpb, char *err, size_t errlen) {
     char dir[4200], src[4300], dst[4300];
     snprintf(dir, sizeof(dir), "%s/best", t->out_dir);
-    if (train_model_save(t->m, dir, t->o.save_dtype, err, errlen) != 0) return -1;
+    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    int rc = train_model_save(t->m, dir, t->o.save_dtype, err, errlen);
+    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    if (rc != 0) return -1;
     const char *files[2] = {"vocab.json", "merges.txt"};
     for (int i = 0; i < 2; i++) {
         snprintf(src, sizeof(src), "%s/%s", t->out_dir, files[i]);
@@ -408,9 +424,10 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
     for (int i = 0; i < t->m->n_tensors; i++) {
         const train_tensor_t *tt = &t->m->tensors[i];
         size_t off = (size_t)(tt->data - t->m->params);
-        float *dst[3] = {tt->data, t->opt.m + off, t->opt.v + off};
-        const char *pre[3] = {"param.", "m.", "v."};
-        for (int k = 0; k < 3; k++) {
+        float *dst[4] = {tt->data, t->opt.m + off, t->opt.v + off,
+                         t->ema.avg ? t->ema.avg + off : NULL};
+        const char *pre[4] = {"param.", "m.", "v.", "ema."};
+        for (int k = 0; k < (t->ema.avg ? 4 : 3); k++) {
             char nm[96];
             snprintf(nm, sizeof(nm), "%s%s", pre[k], tt->name);
             const st_tensor_t *s = st_find(st, nm);
@@ -439,8 +456,8 @@ fail:
 
 /* ---- validation ------------------------------------------------------------ */
 
-int trainer_eval(trainer_t *t, int64_t max_tokens, double *loss, double *bpb, char *err,
-                 size_t errlen) {
+static int tr_eval_weights(trainer_t *t, int64_t max_tokens, double *loss, double *bpb,
+                           char *err, size_t errlen) {
     const dataset_t *d = t->data;
     size_t n = d->n_val;
     if (max_tokens > 0 && (size_t)max_tokens + 1 < n) n = (size_t)max_tokens + 1;
@@ -475,6 +492,14 @@ int trainer_eval(trainer_t *t, int64_t max_tokens, double *loss, double *bpb, ch
     *loss = nats / (double)count;
     *bpb = bytes > 0 ? nats / log(2.0) / bytes : NAN;
     return 0;
+}
+
+int trainer_eval(trainer_t *t, int64_t max_tokens, double *loss, double *bpb, char *err,
+                 size_t errlen) {
+    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    int rc = tr_eval_weights(t, max_tokens, loss, bpb, err, errlen);
+    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    return rc;
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -557,6 +582,7 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         }
         float lr = train_lr_at(t->step, o->warmup, o->steps, o->lr, o->min_lr);
         train_adamw_step(&t->opt, t->m, lr);
+        if (t->ema.avg) train_ema_update(&t->ema, t->m);
         t->step++;
 
         trainer_progress_t p = {0};

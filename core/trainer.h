@@ -6,7 +6,8 @@
  * model.safetensors, vocab.json, merges.txt: loads in gptscope and in
  * transformers) plus
  *   optimizer.safetensors  f32 master weights "param.NAME", AdamW moments
- *                          "m.NAME" / "v.NAME", and "step" (I64 [1])
+ *                          "m.NAME" / "v.NAME", the moving average "ema.NAME"
+ *                          (with opts.ema), and "step" (I64 [1])
  *   train_state.json       the run's options, step and best validation loss
  * Each file is written to a temporary name and renamed, optimizer state
  * first, so a crash mid-save leaves a loadable, consistent checkpoint.
@@ -38,6 +39,9 @@ typedef struct trainer_opts {
     int threads;
     kernel_dtype_t save_dtype; /* model.safetensors dtype */
     int bf16;                  /* mixed precision on AMX (train_acts_set_bf16) */
+    float ema;                 /* > 0: keep a moving average of the weights with this decay
+                                  (train_ema_t); validation, checkpoints' model.safetensors
+                                  and best/ then hold the average, not the last weights */
     int keep_best;             /* 1: each validation that improves on the best so far also
                                   writes the model to OUT/best/ (HF layout + best.json) */
     int64_t stop_after;        /* > 0: save and return TRAINER_STOPPED after this step
@@ -94,7 +98,8 @@ typedef enum {
 trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_progress_fn cb,
                              void *user, char *err, size_t errlen);
 /* Validation loss (nats/token) and bits per byte over non-overlapping
- * windows of the validation tokens (at most max_tokens, 0 = all). */
+ * windows of the validation tokens (at most max_tokens, 0 = all), of the
+ * averaged weights when the run keeps an average. */
 int trainer_eval(trainer_t *t, int64_t max_tokens, double *loss, double *bpb, char *err,
                  size_t errlen);
 int64_t trainer_step(const trainer_t *t);

@@ -139,6 +139,32 @@ res_loss=$(grep '^step 30/30' "$TMP/resume.out" | grep -o ' loss [0-9.]*')
 [ -n "$full_loss" ] && [ "$full_loss" = "$res_loss" ]
 ok $? "the resumed run's final loss is the uninterrupted run's ($res_loss vs $full_loss)"
 
+# --ema: the saved model is the average (not the last weights), the
+# optimiser file carries it, and a resume continues it bit for bit
+"$BIN" train --data "$TMP/text.txt" -o "$TMP/ema" "${TINY[@]}" --threads 2 --steps 30 --ema 0.5 --tokenizer "$TMP/bpe" >"$TMP/ema.out" 2>&1 &&
+    "$BIN" train --data "$TMP/text.txt" -o "$TMP/ema_part" "${TINY[@]}" --threads 2 --steps 30 --ema 0.5 --stop-after 15 --tokenizer "$TMP/bpe" >/dev/null 2>&1 &&
+    "$BIN" train --resume "$TMP/ema_part" >"$TMP/ema_res.out" 2>&1 &&
+    cmp -s "$TMP/ema/model.safetensors" "$TMP/ema_part/model.safetensors" &&
+    cmp -s "$TMP/ema/optimizer.safetensors" "$TMP/ema_part/optimizer.safetensors"
+ok $? "--ema 0.5: 15 steps + resume to 30 = 30 steps, bit for bit" "$(tail -3 "$TMP/ema_res.out")"
+grep -q '"ema":\s*0.5' "$TMP/ema/train_state.json" && grep -q '"ema\.' "$TMP/ema/optimizer.safetensors" &&
+    ! grep -q '"ema\.' "$TMP/full/optimizer.safetensors"
+ok $? "train_state.json records ema; optimizer.safetensors holds the average only with --ema"
+# same run without the average: the last weights are those of --ema's run
+# (the average does not feed back), and the saved models differ
+python3 - "$TMP/ema/optimizer.safetensors" "$TMP/full/optimizer.safetensors" "$TMP/ema/model.safetensors" "$TMP/full/model.safetensors" <<'PY'
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+eo, fo, em, fm = (tensors(p) for p in sys.argv[1:])
+same_params = all(eo[k] == fo[k] for k in fo if k.startswith("param.") or k.startswith("m.") or k.startswith("v."))
+sys.exit(0 if same_params and em != fm and any(eo["ema." + k[6:]] != eo[k] for k in eo if k.startswith("param.")) else 1)
+PY
+ok $? "--ema leaves the training itself unchanged (weights, moments) and saves the average"
+
 # BPE-dropout: a 6000-byte text is ~25 steps per epoch here, so 40 steps
 # re-tokenize once, and the resume at step 30 must redraw epoch 1's segmentation
 head -c 6000 "$CORPUS" >"$TMP/small.txt"

@@ -258,6 +258,31 @@ static void test_adamw_and_schedule(tap_t *t) {
     tap_near(t, train_lr_at(500, 10, 100, 1e-3f, 1e-4f), 1e-4, 1e-9, "lr floor after the end");
 }
 
+/* The average starts at the weights, follows avg += (1-d)(w - avg), and a
+ * swap exchanges it with the weights (twice: both back). */
+static void test_ema(tap_t *t) {
+    train_model_t *m = tiny_model(0, 4);
+    train_ema_t e;
+    tap_ok(t, train_ema_init(&e, m, 0.75f) == 0, "ema init");
+    size_t last = m->n_params - 1;
+    float w0 = m->params[7], wl = m->params[last];
+    tap_ok(t, e.avg[7] == w0 && e.avg[last] == wl, "ema starts at the weights");
+    m->params[7] = w0 + 1.0f;
+    m->params[last] = wl - 2.0f;
+    train_ema_update(&e, m);
+    tap_near(t, e.avg[7], w0 + 0.25, 1e-6, "ema update, first element");
+    tap_near(t, e.avg[last], wl - 0.5, 1e-6, "ema update, last element");
+    train_ema_update(&e, m);
+    tap_near(t, e.avg[7], w0 + 0.25 + 0.25 * 0.75, 1e-6, "ema second update");
+    float a7 = e.avg[7];
+    train_ema_swap(&e, m);
+    tap_ok(t, m->params[7] == a7 && e.avg[7] == w0 + 1.0f, "swap puts the average in the model");
+    train_ema_swap(&e, m);
+    tap_ok(t, m->params[7] == w0 + 1.0f && e.avg[7] == a7, "swapping twice restores both");
+    train_ema_free(&e);
+    train_model_free(m);
+}
+
 /* 300 AdamW steps on a fixed cyclic sequence: the loss must fall
  * far below chance (ln 23 = 3.14). */
 static void test_loss_falls(tap_t *t, int gpt1) {
@@ -503,6 +528,7 @@ int main(void) {
     test_matches_inference(&t, 1);
     test_accumulation(&t);
     test_adamw_and_schedule(&t);
+    test_ema(&t);
     test_loss_falls(&t, 0);
     test_loss_falls(&t, 1);
     test_bad_input(&t);

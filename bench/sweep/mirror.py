@@ -89,12 +89,42 @@ class GPT(nn.Module):
 
 
 model = GPT().to(dev)
-decay = [q for n_, q in model.named_parameters() if q.dim() == 2]
+# muon_lr > 0: the blocks' matrices are updated by Muon (momentum, then the
+# update orthogonalised by a quintic Newton-Schulz iteration), the rest by AdamW
+muon_lr = cfg.get("muon_lr", 0.0)
+muon_wd = cfg.get("muon_wd", 0.0)
+muon_mom = cfg.get("muon_mom", 0.95)
+hidden = [q for n_, q in model.named_parameters() if q.dim() == 2 and n_.startswith("blocks")] if muon_lr > 0 else []
+hid_ids = {id(q) for q in hidden}
+decay = [q for n_, q in model.named_parameters() if q.dim() == 2 and id(q) not in hid_ids]
 nodecay = [q for n_, q in model.named_parameters() if q.dim() < 2]
 opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd},
                          {"params": nodecay, "weight_decay": 0.0}],
                         lr=lr_max, betas=(0.9, cfg.get("beta2", 0.95)), eps=1e-8,
                         **({"fused": True} if dev == "cuda" else {}))
+mbuf = [torch.zeros_like(q) for q in hidden]
+
+
+def newton_schulz(g, iters=cfg.get("ns_iters", 5)):
+    a, b, c = 3.4445, -4.7750, 2.0315
+    x = g.bfloat16() if dev == "cuda" else g.clone()
+    tr = x.shape[0] > x.shape[1]
+    if tr:
+        x = x.t()
+    x = x / (x.norm() + 1e-7)
+    for _ in range(iters):
+        A = x @ x.t()
+        x = a * x + (b * A + c * A @ A) @ x
+    return (x.t() if tr else x).float()
+
+
+@torch.no_grad()
+def muon_step(lr):
+    for q, m in zip(hidden, mbuf):
+        m.mul_(muon_mom).add_(q.grad)
+        u = newton_schulz(q.grad + muon_mom * m)
+        q.mul_(1 - lr * muon_wd)
+        q.add_(u, alpha=-lr * max(1.0, q.shape[0] / q.shape[1]) ** 0.5)
 params = [q for q in model.parameters()]
 ema_decay = cfg.get("ema", 0.998)
 ema = [q.detach().clone() for q in params]
@@ -110,10 +140,9 @@ def lr_at(step):
 
 
 @torch.no_grad()
-def heldout_bpb():
+def heldout_bpb(stride=C // 2):
     model.eval()
     n = val.numel()
-    stride = C // 2
     starts = list(range(0, max(1, n - C), stride))
     if starts[-1] + C < n - 1:
         starts.append(n - 1 - C)
@@ -165,6 +194,8 @@ while step < steps:
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
+    if hidden:
+        muon_step(muon_lr * lr_at(step) / lr_max)
     with torch.no_grad():
         if hasattr(torch, "_foreach_lerp_"):
             torch._foreach_lerp_(ema, params, 1.0 - ema_decay)
@@ -188,4 +219,9 @@ while step < steps:
     if late:
         log.write("DEADLINE\n")
         break
+sb, _ = heldout_bpb(C // 8)
+swap_ema()
+se, _ = heldout_bpb(C // 8)
+swap_ema()
+log.write(f"stride {C // 8}: val_bpb {sb:.4f} ema_bpb {se:.4f}\n")
 log.write(f"FINAL {cfg['name']} step {step} val_bpb {vb:.4f} ema_bpb {eb:.4f} best {best[0]:.4f}@{best[1]}\n")
