@@ -243,6 +243,7 @@ fi
 # errors
 expect_fail "no --data" 2 "$BIN" train -o "$TMP/x"
 expect_fail "no -o" 2 "$BIN" train --data "$TMP/text.txt"
+expect_fail "--ema 1 refused (the average would never move)" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --ema 1
 expect_fail "--lr 0 refused" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --lr 0
 expect_fail "--embd not divisible by --heads" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --embd 30 --heads 4
 expect_fail "unknown flag" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --bogus
