@@ -131,6 +131,8 @@ typedef struct train_ema {
 } train_ema_t;
 int train_ema_init(train_ema_t *e, const train_model_t *m, float decay);
 void train_ema_free(train_ema_t *e);
+/* Both do nothing when no average is kept (avg NULL: a zeroed or freed
+ * train_ema_t), so a trainer calls them whether or not it averages. */
 void train_ema_update(train_ema_t *e, const train_model_t *m);
 /* Exchanges the model's weights with the average (twice restores both). */
 void train_ema_swap(train_ema_t *e, train_model_t *m);

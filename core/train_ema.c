@@ -24,6 +24,7 @@ void train_ema_free(train_ema_t *e) {
 }
 
 void train_ema_update(train_ema_t *e, const train_model_t *m) {
+    if (!e->avg) return;
     float k = 1.0f - e->decay, *a = e->avg;
     const float *w = m->params;
     size_t n = e->n_params;
@@ -32,6 +33,7 @@ void train_ema_update(train_ema_t *e, const train_model_t *m) {
 }
 
 void train_ema_swap(train_ema_t *e, train_model_t *m) {
+    if (!e->avg) return;
     float *a = e->avg, *w = m->params;
     size_t n = e->n_params;
 #pragma omp parallel for schedule(static) if (n > 65536)

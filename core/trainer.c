@@ -297,9 +297,9 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
     free(names);
     if (rc != 0) return -1;
     /* 2. the model in the Hugging Face layout (the average, when kept) */
-    if (t->ema.avg) train_ema_swap(&t->ema, m);
+    train_ema_swap(&t->ema, m);
     rc = train_model_save(m, t->out_dir, t->o.save_dtype, err, errlen);
-    if (t->ema.avg) train_ema_swap(&t->ema, m);
+    train_ema_swap(&t->ema, m);
     if (rc != 0) return -1;
     /* 3. train_state.json */
     cJSON *st = cJSON_CreateObject();
@@ -339,9 +339,9 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
 static int tr_save_best(trainer_t *t, double val_bpb, char *err, size_t errlen) {
     char dir[4200], src[4300], dst[4300];
     snprintf(dir, sizeof(dir), "%s/best", t->out_dir);
-    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    train_ema_swap(&t->ema, t->m);
     int rc = train_model_save(t->m, dir, t->o.save_dtype, err, errlen);
-    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    train_ema_swap(&t->ema, t->m);
     if (rc != 0) return -1;
     const char *files[2] = {"vocab.json", "merges.txt"};
     for (int i = 0; i < 2; i++) {
@@ -496,9 +496,9 @@ static int tr_eval_weights(trainer_t *t, int64_t max_tokens, double *loss, doubl
 
 int trainer_eval(trainer_t *t, int64_t max_tokens, double *loss, double *bpb, char *err,
                  size_t errlen) {
-    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    train_ema_swap(&t->ema, t->m);
     int rc = tr_eval_weights(t, max_tokens, loss, bpb, err, errlen);
-    if (t->ema.avg) train_ema_swap(&t->ema, t->m);
+    train_ema_swap(&t->ema, t->m);
     return rc;
 }
 
@@ -582,7 +582,7 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         }
         float lr = train_lr_at(t->step, o->warmup, o->steps, o->lr, o->min_lr);
         train_adamw_step(&t->opt, t->m, lr);
-        if (t->ema.avg) train_ema_update(&t->ema, t->m);
+        train_ema_update(&t->ema, t->m);
         t->step++;
 
         trainer_progress_t p = {0};
