@@ -55,9 +55,8 @@ const char cmd_train_help[] =
     "      --beta2 B         AdamW beta2 (default 0.95; beta1 0.9, eps 1e-8)\n"
     "      --grad-clip C     clip the global gradient norm to C, 0 = off (default 1)\n"
     "      --dropout P       embedding, attention and residual dropout (default 0.1)\n"
-    "      --bpe-dropout P   BPE-dropout: re-tokenize the training text every epoch,\n"
-    "                        skipping each merge with probability P (data\n"
-    "                        augmentation; validation uses the normal encoding)\n"
+    "      --bpe-dropout P   re-tokenize the training text every epoch, skipping each\n"
+    "                        merge with probability P (validation: normal encoding)\n"
     "      --no-scaled-init  plain N(0, 0.02) for the residual projections too\n"
     "      --seed S          initialisation, batches and dropout (default 1)\n"
     "run:\n"
@@ -69,9 +68,12 @@ const char cmd_train_help[] =
     "                        (f32 weights, gradients and optimiser); needs AMX-BF16\n"
     "      --keep-best       also write the model with the lowest validation loss so far\n"
     "                        to OUT/best/ (HF layout, with best.json naming the step)\n"
-    "      --ema D           keep a moving average of the weights (decay D, e.g. 0.998;\n"
-    "                        each step avg += (1-D)(w - avg)); validation and the saved\n"
-    "                        model use the average\n"
+    "      --ema D           validate and save a moving average of the weights (decay\n"
+    "                        D, e.g. 0.998: avg += (1-D)(w - avg) after each step)\n"
+    "      --muon LR         Muon (momentum orthogonalised by Newton-Schulz) for the\n"
+    "                        blocks' matrices at peak rate LR (e.g. 0.01); rest AdamW\n"
+    "      --muon-wd W, --muon-momentum B, --muon-ns N   its weight decay (0.1),\n"
+    "                        Nesterov momentum (0.95), rounds (5; on AMX with --bf16)\n"
     "      --resume DIR      continue the run saved in DIR exactly where it stopped\n"
     "      --stop-after N    save and stop after step N (resume later; the schedule\n"
     "                        still runs to --steps)\n"
@@ -190,7 +192,11 @@ enum {
     OPT_DROPOUT, OPT_BPE_DROPOUT, OPT_NO_SCALED, OPT_SEED, OPT_EVAL_EVERY, OPT_EVAL_TOKENS, OPT_SAVE_EVERY,
     OPT_SAVE_DTYPE, OPT_RESUME, OPT_STOP_AFTER, OPT_BF16,
     OPT_KEEP_BEST,
-    OPT_EMA
+    OPT_EMA,
+    OPT_MUON,
+    OPT_MUON_WD,
+    OPT_MUON_MOM,
+    OPT_MUON_NS
 };
 
 int cmd_train(int argc, char **argv) {
@@ -223,6 +229,10 @@ int cmd_train(int argc, char **argv) {
         {"bf16", no_argument, 0, OPT_BF16},
         {"keep-best", no_argument, 0, OPT_KEEP_BEST},
         {"ema", required_argument, 0, OPT_EMA},
+        {"muon", required_argument, 0, OPT_MUON},
+        {"muon-wd", required_argument, 0, OPT_MUON_WD},
+        {"muon-momentum", required_argument, 0, OPT_MUON_MOM},
+        {"muon-ns", required_argument, 0, OPT_MUON_NS},
         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts_t o;
     trainer_opts_default(&o);
@@ -314,6 +324,14 @@ int cmd_train(int argc, char **argv) {
         case OPT_BF16: o.bf16 = 1; break;
         case OPT_KEEP_BEST: o.keep_best = 1; break;
         case OPT_EMA: NEED(cli_parse_float(CMD, "--ema", optarg, 0, 0, 1, 1, &o.ema)); break;
+        case OPT_MUON: NEED(cli_parse_float(CMD, "--muon", optarg, 0, 0, 1, 0, &o.muon_lr)); break;
+        case OPT_MUON_WD:
+            NEED(cli_parse_float(CMD, "--muon-wd", optarg, 0, 0, 10, 0, &o.muon_wd));
+            break;
+        case OPT_MUON_MOM:
+            NEED(cli_parse_float(CMD, "--muon-momentum", optarg, 0, 0, 1, 1, &o.muon_momentum));
+            break;
+        case OPT_MUON_NS: NEED(cli_parse_int(CMD, "--muon-ns", optarg, 1, 20, &o.muon_ns)); break;
         case OPT_STOP_AFTER:
             NEED(cli_parse_int(CMD, "--stop-after", optarg, 1, 1 << 30, &iv));
             o.stop_after = iv;

@@ -8,7 +8,10 @@
  *   gpt2:  GPT-2 124M (12 x 768, vocab 50304 as llm.c pads it), batch 4 x 64
  * Usage: bench_train [--shape small|gpt2|custom] [--layers L --embd C --heads H
  *                    --vocab V --ctx T --batch B --seq T] [--steps N] [--threads N]
- *                    [--bf16] [--quick] */
+ *                    [--bf16] [--muon ROUNDS] [--quick]
+ * --muon: the blocks' matrices stepped by Muon with ROUNDS Newton-Schulz
+ * rounds (its cost is counted in the optimiser's share; the GFLOP/s figure
+ * stays 6 x params x tokens/s, so it drops by what Muon costs). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -55,7 +58,7 @@ static double bt_sgemm(int M, int N, int K, int threads, int reps) {
 
 int main(int argc, char **argv) {
     int L = 6, C = 384, H = 6, V = 2048, ctx = 256, B = 8, T = 256, steps = 6, threads = 2;
-    int quick = 0, bf16 = 0;
+    int quick = 0, bf16 = 0, muon_ns = 0;
     const char *shape = "small";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -85,6 +88,9 @@ int main(int argc, char **argv) {
             quick = 1;
         } else if (strcmp(a, "--bf16") == 0) {
             bf16 = 1;
+        } else if (strcmp(a, "--muon") == 0 && v) {
+            muon_ns = atoi(v);
+            i++;
         } else if (strcmp(a, "--shape") == 0 && v) {
             shape = v;
             i++;
@@ -116,6 +122,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     train_model_init_weights(m, 1, 1);
+    train_muon_t muon = {0};
+    if (muon_ns > 0) {
+        if (train_muon_init(&muon, m, 0.95f, 0.1f, muon_ns, bf16, threads) != 0) {
+            fprintf(stderr, "bench_train: out of memory for Muon\n");
+            return 1;
+        }
+        opt.skip_muon = 1;
+    }
     if (bf16 && train_acts_set_bf16(acts, 1, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench_train: %s\n", err);
         return 1;
@@ -128,9 +142,9 @@ int main(int argc, char **argv) {
     double fwd_total = 0, bwd_total = 0, opt_total = 0;
     train_dropout_t drop = {0.1f, 0.1f, 0.1f};
     printf("training %s: %d layers x %d, %d heads, vocab %d, batch %d x %d, %.2f M params, "
-           "%d threads, dropout 0.1, %s\n",
+           "%d threads, dropout 0.1, %s%s\n",
            shape, L, C, H, V, B, T, (double)n_params * 1e-6, threads,
-           bf16 ? "bf16 products on AMX" : "f32");
+           bf16 ? "bf16 products on AMX" : "f32", muon_ns > 0 ? ", Muon" : "");
     for (int s = 0; s <= steps; s++) { /* step 0 warms up */
         for (int i = 0; i < B * T; i++) {
             in[i] = (int)(rng_next(&r) % (uint64_t)V);
@@ -144,6 +158,7 @@ int main(int argc, char **argv) {
         double t2 = bt_now();
         train_clip_grad_norm(m, 1.0);
         train_adamw_step(&opt, m, 1e-4f);
+        train_muon_step(&muon, m, 1e-3f);
         double t3 = bt_now();
         if (!isfinite(loss)) {
             fprintf(stderr, "bench_train: loss is not finite: %s\n", err);
@@ -163,10 +178,10 @@ int main(int argc, char **argv) {
     double sg = bt_sgemm(B * T, 4 * C, C, threads, quick ? 2 : 5);
     printf("  step %.3f s (median %.3f): %.0f tokens/s (median %.0f)\n", best, med, tok / best,
            tok / med);
-    printf("  forward %.0f%%, backward %.0f%%, clip+AdamW %.0f%% of the time\n",
+    printf("  forward %.0f%%, backward %.0f%%, clip+%s %.0f%% of the time\n",
            100 * fwd_total / (fwd_total + bwd_total + opt_total),
            100 * bwd_total / (fwd_total + bwd_total + opt_total),
-           100 * opt_total / (fwd_total + bwd_total + opt_total));
+           muon_ns > 0 ? "AdamW+Muon" : "AdamW", 100 * opt_total / (fwd_total + bwd_total + opt_total));
     printf("  achieved %.1f GFLOP/s (6 x params x tokens/s); sgemm %dx%dx%d on this machine: "
            "%.1f GFLOP/s (%.0f%%)\n",
            gf, B * T, 4 * C, C, sg, 100 * gf / sg);
@@ -174,6 +189,7 @@ int main(int argc, char **argv) {
     free(in);
     free(tg);
     train_adamw_free(&opt);
+    train_muon_free(&muon);
     train_acts_free(acts);
     train_model_free(m);
     return 0;

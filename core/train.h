@@ -111,6 +111,7 @@ double train_clip_grad_norm(train_model_t *m, double max_norm);
 typedef struct train_adamw {
     float beta1, beta2, eps, weight_decay;
     int decay_embeddings;
+    int skip_muon;             /* 1: leave the tensors train_muon_applies to alone */
     int64_t step;              /* steps taken so far */
     float *m, *v;              /* n_params each */
     size_t n_params;
@@ -136,6 +137,33 @@ void train_ema_free(train_ema_t *e);
 void train_ema_update(train_ema_t *e, const train_model_t *m);
 /* Exchanges the model's weights with the average (twice restores both). */
 void train_ema_swap(train_ema_t *e, train_model_t *m);
+
+/* Muon for the blocks' weight matrices (attn.c_attn, attn.c_proj, mlp.c_fc,
+ * mlp.c_proj of every layer; embeddings, biases and gains stay with AdamW):
+ *   buf = momentum buf + g;  X = NS(g + momentum buf)   (Nesterov)
+ *   p = p (1 - lr wd) - lr sqrt(max(1, out / in)) X
+ * where NS is ns_iters rounds of the quintic Newton-Schulz iteration on
+ * X / ||X||_F (singular values pushed to about 1). bf16: the iteration's
+ * matrix products on AMX (falls back to sgemm where AMX is missing). */
+typedef struct train_muon {
+    float momentum, weight_decay;
+    int ns_iters, n_threads;
+    float *buf;                /* momentum, n_params in params' layout (block matrices used) */
+    size_t n_params;
+    float *x, *y, *gram, *poly;   /* scratch: the largest matrix twice, its Gram matrix twice */
+    struct amx_ctx *amx;       /* NULL: f32 sgemm */
+} train_muon_t;
+/* 1 for the tensors Muon updates (the trainer's AdamW skips them). */
+int train_muon_applies(const train_tensor_t *t);
+int train_muon_init(train_muon_t *mu, const train_model_t *m, float momentum, float weight_decay,
+                    int ns_iters, int bf16, int n_threads);
+void train_muon_free(train_muon_t *mu);
+/* One step of every tensor train_muon_applies to; nothing when buf is NULL. */
+void train_muon_step(train_muon_t *mu, train_model_t *m, float lr);
+/* One step of one [rows, cols] matrix (Conv1D layout [in, out]) with its
+ * gradient and momentum: the unit the tests check against PyTorch. */
+void train_muon_update(train_muon_t *mu, float *p, const float *g, float *buf, int rows,
+                       int cols, float lr);
 
 /* Learning rate at step (0-based): linear warm-up over `warmup` steps to
  * lr_max, then cosine decay to lr_min at `total`, lr_min after. */

@@ -47,6 +47,7 @@ void train_adamw_step(train_adamw_t *opt, train_model_t *m, float lr) {
     float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
     for (int ti = 0; ti < m->n_tensors; ti++) {
         const train_tensor_t *tt = &m->tensors[ti];
+        if (opt->skip_muon && train_muon_applies(tt)) continue;
         int decay = tt->is_matrix || (tt->is_embedding && opt->decay_embeddings);
         float wd = decay ? opt->weight_decay : 0.0f;
         size_t off = (size_t)(tt->data - m->params), n = tt->numel;

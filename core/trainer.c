@@ -27,6 +27,7 @@ struct trainer {
     train_acts_t *acts;
     train_adamw_t opt;
     train_ema_t ema;           /* avg is NULL unless o.ema > 0 */
+    train_muon_t muon;         /* buf is NULL unless o.muon_lr > 0 */
     const dataset_t *data;
     tokenizer_t *tok;
     char out_dir[4096];
@@ -65,6 +66,9 @@ void trainer_opts_default(trainer_opts_t *o) {
     o->eval_every = 250;
     o->save_every = 500;
     o->save_dtype = KERNEL_F32;
+    o->muon_wd = 0.1f;
+    o->muon_momentum = 0.95f;
+    o->muon_ns = 5;
 }
 
 static double tr_now(void) {
@@ -83,6 +87,7 @@ void trainer_free(trainer_t *t) {
     train_acts_free(t->acts);
     train_adamw_free(&t->opt);
     train_ema_free(&t->ema);
+    train_muon_free(&t->muon);
     free(t->data_desc);
     free(t->inputs);
     free(t->seg);
@@ -122,6 +127,14 @@ static int tr_setup(trainer_t *t, char *err, size_t errlen) {
     if (t->o.ema > 0 && train_ema_init(&t->ema, t->m, t->o.ema) != 0) {
         snprintf(err, errlen, "out of memory allocating the weight average");
         return -1;
+    }
+    if (t->o.muon_lr > 0) {
+        if (train_muon_init(&t->muon, t->m, t->o.muon_momentum, t->o.muon_wd, t->o.muon_ns,
+                            t->o.bf16, t->o.threads) != 0) {
+            snprintf(err, errlen, "out of memory allocating Muon's state");
+            return -1;
+        }
+        t->opt.skip_muon = 1;
     }
     if (t->o.min_lr < 0) t->o.min_lr = t->o.lr / 10.0f;
     return 0;
@@ -203,6 +216,10 @@ static cJSON *tr_opts_json(const trainer_opts_t *o) {
     cJSON_AddNumberToObject(j, "dropout", o->dropout);
     cJSON_AddNumberToObject(j, "bpe_dropout", o->bpe_dropout);
     cJSON_AddNumberToObject(j, "ema", o->ema);
+    cJSON_AddNumberToObject(j, "muon_lr", o->muon_lr);
+    cJSON_AddNumberToObject(j, "muon_wd", o->muon_wd);
+    cJSON_AddNumberToObject(j, "muon_momentum", o->muon_momentum);
+    cJSON_AddNumberToObject(j, "muon_ns", o->muon_ns);
     cJSON_AddBoolToObject(j, "decay_embeddings", o->decay_embeddings);
     cJSON_AddBoolToObject(j, "scaled_residual", o->scaled_residual);
     cJSON_AddBoolToObject(j, "bf16", o->bf16);
@@ -250,6 +267,10 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
     o->dropout = (float)tr_num(j, "dropout", o->dropout);
     o->bpe_dropout = (float)tr_num(j, "bpe_dropout", o->bpe_dropout);
     o->ema = (float)tr_num(j, "ema", o->ema);
+    o->muon_lr = (float)tr_num(j, "muon_lr", o->muon_lr);
+    o->muon_wd = (float)tr_num(j, "muon_wd", o->muon_wd);
+    o->muon_momentum = (float)tr_num(j, "muon_momentum", o->muon_momentum);
+    o->muon_ns = (int)tr_num(j, "muon_ns", o->muon_ns);
     o->decay_embeddings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "decay_embeddings"));
     o->scaled_residual = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "scaled_residual"));
     o->bf16 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "bf16"));
@@ -273,7 +294,7 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
     train_model_t *m = t->m;
     /* 1. optimizer.safetensors: the exact state (master weights, moments, step) */
     st_writer_t *w = st_writer_init();
-    char (*names)[80] = calloc((size_t)m->n_tensors * 4, sizeof(*names));
+    char (*names)[80] = calloc((size_t)m->n_tensors * 5, sizeof(*names));
     int rc = w && names ? 0 : -1;
     int64_t step_val = t->step, one = 1;
     int kinds = t->ema.avg ? 4 : 3;
@@ -284,9 +305,14 @@ int trainer_save(trainer_t *t, char *err, size_t errlen) {
                                t->ema.avg ? t->ema.avg + off : NULL};
         const char *pre[4] = {"param.", "m.", "v.", "ema."};
         for (int k = 0; k < kinds && rc == 0; k++) {
-            char *nm = names[i * 4 + k];
+            char *nm = names[i * 5 + k];
             snprintf(nm, 80, "%s%s", pre[k], tt->name);
             rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, src[k]);
+        }
+        if (t->muon.buf && train_muon_applies(tt) && rc == 0) {
+            char *nm = names[i * 5 + 4];
+            snprintf(nm, 80, "mu.%s", tt->name);
+            rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, t->muon.buf + off);
         }
     }
     if (rc == 0) rc = st_writer_add(w, "step", ST_I64, 1, &one, &step_val);
@@ -437,6 +463,16 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
             }
             memcpy(dst[k], s->data, tt->numel * sizeof(float));
         }
+        if (t->muon.buf && train_muon_applies(tt)) {
+            char nm[96];
+            snprintf(nm, sizeof(nm), "mu.%s", tt->name);
+            const st_tensor_t *s = st_find(st, nm);
+            if (!s || s->dtype != ST_F32 || (size_t)st_numel(s) != tt->numel) {
+                snprintf(err, errlen, "%s: tensor %s missing or of the wrong shape", path, nm);
+                goto fail;
+            }
+            memcpy(t->muon.buf + off, s->data, tt->numel * sizeof(float));
+        }
     }
     const st_tensor_t *ss = st_find(st, "step");
     if (!ss || ss->dtype != ST_I64 || st_numel(ss) != 1) {
@@ -582,6 +618,7 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         }
         float lr = train_lr_at(t->step, o->warmup, o->steps, o->lr, o->min_lr);
         train_adamw_step(&t->opt, t->m, lr);
+        train_muon_step(&t->muon, t->m, o->lr > 0 ? o->muon_lr * lr / o->lr : 0.0f);
         train_ema_update(&t->ema, t->m);
         t->step++;
 

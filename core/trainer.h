@@ -7,7 +7,8 @@
  * transformers) plus
  *   optimizer.safetensors  f32 master weights "param.NAME", AdamW moments
  *                          "m.NAME" / "v.NAME", the moving average "ema.NAME"
- *                          (with opts.ema), and "step" (I64 [1])
+ *                          (with opts.ema), Muon's momentum "mu.NAME" (with
+ *                          opts.muon_lr, block matrices only), and "step" (I64 [1])
  *   train_state.json       the run's options, step and best validation loss
  * Each file is written to a temporary name and renamed, optimizer state
  * first, so a crash mid-save leaves a loadable, consistent checkpoint.
@@ -42,6 +43,10 @@ typedef struct trainer_opts {
     float ema;                 /* > 0: keep a moving average of the weights with this decay
                                   (train_ema_t); validation, checkpoints' model.safetensors
                                   and best/ then hold the average, not the last weights */
+    float muon_lr;             /* > 0: the blocks' matrices are trained by Muon (train_muon_t)
+                                  at this peak rate, on the same schedule as lr */
+    float muon_wd, muon_momentum;
+    int muon_ns;               /* Newton-Schulz rounds */
     int keep_best;             /* 1: each validation that improves on the best so far also
                                   writes the model to OUT/best/ (HF layout + best.json) */
     int64_t stop_after;        /* > 0: save and return TRAINER_STOPPED after this step

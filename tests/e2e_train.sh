@@ -165,6 +165,58 @@ sys.exit(0 if same_params and em != fm and any(eo["ema." + k[6:]] != eo[k] for k
 PY
 ok $? "--ema leaves the training itself unchanged (weights, moments) and saves the average"
 
+# --muon: the blocks' matrices move by Muon (their AdamW moments stay zero),
+# the rest by AdamW; Muon's momentum is in optimizer.safetensors ("mu.", the
+# eight block matrices only), and a resume continues it bit for bit
+MU=(--data "$TMP/text.txt" "${TINY[@]}" --threads 2 --steps 30 --muon 0.02 --muon-ns 3 --tokenizer "$TMP/bpe")
+"$BIN" train "${MU[@]}" -o "$TMP/mu" >"$TMP/mu.out" 2>&1 &&
+    "$BIN" train "${MU[@]}" -o "$TMP/mu_part" --stop-after 15 >/dev/null 2>&1 &&
+    cp -r "$TMP/mu_part" "$TMP/mu_bad" &&
+    "$BIN" train --resume "$TMP/mu_part" >"$TMP/mu_res.out" 2>&1 &&
+    cmp -s "$TMP/mu/model.safetensors" "$TMP/mu_part/model.safetensors" &&
+    cmp -s "$TMP/mu/optimizer.safetensors" "$TMP/mu_part/optimizer.safetensors"
+ok $? "--muon 0.02: 15 steps + resume to 30 = 30 steps, bit for bit" "$(tail -3 "$TMP/mu_res.out")"
+mu_first=$(grep -o 'loss [0-9.]*' "$TMP/mu.out" | head -1 | awk '{print $2}')
+mu_last=$(grep -o 'loss [0-9.]*' "$TMP/mu.out" | tail -1 | awk '{print $2}')
+awk -v a="$mu_first" -v b="$mu_last" 'BEGIN { exit !(b < a - 0.5) }'
+ok $? "--muon: the loss falls ($mu_first -> $mu_last)"
+python3 -c "import json,sys; o=json.load(open(sys.argv[1]))['options']; assert abs(o['muon_lr']-0.02)<1e-7 and o['muon_ns']==3 and abs(o['muon_wd']-0.1)<1e-7 and abs(o['muon_momentum']-0.95)<1e-7, o" "$TMP/mu/train_state.json"
+ok $? "train_state.json records the Muon options"
+python3 - "$TMP/mu/optimizer.safetensors" "$TMP/full/optimizer.safetensors" <<'PY'
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+mu, plain = tensors(sys.argv[1]), tensors(sys.argv[2])
+mats = {"h.%d.%s.weight" % (l, s) for l in range(2) for s in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")}
+assert {k[3:] for k in mu if k.startswith("mu.")} == mats, "mu. tensors are the block matrices"
+assert not any(k.startswith("mu.") for k in plain), "no mu. tensors without --muon"
+for k in mats:
+    assert mu["mu." + k].count(0) < len(mu["mu." + k]), k + ": momentum is not zero"
+    assert mu["m." + k].count(0) == len(mu["m." + k]), k + ": AdamW moment should stay zero"
+    assert mu["param." + k] != plain["param." + k], k + ": trained differently from AdamW"
+for k in ("wte.weight", "h.0.attn.c_attn.bias", "h.1.ln_2.weight"):
+    assert mu["m." + k].count(0) < len(mu["m." + k]), k + ": AdamW moment should move"
+PY
+ok $? "Muon's momentum only for the block matrices, whose AdamW moments stay zero"
+python3 - "$TMP/mu_bad/optimizer.safetensors" <<'PY'
+import json, struct, sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+h["mu_renamed.h.0.attn.c_attn.weight"] = h.pop("mu.h.0.attn.c_attn.weight")
+hb = json.dumps(h).encode()
+hb += b" " * (-len(hb) % 8)
+open(p, "wb").write(struct.pack("<Q", len(hb)) + hb + b[8 + n:])
+PY
+"$BIN" train --resume "$TMP/mu_bad" >/dev/null 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -q "optimizer.safetensors: tensor mu.h.0.attn.c_attn.weight missing"
+ok $? "--resume of a Muon run without its momentum: one clear line (rc $rc)" "$(cat "$TMP/err")"
+
 # BPE-dropout: a 6000-byte text is ~25 steps per epoch here, so 40 steps
 # re-tokenize once, and the resume at step 30 must redraw epoch 1's segmentation
 head -c 6000 "$CORPUS" >"$TMP/small.txt"
@@ -244,6 +296,9 @@ fi
 expect_fail "no --data" 2 "$BIN" train -o "$TMP/x"
 expect_fail "no -o" 2 "$BIN" train --data "$TMP/text.txt"
 expect_fail "--ema 1 refused (the average would never move)" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --ema 1
+expect_fail "--muon -0.01 refused" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --muon -0.01
+expect_fail "--muon-ns 0 refused" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --muon 0.01 --muon-ns 0
+expect_fail "--muon-momentum 1 refused" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --muon 0.01 --muon-momentum 1
 expect_fail "--lr 0 refused" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --lr 0
 expect_fail "--embd not divisible by --heads" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --embd 30 --heads 4
 expect_fail "unknown flag" 2 "$BIN" train --data "$TMP/text.txt" -o "$TMP/x" --bogus
