@@ -289,30 +289,39 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
 }
 
 
+/* The f32 state optimizer.safetensors keeps for one tensor, as "PREFIX.NAME":
+ * the master weights, AdamW's moments, the weight average (with --ema) and
+ * Muon's momentum (with --muon, block matrices only); NULL where a kind is
+ * not kept. Saving and resuming both walk this one list. */
+enum { TR_KINDS = 5 };
+static const char *const tr_kind_prefix[TR_KINDS] = {"param.", "m.", "v.", "ema.", "mu."};
+
+static void tr_state_slots(trainer_t *t, const train_tensor_t *tt, float *slot[TR_KINDS]) {
+    size_t off = (size_t)(tt->data - t->m->params);
+    slot[0] = tt->data;
+    slot[1] = t->opt.m + off;
+    slot[2] = t->opt.v + off;
+    slot[3] = t->ema.avg ? t->ema.avg + off : NULL;
+    slot[4] = t->muon.buf && train_muon_applies(tt) ? t->muon.buf + off : NULL;
+}
+
 int trainer_save(trainer_t *t, char *err, size_t errlen) {
     char path[4200];
     train_model_t *m = t->m;
     /* 1. optimizer.safetensors: the exact state (master weights, moments, step) */
     st_writer_t *w = st_writer_init();
-    char (*names)[80] = calloc((size_t)m->n_tensors * 5, sizeof(*names));
+    char (*names)[80] = calloc((size_t)m->n_tensors * TR_KINDS, sizeof(*names));
     int rc = w && names ? 0 : -1;
     int64_t step_val = t->step, one = 1;
-    int kinds = t->ema.avg ? 4 : 3;
     for (int i = 0; i < m->n_tensors && rc == 0; i++) {
         const train_tensor_t *tt = &m->tensors[i];
-        size_t off = (size_t)(tt->data - m->params);
-        const float *src[4] = {tt->data, t->opt.m + off, t->opt.v + off,
-                               t->ema.avg ? t->ema.avg + off : NULL};
-        const char *pre[4] = {"param.", "m.", "v.", "ema."};
-        for (int k = 0; k < kinds && rc == 0; k++) {
-            char *nm = names[i * 5 + k];
-            snprintf(nm, 80, "%s%s", pre[k], tt->name);
-            rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, src[k]);
-        }
-        if (t->muon.buf && train_muon_applies(tt) && rc == 0) {
-            char *nm = names[i * 5 + 4];
-            snprintf(nm, 80, "mu.%s", tt->name);
-            rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, t->muon.buf + off);
+        float *slot[TR_KINDS];
+        tr_state_slots(t, tt, slot);
+        for (int k = 0; k < TR_KINDS && rc == 0; k++) {
+            if (!slot[k]) continue;
+            char *nm = names[i * TR_KINDS + k];
+            snprintf(nm, 80, "%s%s", tr_kind_prefix[k], tt->name);
+            rc = st_writer_add(w, nm, ST_F32, tt->n_dims, tt->shape, slot[k]);
         }
     }
     if (rc == 0) rc = st_writer_add(w, "step", ST_I64, 1, &one, &step_val);
@@ -449,29 +458,18 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
     if (!(st = st_open(path, err, errlen))) goto fail;
     for (int i = 0; i < t->m->n_tensors; i++) {
         const train_tensor_t *tt = &t->m->tensors[i];
-        size_t off = (size_t)(tt->data - t->m->params);
-        float *dst[4] = {tt->data, t->opt.m + off, t->opt.v + off,
-                         t->ema.avg ? t->ema.avg + off : NULL};
-        const char *pre[4] = {"param.", "m.", "v.", "ema."};
-        for (int k = 0; k < (t->ema.avg ? 4 : 3); k++) {
+        float *slot[TR_KINDS];
+        tr_state_slots(t, tt, slot);
+        for (int k = 0; k < TR_KINDS; k++) {
+            if (!slot[k]) continue;
             char nm[96];
-            snprintf(nm, sizeof(nm), "%s%s", pre[k], tt->name);
+            snprintf(nm, sizeof(nm), "%s%s", tr_kind_prefix[k], tt->name);
             const st_tensor_t *s = st_find(st, nm);
             if (!s || s->dtype != ST_F32 || (size_t)st_numel(s) != tt->numel) {
                 snprintf(err, errlen, "%s: tensor %s missing or of the wrong shape", path, nm);
                 goto fail;
             }
-            memcpy(dst[k], s->data, tt->numel * sizeof(float));
-        }
-        if (t->muon.buf && train_muon_applies(tt)) {
-            char nm[96];
-            snprintf(nm, sizeof(nm), "mu.%s", tt->name);
-            const st_tensor_t *s = st_find(st, nm);
-            if (!s || s->dtype != ST_F32 || (size_t)st_numel(s) != tt->numel) {
-                snprintf(err, errlen, "%s: tensor %s missing or of the wrong shape", path, nm);
-                goto fail;
-            }
-            memcpy(t->muon.buf + off, s->data, tt->numel * sizeof(float));
+            memcpy(slot[k], s->data, tt->numel * sizeof(float));
         }
     }
     const st_tensor_t *ss = st_find(st, "step");
