@@ -83,6 +83,7 @@ void cli_json_number(FILE *out, double v);
  * by 'gptscope help CMD'. */
 int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
@@ -92,7 +93,7 @@ int cmd_repl(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 extern const char cmd_generate_help[], cmd_eval_help[], cmd_tokenize_help[], cmd_info_help[];
-extern const char cmd_train_help[], cmd_bpe_train_help[];
+extern const char cmd_train_help[], cmd_bpe_train_help[], cmd_calibrate_help[];
 extern const char cmd_chat_help[], cmd_repl_help[], cmd_replay_help[], cmd_sessions_help[];
 
 #endif

@@ -5,13 +5,8 @@
  * (sum of nats) / ln 2 / (bytes of the predicted tokens x_1..x_{N-1}, as the
  * tokenizer decodes them): a figure that does not depend on the vocabulary.
  *
- * Long inputs: windows of n_ctx tokens with a stride of n_ctx/2. The first
- * window predicts every token in it; each later window predicts only the
- * tokens the previous ones did not, so every token is predicted once and,
- * past the first window, with at least n_ctx/2 tokens of context (the
- * "sliding window" evaluation of the Hugging Face perplexity guide). It costs
- * about twice the forward passes of non-overlapping windows, whose first
- * tokens would be predicted from almost nothing and inflate the loss. */
+ * Long inputs are scored in sliding windows of n_ctx tokens moved by n_ctx/2
+ * (core/score.h says why). */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,9 +14,9 @@
 
 #include "cli.h"
 #include "sampler.h"
+#include "score.h"
 
 #define CMD "eval"
-#define EVAL_BATCH 256 /* positions per gpt_forward call: bounds the [T, V] logits buffer */
 
 const char cmd_eval_help[] =
     "usage: gptscope eval [-m DIR] [--json] FILE\n"
@@ -46,52 +41,14 @@ typedef struct eval_result {
     double n_bytes;
 } eval_result_t;
 
-/* -log softmax(row)[target] for every scored position of one window. */
-static int eval_window(gpt_state_t *st, const int *ids, int b, int e, int first_scored,
-                       float *logits, int n_vocab, eval_result_t *r, char *err, size_t errlen) {
-    gpt_state_reset(st);
-    for (int p0 = b; p0 < e; p0 += EVAL_BATCH) {
-        int k = e - p0 < EVAL_BATCH ? e - p0 : EVAL_BATCH;
-        int want = p0 + k > first_scored;
-        if (gpt_forward(st, ids + p0, k, want ? logits : NULL, want, NULL, err, errlen)) return -1;
-        if (!want) continue;
-        for (int i = 0; i < k; i++) {
-            int p = p0 + i;
-            if (p < first_scored) continue;
-            const float *row = logits + (size_t)i * (size_t)n_vocab;
-            r->sum_nats += (double)sampler_logsumexp(row, n_vocab) - (double)row[ids[p + 1]];
-            r->n_pred++;
-        }
-    }
+/* -log softmax(row)[target], summed over every prediction. */
+static int eval_row(void *ctx, const float *logits, int n_vocab, int pos, int target, char *err,
+                    size_t errlen) {
+    eval_result_t *r = ctx;
+    (void)pos, (void)err, (void)errlen;
+    r->sum_nats += (double)sampler_logsumexp(logits, n_vocab) - (double)logits[target];
+    r->n_pred++;
     return 0;
-}
-
-static int evaluate(cli_model_t *cm, const int *ids, int n, int n_threads, eval_result_t *r) {
-    char err[1024];
-    int n_ctx = cm->cfg.n_ctx, n_vocab = cm->cfg.n_vocab;
-    int batch = n_ctx < EVAL_BATCH ? n_ctx : EVAL_BATCH;
-    int stride = n_ctx / 2 > 0 ? n_ctx / 2 : 1;
-    float *logits = malloc((size_t)batch * (size_t)n_vocab * sizeof *logits);
-    gpt_state_t *st = logits ? gpt_state_init(cm->model, batch, n_threads, err, sizeof err) : NULL;
-    if (!logits) snprintf(err, sizeof err, "out of memory");
-    int rc = -1;
-    if (!st) goto done;
-    /* Window inputs are positions [b, e); position p predicts ids[p + 1], so
-     * the last input position is n - 2. scored_to: positions below it have
-     * already been scored by an earlier window. */
-    int scored_to = 0;
-    for (int b = 0;; b += stride) {
-        int e = b + n_ctx < n - 1 ? b + n_ctx : n - 1;
-        if (eval_window(st, ids, b, e, scored_to, logits, n_vocab, r, err, sizeof err)) goto done;
-        scored_to = e;
-        if (e == n - 1) break;
-    }
-    rc = 0;
-done:
-    if (rc) cli_error("%s", err);
-    gpt_state_free(st);
-    free(logits);
-    return rc;
 }
 
 enum { OPT_IDS = CLI_OPT_FIRST_COMMAND_OPT };
@@ -158,7 +115,10 @@ int cmd_eval(int argc, char **argv) {
         size_t tl = 0;
         if (tokenizer_token_bytes(cm.tok, ids[i], &tl)) r.n_bytes += (double)tl;
     }
-    if (evaluate(&cm, ids, (int)n, n_threads, &r)) goto done;
+    if (score_windows(cm.model, ids, (int)n, n_threads, eval_row, &r, err, sizeof err)) {
+        cli_error("%s: %s", path, err);
+        goto done;
+    }
     double loss = r.sum_nats / (double)r.n_pred;
     double bpb = r.n_bytes > 0 ? r.sum_nats / log(2.0) / r.n_bytes : NAN;
     if (json) {

@@ -17,6 +17,7 @@
 
 #include "gpt.h"
 #include "mathx.h"
+#include "memx.h"
 
 /* From this many tokens per call, attention runs as two matrix products per
  * head (Q K^T, then P V) instead of one dot product per (query, key). */
@@ -33,13 +34,6 @@ struct gpt_state {
     float *scores;            /* [n_threads][n_ctx] attention row per thread */
     float *scores_mat;        /* [max_tokens][n_ctx] one head's scores, multi-token calls */
 };
-
-static void *fw_alloc(size_t n_floats) {
-    size_t bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
 
 void gpt_state_free(gpt_state_t *s) {
     if (!s) return;
@@ -70,16 +64,16 @@ gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads,
     size_t C = (size_t)c->n_embd, T = (size_t)max_tokens;
     size_t kv = (size_t)c->n_layer * (size_t)c->n_ctx * C;
     s->kctx = kernel_ctx_init(n_threads);
-    s->k_cache = fw_alloc(kv);
-    s->v_cache = fw_alloc(kv);
-    s->x = fw_alloc(T * C);
-    s->xn = fw_alloc(T * C);
-    s->qkv = fw_alloc(T * 3 * C);
-    s->att = fw_alloc(T * C);
-    s->tmp = fw_alloc(T * C);
-    s->hid = fw_alloc(T * (size_t)c->n_inner);
-    s->scores = fw_alloc((size_t)n_threads * (size_t)c->n_ctx);
-    s->scores_mat = max_tokens >= FW_GEMM_ATTN_MIN ? fw_alloc(T * (size_t)c->n_ctx) : s->scores;
+    s->k_cache = memx_floats(kv);
+    s->v_cache = memx_floats(kv);
+    s->x = memx_floats(T * C);
+    s->xn = memx_floats(T * C);
+    s->qkv = memx_floats(T * 3 * C);
+    s->att = memx_floats(T * C);
+    s->tmp = memx_floats(T * C);
+    s->hid = memx_floats(T * (size_t)c->n_inner);
+    s->scores = memx_floats((size_t)n_threads * (size_t)c->n_ctx);
+    s->scores_mat = max_tokens >= FW_GEMM_ATTN_MIN ? memx_floats(T * (size_t)c->n_ctx) : s->scores;
     if (!s->kctx || !s->k_cache || !s->v_cache || !s->x || !s->xn || !s->qkv || !s->att ||
         !s->tmp || !s->hid || !s->scores || !s->scores_mat)
         goto oom;

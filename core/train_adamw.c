@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memx.h"
 #include "train.h"
 
 int train_adamw_init(train_adamw_t *opt, const train_model_t *m, float beta1, float beta2,
@@ -16,15 +17,12 @@ int train_adamw_init(train_adamw_t *opt, const train_model_t *m, float beta1, fl
     opt->weight_decay = weight_decay;
     opt->decay_embeddings = decay_embeddings;
     opt->n_params = m->n_params;
-    size_t bytes = m->n_params * sizeof(float);
-    opt->m = aligned_alloc(64, bytes);
-    opt->v = aligned_alloc(64, bytes);
+    opt->m = memx_floats(m->n_params);
+    opt->v = memx_floats(m->n_params);
     if (!opt->m || !opt->v) {
         train_adamw_free(opt);
         return -1;
     }
-    memset(opt->m, 0, bytes);
-    memset(opt->v, 0, bytes);
     return 0;
 }
 

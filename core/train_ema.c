@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memx.h"
 #include "train.h"
 
 int train_ema_init(train_ema_t *e, const train_model_t *m, float decay) {
     memset(e, 0, sizeof(*e));
     e->decay = decay;
     e->n_params = m->n_params;
-    e->avg = aligned_alloc(64, ((m->n_params * sizeof(float)) + 63) / 64 * 64);
+    e->avg = memx_floats(m->n_params);
     if (!e->avg) return -1;
     memcpy(e->avg, m->params, m->n_params * sizeof(float));
     return 0;

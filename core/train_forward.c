@@ -7,13 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memx.h"
 #include "train_ops.h"
 
 static float *acts_alloc(size_t n, int *fail) {
-    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    float *p = memx_floats(n);
     if (!p) *fail = 1;
-    else memset(p, 0, bytes);
     return p;
 }
 

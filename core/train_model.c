@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "memx.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -136,13 +137,9 @@ train_model_t *train_model_init(const gpt_config_t *cfg, char *err, size_t errle
     m->dlayers = calloc((size_t)cfg->n_layer, sizeof(*m->dlayers));
     if (!m->tensors || !m->layers || !m->dlayers) goto oom;
     m->n_params = tm_layout(m);
-    size_t bytes = m->n_params * sizeof(float);
-    if (bytes / sizeof(float) != m->n_params) goto oom;
-    m->params = aligned_alloc(64, bytes);
-    m->grads = aligned_alloc(64, bytes);
+    m->params = memx_floats(m->n_params);
+    m->grads = memx_floats(m->n_params);
     if (!m->params || !m->grads) goto oom;
-    memset(m->params, 0, bytes);
-    memset(m->grads, 0, bytes);
     tm_layout(m); /* again, now with the blocks: fills data/grad pointers */
     tm_bind(m, m->layers, 0);
     tm_bind(m, m->dlayers, 1);

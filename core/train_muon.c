@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels_amx.h"
+#include "memx.h"
 #include "train.h"
 
 /* The quintic's coefficients (Keller Jordan's Muon): they push every
@@ -26,13 +27,6 @@
 #define MU_C 2.0315f
 
 int train_muon_applies(const train_tensor_t *t) { return t->is_matrix && !t->is_embedding; }
-
-static void *mu_alloc(size_t floats) {
-    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p) memset(p, 0, bytes ? bytes : 64);
-    return p;
-}
 
 int train_muon_init(train_muon_t *mu, const train_model_t *m, float momentum, float weight_decay,
                     int ns_iters, int bf16, int n_threads) {
@@ -50,11 +44,11 @@ int train_muon_init(train_muon_t *mu, const train_model_t *m, float momentum, fl
         if (t->numel > big) big = t->numel;
         if (s * s > gram) gram = s * s;
     }
-    mu->buf = mu_alloc(m->n_params);
-    mu->x = mu_alloc(big);
-    mu->y = mu_alloc(big);
-    mu->gram = mu_alloc(gram);
-    mu->poly = mu_alloc(gram);
+    mu->buf = memx_floats(m->n_params);
+    mu->x = memx_floats(big);
+    mu->y = memx_floats(big);
+    mu->gram = memx_floats(gram);
+    mu->poly = memx_floats(gram);
     if (bf16) {
         mu->amx = amx_ctx_init(mu->n_threads);
         if (!mu->amx) {

@@ -292,17 +292,21 @@ static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
 /* The f32 state optimizer.safetensors keeps for one tensor, as "PREFIX.NAME":
  * the master weights, AdamW's moments, the weight average (with --ema) and
  * Muon's momentum (with --muon, block matrices only); NULL where a kind is
- * not kept. Saving and resuming both walk this one list. */
+ * not kept. A tensor Muon steps has no AdamW moments (AdamW skips it, so
+ * they would be zeros: about 2 x 58 MB at the bundled model's shape); files
+ * from before this rule still carry them and resume, as they are ignored.
+ * Saving and resuming both walk this one list. */
 enum { TR_KINDS = 5 };
 static const char *const tr_kind_prefix[TR_KINDS] = {"param.", "m.", "v.", "ema.", "mu."};
 
 static void tr_state_slots(trainer_t *t, const train_tensor_t *tt, float *slot[TR_KINDS]) {
     size_t off = (size_t)(tt->data - t->m->params);
+    int by_muon = t->muon.buf && train_muon_applies(tt);
     slot[0] = tt->data;
-    slot[1] = t->opt.m + off;
-    slot[2] = t->opt.v + off;
+    slot[1] = by_muon ? NULL : t->opt.m + off;
+    slot[2] = by_muon ? NULL : t->opt.v + off;
     slot[3] = t->ema.avg ? t->ema.avg + off : NULL;
-    slot[4] = t->muon.buf && train_muon_applies(tt) ? t->muon.buf + off : NULL;
+    slot[4] = by_muon ? t->muon.buf + off : NULL;
 }
 
 int trainer_save(trainer_t *t, char *err, size_t errlen) {
