@@ -125,11 +125,7 @@ int cmd_calibrate(int argc, char **argv) {
         cli_error("%s: %zu tokens; calibrating needs at least 2", path, n);
         goto done;
     }
-    double n_bytes = 0;
-    for (size_t i = 1; i < n; i++) {
-        size_t tl = 0;
-        if (tokenizer_token_bytes(cm.tok, ids[i], &tl)) n_bytes += (double)tl;
-    }
+    double n_bytes = score_predicted_bytes(cm.tok, ids, n);
     if (score_windows(cm.model, ids, (int)n, n_threads, calibrate_row, &cal, err, sizeof err)) {
         cli_error("%s: %s", path, err);
         goto done;

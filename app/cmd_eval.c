@@ -110,11 +110,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("%s: too many tokens", path);
         goto done;
     }
-    eval_result_t r = {0, 0, 0};
-    for (size_t i = 1; i < n; i++) {
-        size_t tl = 0;
-        if (tokenizer_token_bytes(cm.tok, ids[i], &tl)) r.n_bytes += (double)tl;
-    }
+    eval_result_t r = {0, 0, score_predicted_bytes(cm.tok, ids, n)};
     if (score_windows(cm.model, ids, (int)n, n_threads, eval_row, &r, err, sizeof err)) {
         cli_error("%s: %s", path, err);
         goto done;

@@ -112,14 +112,6 @@ int calib_fit(const calib_t *c, calib_fit_t *fit, char *err, size_t errlen) {
 
 /* ---- writing the calibrated model ---------------------------------------- */
 
-static const st_tensor_t *calib_find(const st_file_t *st, const char *name) {
-    const st_tensor_t *t = st_find(st, name);
-    if (t) return t;
-    char pref[256];
-    snprintf(pref, sizeof(pref), "transformer.%s", name);
-    return st_find(st, pref);
-}
-
 /* n values of a tensor's data (any alignment) times s, in its own dtype. */
 static void *calib_scaled_copy(const st_tensor_t *t, double s, int64_t n) {
     size_t esz = st_dtype_size(t->dtype);
@@ -184,7 +176,7 @@ int calib_write_model(const char *src_dir, const char *dst_dir, const gpt_config
         snprintf(gname, sizeof(gname), "h.%d.ln_2.weight", cfg->n_layer - 1);
         snprintf(bname, sizeof(bname), "h.%d.ln_2.bias", cfg->n_layer - 1);
     }
-    const st_tensor_t *tg = calib_find(st, gname), *tb = calib_find(st, bname);
+    const st_tensor_t *tg = gpt_find_tensor(st, gname), *tb = gpt_find_tensor(st, bname);
     void *g = NULL, *b = NULL;
     st_writer_t *w = NULL;
     int rc = -1;

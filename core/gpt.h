@@ -61,6 +61,9 @@ typedef struct gpt_model {
  * Returns NULL with "DIR/model.safetensors: tensor h.3.attn.c_attn.weight has
  * shape [768, 2305], expected [768, 2304]"-style messages. */
 gpt_model_t *gpt_load(const char *dir, char *err, size_t errlen);
+/* The tensor NAME ("h.0.ln_1.weight") of an open model.safetensors, also
+ * under Hugging Face's "transformer." prefix; NULL if neither is there. */
+const struct st_tensor *gpt_find_tensor(const struct st_file *st, const char *name);
 void gpt_free(gpt_model_t *m);
 
 /* Inference state: KV cache for n_ctx positions and activation buffers for up

@@ -28,7 +28,7 @@ static int load_own(gpt_model_t *m, void *p) {
     return 0;
 }
 
-static const st_tensor_t *load_find(const st_file_t *st, const char *name) {
+const st_tensor_t *gpt_find_tensor(const st_file_t *st, const char *name) {
     const st_tensor_t *t = st_find(st, name);
     if (t) return t;
     char pref[256];
@@ -47,7 +47,7 @@ static void load_shape_str(char *buf, size_t cap, const int64_t *shape, int nd) 
 /* Finds NAME and checks its shape is exactly [d0] or [d0, d1] (d1 < 0: 1-D). */
 static const st_tensor_t *load_tensor(const gpt_model_t *m, const char *path, const char *name,
                                       int64_t d0, int64_t d1, char *err, size_t errlen) {
-    const st_tensor_t *t = load_find(m->st, name);
+    const st_tensor_t *t = gpt_find_tensor(m->st, name);
     if (!t) {
         snprintf(err, errlen, "%s: missing tensor %s", path, name);
         return NULL;

@@ -28,6 +28,15 @@ static int score_window(gpt_state_t *st, const int *ids, int b, int e, int first
     return 0;
 }
 
+double score_predicted_bytes(const tokenizer_t *tok, const int *ids, size_t n) {
+    double bytes = 0;
+    for (size_t i = 1; i < n; i++) {
+        size_t len = 0;
+        if (tokenizer_token_bytes(tok, ids[i], &len)) bytes += (double)len;
+    }
+    return bytes;
+}
+
 int score_windows(const gpt_model_t *m, const int *ids, int n, int n_threads, score_row_fn fn,
                   void *ctx, char *err, size_t errlen) {
     const gpt_config_t *c = &m->cfg;

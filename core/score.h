@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "gpt.h"
+#include "tokenizer.h"
 
 /* Called once per prediction, in order of position: logits [n_vocab] (raw,
  * before any softmax) of the position pos, which predicts ids[pos + 1] =
@@ -26,5 +27,9 @@ typedef int (*score_row_fn)(void *ctx, const float *logits, int n_vocab, int pos
  * or -1 with err set (out of memory, a forward error, or the callback's). */
 int score_windows(const gpt_model_t *m, const int *ids, int n, int n_threads, score_row_fn fn,
                   void *ctx, char *err, size_t errlen);
+
+/* Bytes of the predicted tokens ids[1..n) as tok decodes them: the divisor
+ * of bits per byte. */
+double score_predicted_bytes(const tokenizer_t *tok, const int *ids, size_t n);
 
 #endif
