@@ -2,8 +2,10 @@
  * arguments. Everything a subcommand does lives in app/cmd_<name>.c; what
  * they share (flag values, model loading, JSON) in app/cli.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "blas_core.h"
 #include "cli.h"
 
 #ifndef GPTSCOPE_VERSION
@@ -69,6 +71,9 @@ static const char *command_list(char *buf, size_t cap) {
 }
 
 int main(int argc, char **argv) {
+    /* first: OpenBLAS picked its kernels when it loaded, and an unknown CPU
+     * gets slow generic ones (blas_core.h); start again with better ones */
+    blas_core_restart(argv);
     char list[512];
     /* no command, or options first (gptscope -m DIR): the terminal UI */
     if (argc < 2 || (argv[1][0] == '-' && argv[1][1] && strcmp(argv[1], "--help") != 0 &&
@@ -83,7 +88,8 @@ int main(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
-        printf("gptscope %s\n", GPTSCOPE_VERSION);
+        printf("gptscope %s\nblas: OpenBLAS, %s kernels%s\n", GPTSCOPE_VERSION,
+               blas_core_name(), getenv("OPENBLAS_CORETYPE") ? " ($OPENBLAS_CORETYPE)" : "");
         return CLI_EXIT_OK;
     }
     if (strcmp(name, "help") == 0) {

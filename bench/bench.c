@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_core.h"
 #include "bench_model.h"
 #include "kernels.h"
 
@@ -210,6 +211,7 @@ static void bench_kernels(int threads, const pool_t *pool, int quick) {
 }
 
 int main(int argc, char **argv) {
+    blas_core_restart(argv); /* the AVX-512 sgemm where OpenBLAS missed it */
     int threads = 0, quick = 0, model = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
@@ -231,7 +233,7 @@ int main(int argc, char **argv) {
         }
     }
     printf("gptscope bench%s\n", quick ? " (--quick: small sizes, smoke run only)" : "");
-    printf("openblas: %s\n", openblas_get_config());
+    printf("openblas: %s (%s kernels)\n", openblas_get_config(), blas_core_name());
     __builtin_cpu_init();
     printf("cpu: avx512f %s, avx512_bf16 %s\n", __builtin_cpu_supports("avx512f") ? "yes" : "no",
            __builtin_cpu_supports("avx512bf16") ? "yes" : "no");

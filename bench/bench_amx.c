@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_core.h"
 #include "kernels_amx.h"
 
 typedef struct bench_shape {
@@ -131,6 +132,7 @@ done:
 }
 
 int main(int argc, char **argv) {
+    blas_core_restart(argv); /* the AVX-512 sgemm where OpenBLAS missed it */
     int threads = 0, reps = 9, quick = 0;
     bench_shape_t custom = {0};
     static const bench_shape_t shapes[] = {

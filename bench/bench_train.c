@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_core.h"
 #include "rng.h"
 #include "train.h"
 
@@ -57,6 +58,7 @@ static double bt_sgemm(int M, int N, int K, int threads, int reps) {
 }
 
 int main(int argc, char **argv) {
+    blas_core_restart(argv); /* the AVX-512 sgemm where OpenBLAS missed it */
     int L = 6, C = 384, H = 6, V = 2048, ctx = 256, B = 8, T = 256, steps = 6, threads = 2;
     int quick = 0, bf16 = 0, muon_ns = 0;
     const char *shape = "small";

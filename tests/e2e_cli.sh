@@ -25,6 +25,22 @@ for args in "--help" "help" "--version"; do
     [ $rc -eq 0 ] && [ -n "$out" ]
     ok $? "gptscope $args"
 done
+# OpenBLAS picks its kernels from a table of CPU models; on a CPU with AVX-512
+# that the table lacks, gptscope restarts itself with the AVX-512 ones (and a
+# user's own OPENBLAS_CORETYPE is kept)
+ver=$(env -u OPENBLAS_CORETYPE "$BIN" --version 2>&1)
+[[ "$ver" == *"blas: OpenBLAS, "*" kernels"* ]]
+ok $? "--version names the BLAS kernels"
+if grep -qw avx512f /proc/cpuinfo && grep -qw avx512dq /proc/cpuinfo &&
+    grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+    [[ "$ver" =~ (SkylakeX|Cooperlake|SapphireRapids)\ kernels ]]
+    ok $? "an AVX-512 CPU runs AVX-512 BLAS kernels ($(echo "$ver" | tail -1))"
+else
+    skip "an AVX-512 CPU runs AVX-512 BLAS kernels" "no AVX-512 here"
+fi
+ver=$(OPENBLAS_CORETYPE=Haswell "$BIN" --version 2>&1)
+[[ "$ver" == *"Haswell kernels"* ]]
+ok $? "OPENBLAS_CORETYPE set by the user is kept"
 for cmd in generate eval tokenize info; do
     a=$("$BIN" "$cmd" --help 2>/dev/null)
     rc1=$?
