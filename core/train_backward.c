@@ -14,8 +14,7 @@
 static const float *bwd_dropout(float *dst, const float *src, size_t n, float p,
                                 uint64_t site_key, int n_threads) {
     if (p <= 0.0f) return src;
-    memcpy(dst, src, n * sizeof(float));
-    train_dropout_apply(dst, n, p, site_key, n_threads);
+    train_dropout(dst, src, NULL, n, p, site_key, n_threads);
     return dst;
 }
 
@@ -108,8 +107,8 @@ void train_backward(train_model_t *m, train_acts_t *a, float loss_scale) {
 
     /* embeddings: x0 = drop(wte[id] + wpe[pos]) */
     if (a->drop.embd > 0.0f)
-        train_dropout_apply(dout, NC, a->drop.embd, train_site_key(a->key, 0, TRAIN_SITE_EMBD),
-                            nt);
+        train_dropout(dout, dout, NULL, NC, a->drop.embd,
+                      train_site_key(a->key, 0, TRAIN_SITE_EMBD), nt);
     /* Column blocks per thread: rows sharing a token id never race, and each
      * element sums its rows in order. */
     int nb = (C + 15) / 16;

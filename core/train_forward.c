@@ -168,8 +168,8 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
         for (int k = 0; k < C; k++) x[k] = te[k] + pe[k];
     }
     if (a->drop.embd > 0.0f)
-        train_dropout_apply(a->x0, NC, a->drop.embd,
-                            train_site_key(dropout_key, 0, TRAIN_SITE_EMBD), nt);
+        train_dropout(a->x0, a->x0, NULL, NC, a->drop.embd,
+                      train_site_key(dropout_key, 0, TRAIN_SITE_EMBD), nt);
 
     for (int l = 0; l < c->n_layer; l++) {
         const train_layer_t *Lw = &m->layers[l];
@@ -182,7 +182,8 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
         float *r1 = a->r1 + l * NC, *r2 = a->r2 + l * NC;
         float *fch = a->fch + (size_t)l * N * F, *fcg = a->fcg + (size_t)l * N * F;
 
-        /* attention sub-block: r1 = x + drop(proj(attn(in))) */
+        /* attention sub-block: r1 = x + drop(proj(attn(in))), the sum in
+         * dropout's pass */
         const float *attn_in = x;
         if (c->pre_norm) {
             train_layernorm_forward(lnA, lnA_mean, lnA_rstd, x, Lw->ln1_g, Lw->ln1_b, N, C,
@@ -194,11 +195,8 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
                                 train_site_key(dropout_key, l, TRAIN_SITE_ATTN), a->head_scratch,
                                 nt, a->amx_head);
         train_matmul_forward(r1, atty, Lw->proj_w, Lw->proj_b, N, C, C, nt, a->amx);
-        if (a->drop.resid > 0.0f)
-            train_dropout_apply(r1, NC, a->drop.resid,
-                                train_site_key(dropout_key, l, TRAIN_SITE_RESID_ATTN), nt);
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (size_t i = 0; i < NC; i++) r1[i] += x[i];
+        train_dropout(r1, r1, x, NC, a->drop.resid,
+                      train_site_key(dropout_key, l, TRAIN_SITE_RESID_ATTN), nt);
 
         /* MLP sub-block: r2 = base + drop(fc2(gelu(fc(in)))) */
         const float *mlp_in;
@@ -214,12 +212,8 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
         train_matmul_forward(fch, mlp_in, Lw->fc_w, Lw->fc_b, N, C, F, nt, a->amx);
         train_gelu_forward(fcg, fch, (size_t)N * F, nt);
         train_matmul_forward(r2, fcg, Lw->fc2_w, Lw->fc2_b, N, F, C, nt, a->amx);
-        if (a->drop.resid > 0.0f)
-            train_dropout_apply(r2, NC, a->drop.resid,
-                                train_site_key(dropout_key, l, TRAIN_SITE_RESID_MLP), nt);
-        const float *base = c->pre_norm ? r1 : lnA;
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (size_t i = 0; i < NC; i++) r2[i] += base[i];
+        train_dropout(r2, r2, c->pre_norm ? r1 : lnA, NC, a->drop.resid,
+                      train_site_key(dropout_key, l, TRAIN_SITE_RESID_MLP), nt);
         if (!c->pre_norm)
             train_layernorm_forward(lnB, lnB_mean, lnB_rstd, r2, Lw->ln2_g, Lw->ln2_b, N, C,
                                     c->ln_eps, nt);

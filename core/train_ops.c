@@ -26,11 +26,28 @@ uint32_t train_drop_threshold(float p) {
     return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
 }
 
-void train_dropout_apply(float *x, size_t n, float p, uint64_t site_key, int n_threads) {
+void train_dropout(float *y, const float *x, const float *add, size_t n, float p,
+                   uint64_t site_key, int n_threads) {
+    if (p <= 0.0f) {
+        if (add) {
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+            for (size_t i = 0; i < n; i++) y[i] = add[i] + x[i];
+        } else if (y != x) {
+            memcpy(y, x, n * sizeof(float));
+        }
+        return;
+    }
     uint32_t thr = train_drop_threshold(p);
     float scale = 1.0f / (1.0f - p);
+    /* without add, no "+ 0": it would turn -0 into +0 */
+    if (add) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (size_t i = 0; i < n; i++) x[i] = train_keep(site_key, i, thr) ? x[i] * scale : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            y[i] = add[i] + (train_keep(site_key, i, thr) ? x[i] * scale : 0.0f);
+    } else {
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+        for (size_t i = 0; i < n; i++) y[i] = train_keep(site_key, i, thr) ? x[i] * scale : 0.0f;
+    }
 }
 
 /* BLAS runs on the same OpenMP pool; inside our own parallel regions it

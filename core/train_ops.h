@@ -60,8 +60,12 @@ static inline int train_keep(uint64_t site_key, uint64_t idx, uint32_t threshold
 }
 uint32_t train_drop_threshold(float p); /* p * 2^32, saturated */
 
-/* y = x * mask / (1 - p) in place over n elements (p > 0). */
-void train_dropout_apply(float *x, size_t n, float p, uint64_t site_key, int n_threads);
+/* y = add + x * mask / (1 - p) over n elements in one pass (add NULL: no
+ * sum; p <= 0: no mask, y = add + x). y may be x. A residual connection
+ * after dropout, or backward's masked copy of a gradient, costs one pass
+ * over memory instead of two or three. */
+void train_dropout(float *y, const float *x, const float *add, size_t n, float p,
+                   uint64_t site_key, int n_threads);
 
 /* Y[N, out] = X[N, in] @ W[in, out] + b. The products of this and the
  * functions below run in bf16 on AMX when amx is non-NULL, else in f32. */
