@@ -4,11 +4,12 @@
  * Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) chooses its kernels from the CPU's
  * family and model numbers when it loads. A CPU newer than the library is
  * missing from its tables and gets a fallback: on Emerald Rapids (model 207)
- * that is Prescott (SSE3), sgemm at 28 GFLOP/s on 2 cores where the AVX-512
- * SkylakeX kernels reach about 100 (measured 2026-12-05). The choice can only
+ * that is Prescott (SSE3), sgemm at 28-40 GFLOP/s on 2 cores where the AVX-512
+ * SkylakeX kernels reach 150-160 (measured 2026-12-05). The choice can only
  * be overridden by $OPENBLAS_CORETYPE before the library loads, so a program
  * that wants the better kernels must start again with it set; the app does
- * that (app/main.c). Nothing here changes state. */
+ * that (app/main.c, bench/) through blas_core_restart, the one function
+ * here that changes anything (the environment, then the process image). */
 #ifndef GPTSCOPE_BLAS_CORE_H
 #define GPTSCOPE_BLAS_CORE_H
 
