@@ -1,8 +1,10 @@
 /* export.c - stored sessions as Markdown, a terminal transcript or JSON (export.h). */
 #include "export.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "cli.h"
 
 /* Writes bytes for a terminal or Markdown: invalid UTF-8 as U+FFFD, and
@@ -25,6 +27,19 @@ static void export_text(FILE *out, const char *s, size_t n) {
             fwrite(p + i, 1, (size_t)k, out);
         i += (size_t)k;
     }
+}
+
+/* A stored settings object as the user set it (0.7, not the float noise
+ * 0.699999988079071 that sessions stored before the writer was fixed);
+ * none when there is no settings text. */
+static void export_settings(FILE *out, const char *json, const char *none) {
+    if (!json) {
+        fputs(none, out);
+        return;
+    }
+    char *tidy = chat_settings_json_tidy(json);
+    fputs(tidy ? tidy : json, out);
+    free(tidy);
 }
 
 static int export_n_generated(const store_session_data_t *d) {
@@ -52,15 +67,21 @@ void export_show(const store_session_data_t *d, FILE *out) {
     fprintf(out, "session %lld, created %s, updated %s\n", (long long)i->id, i->created, i->updated);
     fprintf(out, "model %s (checksum %s)\n", i->model_path ? i->model_path : "?",
             i->model_checksum ? i->model_checksum : "?");
-    fprintf(out, "settings %s\n", i->settings_json ? i->settings_json : "{}");
+    fprintf(out, "settings ");
+    export_settings(out, i->settings_json, "{}");
+    fputc('\n', out);
     for (int k = 0; k < d->n_turns; k++) {
         const store_turn_data_t *t = &d->turns[k];
         if (strcmp(t->role, "user") == 0)
             fprintf(out, "\n[%d user, %d tokens]\n", t->idx, t->n_tokens);
         else
-            fprintf(out, "\n[%d model, %d tokens, %s, %.0f ms%s%s]\n", t->idx, t->n_tokens,
-                    t->stop ? t->stop : "unfinished", t->elapsed_ms,
-                    t->settings_json ? ", settings " : "", t->settings_json ? t->settings_json : "");
+        {
+            fprintf(out, "\n[%d model, %d tokens, %s, %.0f ms", t->idx, t->n_tokens,
+                    t->stop ? t->stop : "unfinished", t->elapsed_ms);
+            if (t->settings_json) fprintf(out, ", settings ");
+            export_settings(out, t->settings_json, "");
+            fprintf(out, "]\n");
+        }
         export_text(out, t->text, strlen(t->text));
         fputc('\n', out);
     }
@@ -69,9 +90,10 @@ void export_show(const store_session_data_t *d, FILE *out) {
 void export_markdown(const store_session_data_t *d, FILE *out) {
     const store_session_info_t *i = &d->info;
     fprintf(out, "# gptscope session %lld\n\n", (long long)i->id);
-    fprintf(out, "- created: %s\n- model: `%s` (checksum `%s`)\n- settings: `%s`\n", i->created,
-            i->model_path ? i->model_path : "?", i->model_checksum ? i->model_checksum : "?",
-            i->settings_json ? i->settings_json : "{}");
+    fprintf(out, "- created: %s\n- model: `%s` (checksum `%s`)\n- settings: `", i->created,
+            i->model_path ? i->model_path : "?", i->model_checksum ? i->model_checksum : "?");
+    export_settings(out, i->settings_json, "{}");
+    fprintf(out, "`\n");
     fprintf(out, "- turns: %d, generated tokens: %d\n", d->n_turns, export_n_generated(d));
     for (int k = 0; k < d->n_turns; k++) {
         const store_turn_data_t *t = &d->turns[k];
@@ -108,7 +130,9 @@ void export_json(const store_session_data_t *d, FILE *out) {
     export_json_str_or_null(out, i->model_path);
     fputs(",\"model_checksum\":", out);
     export_json_str_or_null(out, i->model_checksum);
-    fprintf(out, ",\"settings\":%s,\"turns\":[", i->settings_json ? i->settings_json : "{}");
+    fprintf(out, ",\"settings\":");
+    export_settings(out, i->settings_json, "{}");
+    fprintf(out, ",\"turns\":[");
     for (int k = 0; k < d->n_turns; k++) {
         const store_turn_data_t *t = &d->turns[k];
         fprintf(out, "%s{\"idx\":%d,\"role\":\"%s\",\"created\":\"%s\",\"stop\":", k ? "," : "",
@@ -116,7 +140,9 @@ void export_json(const store_session_data_t *d, FILE *out) {
         export_json_str_or_null(out, t->stop);
         fputs(",\"elapsed_ms\":", out);
         cli_json_number(out, t->elapsed_ms);
-        fprintf(out, ",\"settings\":%s,\"text\":", t->settings_json ? t->settings_json : "null");
+        fprintf(out, ",\"settings\":");
+        export_settings(out, t->settings_json, "null");
+        fprintf(out, ",\"text\":");
         export_json_bytes(out, t->text);
         fputs(",\"tokens\":[", out);
         for (int j = 0; j < t->n_tokens; j++) {

@@ -80,17 +80,30 @@ int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen) {
     return 0;
 }
 
+/* The shortest decimal that reads back as the same float, as a double: 0.7f
+ * is 0.699999988079071 as a double, and a JSON number written from that
+ * shows the noise; the user typed 0.7. */
+static double chat_float_shortest(float f) {
+    if (!isfinite(f)) return (double)f;
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f) return strtod(buf, NULL);
+    }
+    return (double)f;
+}
+
 char *chat_settings_json(const chat_settings_t *s) {
     const sampler_params_t *p = &s->sampling;
     cJSON *j = cJSON_CreateObject();
     if (!j) return NULL;
-    cJSON_AddNumberToObject(j, "temperature", p->temperature);
+    cJSON_AddNumberToObject(j, "temperature", chat_float_shortest(p->temperature));
     cJSON_AddNumberToObject(j, "top_k", p->top_k);
-    cJSON_AddNumberToObject(j, "top_p", p->top_p);
-    cJSON_AddNumberToObject(j, "min_p", p->min_p);
-    cJSON_AddNumberToObject(j, "repetition_penalty", p->repetition_penalty);
-    cJSON_AddNumberToObject(j, "presence_penalty", p->presence_penalty);
-    cJSON_AddNumberToObject(j, "frequency_penalty", p->frequency_penalty);
+    cJSON_AddNumberToObject(j, "top_p", chat_float_shortest(p->top_p));
+    cJSON_AddNumberToObject(j, "min_p", chat_float_shortest(p->min_p));
+    cJSON_AddNumberToObject(j, "repetition_penalty", chat_float_shortest(p->repetition_penalty));
+    cJSON_AddNumberToObject(j, "presence_penalty", chat_float_shortest(p->presence_penalty));
+    cJSON_AddNumberToObject(j, "frequency_penalty", chat_float_shortest(p->frequency_penalty));
     /* seeds are 64-bit: a JSON number would lose the low bits past 2^53 */
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
@@ -98,6 +111,21 @@ char *chat_settings_json(const chat_settings_t *s) {
     cJSON_AddNumberToObject(j, "max_tokens", s->max_tokens);
     cJSON_AddNumberToObject(j, "beams", s->beams);
     cJSON_AddBoolToObject(j, "stop_at_eos", s->stop_at_eos);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+char *chat_settings_json_tidy(const char *json) {
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return json ? strdup(json) : NULL;
+    }
+    for (cJSON *v = j->child; v; v = v->next)
+        if (cJSON_IsNumber(v) && v->valuedouble != floor(v->valuedouble) &&
+            fabs(v->valuedouble) < 3.4e38)
+            cJSON_SetNumberValue(v, chat_float_shortest((float)v->valuedouble));
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return text;

@@ -56,6 +56,11 @@ chat_settings_t chat_settings_default(void);
 int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen);
 /* The settings as a JSON object text (malloc'd), e.g. for storing. */
 char *chat_settings_json(const chat_settings_t *s);
+/* A stored settings text with its fractional numbers written as the
+ * shortest decimal of their float (older gptscope versions stored
+ * 0.699999988079071 for 0.7); other texts are copied. malloc'd, NULL only
+ * for NULL or out of memory. */
+char *chat_settings_json_tidy(const char *json);
 /* Reads what chat_settings_json wrote over *s (missing keys keep *s). */
 int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, size_t errlen);
 

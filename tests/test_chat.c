@@ -342,7 +342,20 @@ static void test_settings(tap_t *t) {
                   r.sampling.seed == s.sampling.seed && r.max_tokens == 77 && r.beams == 2 &&
                   r.stop_at_eos == 0,
            "settings survive JSON, 64-bit seed included (%s)", j ? j : "null");
+    tap_ok(t, j && strstr(j, "\"temperature\":0.7,") && strstr(j, "\"top_p\":0.9,") &&
+                  strstr(j, "\"min_p\":0.05,") && !strstr(j, "99999"),
+           "floats are written as set, without float noise (%s)", j ? j : "null");
     free(j);
+    char *tidy = chat_settings_json_tidy(
+        "{\"temperature\":0.699999988079071,\"top_k\":40,\"top_p\":0.949999988079071,"
+        "\"seed\":\"7\",\"stop_at_eos\":true}");
+    tap_ok(t, tidy && strcmp(tidy, "{\"temperature\":0.7,\"top_k\":40,\"top_p\":0.95,"
+                                   "\"seed\":\"7\",\"stop_at_eos\":true}") == 0,
+           "a stored text with float noise is tidied for display (%s)", tidy ? tidy : "null");
+    free(tidy);
+    tidy = chat_settings_json_tidy("not json");
+    tap_ok(t, tidy && strcmp(tidy, "not json") == 0, "a text that is not an object is shown as is");
+    free(tidy);
     tap_ok(t, chat_settings_from_json(&r, "[1]", err, sizeof err) == -1, "settings JSON must be an object");
     tap_ok(t, chat_settings_from_json(&r, "{\"top_p\": 2}", err, sizeof err) == -1 && strstr(err, "top_p"),
            "out-of-range settings are refused, naming the setting (%s)", err);
