@@ -29,6 +29,8 @@ struct chat {
     int *beam_ids;          /* a searched reply being handed out */
     int n_beam, beam_next;
     int have_history;       /* the generator holds a processed prompt */
+    int n_windowed;         /* toks[0..n_windowed) have their window_start */
+    int sim_have, sim_ws;   /* the sliding window replayed over restored turns */
     chat_recorder_t rec;
     int has_rec;
 };
@@ -64,6 +66,7 @@ chat_settings_t chat_settings_default(void) {
     s.max_tokens = 200;
     s.beams = 1;
     s.stop_at_eos = 1;
+    s.separator[0] = '\0'; /* newline as the default comes with the front ends' display of it */
     return s;
 }
 
@@ -75,6 +78,10 @@ int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen) {
     }
     if (s->beams < 1 || s->beams > 16) {
         snprintf(err, errlen, "beams must be between 1 and 16 (got %d)", s->beams);
+        return -1;
+    }
+    if (memchr(s->separator, '\0', sizeof s->separator) == NULL) {
+        snprintf(err, errlen, "separator is longer than %d bytes", CHAT_MAX_SEPARATOR);
         return -1;
     }
     return 0;
@@ -111,6 +118,7 @@ char *chat_settings_json(const chat_settings_t *s) {
     cJSON_AddNumberToObject(j, "max_tokens", s->max_tokens);
     cJSON_AddNumberToObject(j, "beams", s->beams);
     cJSON_AddBoolToObject(j, "stop_at_eos", s->stop_at_eos);
+    cJSON_AddStringToObject(j, "separator", s->separator);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return text;
@@ -157,6 +165,15 @@ int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, siz
     s->beams = (int)chat_jnum(j, "beams", s->beams);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(j, "stop_at_eos");
     if (cJSON_IsBool(eos)) s->stop_at_eos = cJSON_IsTrue(eos);
+    const cJSON *sep = cJSON_GetObjectItemCaseSensitive(j, "separator");
+    if (cJSON_IsString(sep)) {
+        if (strlen(sep->valuestring) > CHAT_MAX_SEPARATOR) {
+            cJSON_Delete(j);
+            snprintf(err, errlen, "separator is longer than %d bytes", CHAT_MAX_SEPARATOR);
+            return -1;
+        }
+        snprintf(s->separator, sizeof s->separator, "%s", sep->valuestring);
+    }
     cJSON_Delete(j);
     return chat_settings_check(s, err, errlen);
 }
@@ -242,7 +259,17 @@ static int chat_push_token(chat_t *c, int id, char *err, size_t errlen) {
     memset(t, 0, offsetof(chat_token_t, report));
     t->id = id;
     t->turn = c->n_turns - 1;
+    t->window_start = -1;
     return 0;
+}
+
+/* Tokens the generator has run since the last call get the window they were
+ * run in: the history is run in order, so they are the ones from n_windowed
+ * up to the last run token (a pending one waits for its run). */
+static void chat_note_windows(chat_t *c) {
+    int n_run = c->n_toks - (gen_pending(c->gen) ? 1 : 0), ws = gen_window_start(c->gen);
+    for (int i = c->n_windowed; i < n_run; i++) c->toks[i].window_start = ws;
+    if (n_run > c->n_windowed) c->n_windowed = n_run;
 }
 
 static int chat_push_turn(chat_t *c, chat_role_t role, char *err, size_t errlen) {
@@ -269,9 +296,34 @@ static int chat_feed(chat_t *c, const int *ids, int n, char *err, size_t errlen)
     if (!c->have_history) {
         if (gen_prefill(c->gen, c->ids, c->n_toks, NULL, err, errlen) != 0) return -1;
         c->have_history = 1;
-        return 0;
+    } else if (gen_extend(c->gen, ids, n, NULL, err, errlen) != 0) {
+        return -1;
     }
-    return gen_extend(c->gen, ids, n, NULL, err, errlen);
+    chat_note_windows(c);
+    return 0;
+}
+
+/* The separator goes before the prompt when the last turn is a reply that
+ * does not end with it and the prompt does not start with it. */
+static int chat_needs_separator(const chat_t *c, const char *text, size_t len) {
+    const char *sep = c->set.separator;
+    size_t ns = strlen(sep);
+    if (ns == 0 || c->n_turns == 0 || c->turns[c->n_turns - 1].role != CHAT_MODEL) return 0;
+    if (len >= ns && memcmp(text, sep, ns) == 0) return 0;
+    /* the reply's last bytes: enough tokens from its end to cover ns bytes */
+    const chat_turn_t *r = &c->turns[c->n_turns - 1];
+    char tail[CHAT_MAX_SEPARATOR];
+    size_t have = 0;
+    for (int i = r->first + r->n - 1; i >= r->first && have < ns; i--) {
+        size_t tl = 0;
+        const char *tb = tokenizer_token_bytes(c->tok, c->toks[i].id, &tl);
+        if (!tb) break;
+        size_t take = tl < ns - have ? tl : ns - have;
+        /* tail is filled from its end: these bytes go before what we have */
+        memmove(tail + (ns - have - take), tb + tl - take, take);
+        have += take;
+    }
+    return have < ns || memcmp(tail, sep, ns) != 0;
 }
 
 int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen) {
@@ -288,7 +340,21 @@ int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen)
     }
     int *ids = NULL;
     size_t n = 0, cap = 0;
-    if (tokenizer_encode(c->tok, text, len, &ids, &n, &cap, err, errlen) != 0) return -1;
+    char *joined = NULL;
+    if (chat_needs_separator(c, text, len)) {
+        size_t ns = strlen(c->set.separator);
+        if (!(joined = malloc(ns + len))) {
+            snprintf(err, errlen, "chat: out of memory");
+            return -1;
+        }
+        memcpy(joined, c->set.separator, ns);
+        memcpy(joined + ns, text, len);
+        text = joined;
+        len += ns;
+    }
+    int erc = tokenizer_encode(c->tok, text, len, &ids, &n, &cap, err, errlen);
+    free(joined);
+    if (erc != 0) return -1;
     if (n == 0) {
         free(ids);
         return 0;
@@ -304,6 +370,7 @@ int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen)
         c->n_toks = turn->first;
         c->n_turns--;
         c->have_history = 0;
+        if (c->n_windowed > c->n_toks) c->n_windowed = c->n_toks;
         return -1;
     }
     if (c->has_rec && c->rec.turn_begin &&
@@ -392,6 +459,7 @@ int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen) {
         c->reply_stop = CHAT_STOP_ERROR;
         return -1;
     }
+    chat_note_windows(c);
     chat_token_t *t = &c->toks[c->n_toks - 1];
     t->t_ms = chat_now_ms() - c->reply_t0;
     if (c->set.beams <= 1) {
@@ -427,6 +495,46 @@ int chat_reply_end(chat_t *c, chat_stop_t why, char *err, size_t errlen) {
 
 int chat_in_reply(const chat_t *c) { return c->in_reply; }
 
+/* Window starts for a restored turn, by the policy generate.c applies live
+ * (the chat's generator never stops by itself, so no token is left pending):
+ * a first prompt keeps its last n_ctx - 1 tokens; a later prompt that does
+ * not fit keeps the last max(n_ctx / 2, n) of them (at most n_ctx - 1); a
+ * reply token arriving with the cache full keeps the last n_ctx / 2. */
+static void chat_sim_turn(chat_t *c, chat_role_t role, int first, int n) {
+    int n_ctx = c->m->cfg.n_ctx, limit = n_ctx > 1 ? n_ctx - 1 : 1;
+    if (!c->sim_have && c->have_history) {
+        c->sim_ws = gen_window_start(c->gen); /* live turns came first */
+        c->sim_have = 1;
+    }
+    if (!c->sim_have) {
+        /* the first run is a prefill of everything so far */
+        int upto = role == CHAT_USER ? first + n : first;
+        c->sim_ws = upto > limit ? upto - limit : 0;
+        for (int i = c->n_windowed; i < upto; i++) c->toks[i].window_start = c->sim_ws;
+        c->sim_have = 1;
+        if (role == CHAT_USER) {
+            c->n_windowed = first + n;
+            return;
+        }
+    }
+    if (role == CHAT_USER) {
+        int n_ids = first + n;
+        if (n_ids - c->sim_ws > limit) {
+            int keep = n > n_ctx / 2 ? n : n_ctx / 2;
+            if (keep > limit) keep = limit;
+            if (keep < 1) keep = 1;
+            c->sim_ws = n_ids - keep;
+        }
+        for (int i = first; i < n_ids; i++) c->toks[i].window_start = c->sim_ws;
+    } else {
+        for (int i = first; i < first + n; i++) {
+            if (i - c->sim_ws >= n_ctx) c->sim_ws = i + 1 - (n_ctx / 2 > 0 ? n_ctx / 2 : 1);
+            c->toks[i].window_start = c->sim_ws;
+        }
+    }
+    c->n_windowed = first + n;
+}
+
 int chat_restore_turn(chat_t *c, chat_role_t role, const int *ids, int n,
                       const sampler_report_t *reports, const double *t_ms, chat_stop_t stop,
                       double elapsed_ms, const chat_settings_t *settings, char *err,
@@ -457,8 +565,35 @@ int chat_restore_turn(chat_t *c, chat_role_t role, const int *ids, int n,
         if (t_ms) t->t_ms = t_ms[i];
         turn->n++;
     }
+    chat_sim_turn(c, role, turn->first, turn->n);
     c->have_history = 0; /* chat_sync (or the next turn) runs the model over it */
     return 0;
+}
+
+int chat_restore_windows(chat_t *c, int first, int n, const int *window_starts, char *err,
+                         size_t errlen) {
+    if (first < 0 || n < 0 || first > c->n_toks - n) {
+        snprintf(err, errlen, "chat: window starts for tokens %d..%d, but there are %d tokens",
+                 first, first + n - 1, c->n_toks);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (window_starts[i] < 0) {
+            snprintf(err, errlen, "chat: token %d has a negative window start (%d)", first + i,
+                     window_starts[i]);
+            return -1;
+        }
+    }
+    for (int i = 0; i < n; i++) c->toks[first + i].window_start = window_starts[i];
+    return 0;
+}
+
+int chat_turn_unseen(const chat_t *c, int turn) {
+    const chat_turn_t *t = chat_turn(c, turn);
+    if (!t || t->n == 0) return 0;
+    int ws = c->toks[t->first + t->n - 1].window_start;
+    if (ws <= t->first) return 0;
+    return (ws < t->first + t->n ? ws : t->first + t->n) - t->first;
 }
 
 int chat_sync(chat_t *c, char *err, size_t errlen) {
@@ -467,6 +602,8 @@ int chat_sync(chat_t *c, char *err, size_t errlen) {
 }
 
 void chat_clear(chat_t *c) {
+    c->n_windowed = 0;
+    c->sim_have = c->sim_ws = 0;
     c->n_toks = 0;
     c->n_turns = 0;
     c->in_reply = 0;

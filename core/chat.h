@@ -42,15 +42,23 @@ const char *chat_stop_name(chat_stop_t s);
 /* The inverse; CHAT_STOP_NONE for NULL or an unknown name. */
 chat_stop_t chat_stop_parse(const char *name);
 
+#define CHAT_MAX_SEPARATOR 15
+
 typedef struct chat_settings {
     sampler_params_t sampling; /* temperature, top-k/p, min-p, penalties, seed, n_report */
     int max_tokens;            /* per reply, >= 1 */
     int beams;                 /* 1: sample; > 1: beam search with this many beams */
     int stop_at_eos;           /* 1: end-of-text ends a reply */
+    /* Text put between a reply and the next prompt, since the model reads
+     * one running text: "Romeo;" then "JULIET:" would otherwise be read as
+     * "Romeo;JULIET:". It is added at the start of the prompt's turn (so it
+     * is shown and stored as what the model read) unless the reply already
+     * ends with it or the prompt already starts with it. "" = nothing. */
+    char separator[CHAT_MAX_SEPARATOR + 1];
 } chat_settings_t;
 
 /* Sampling defaults (temperature 1, no filters), max_tokens 200, beams 1,
- * stop_at_eos 1, n_report 10. */
+ * stop_at_eos 1, n_report 10, separator "\n". */
 chat_settings_t chat_settings_default(void);
 /* Ranges checked, message names the setting. */
 int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen);
@@ -67,6 +75,11 @@ int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, siz
 typedef struct chat_token {
     int id;
     int turn;          /* index of the turn it belongs to */
+    /* First history index the model could see when it ran this token (its
+     * attention covers window_start..index); the window slides as the
+     * context fills. window_start > index: the model never read the token
+     * (a prompt longer than the context). -1: not run yet. */
+    int window_start;
     double t_ms;       /* since its turn began */
     int has_report;    /* 1 for sampled tokens */
     sampler_report_t report;
@@ -128,6 +141,13 @@ int chat_restore_turn(chat_t *c, chat_role_t role, const int *ids, int n,
                       double elapsed_ms, const chat_settings_t *settings, char *err,
                       size_t errlen);
 int chat_sync(chat_t *c, char *err, size_t errlen);
+/* Restored tokens get the window starts the live sliding policy would have
+ * given them (generate.h), as if the turns had been made in one sitting;
+ * a caller that stored the real ones puts them back with this: window
+ * starts of tokens first..first+n-1. Returns 0, or -1 when the range is
+ * outside the tokens or a start is negative. */
+int chat_restore_windows(chat_t *c, int first, int n, const int *window_starts, char *err,
+                         size_t errlen);
 /* Forgets every turn (/clear, /new); settings stay. */
 void chat_clear(chat_t *c);
 
@@ -138,6 +158,9 @@ int chat_n_turns(const chat_t *c);
 const chat_turn_t *chat_turn(const chat_t *c, int i);
 /* First token index the model still sees (0 until the window slid). */
 int chat_window_start(const chat_t *c);
+/* The tokens of turn t the model never read (a prompt longer than the
+ * context keeps only its last n_ctx - 1 tokens): 0 normally. */
+int chat_turn_unseen(const chat_t *c, int turn);
 /* The bytes of token i (may be part of a UTF-8 character). */
 const char *chat_token_bytes(const chat_t *c, int i, size_t *len);
 /* The text of a turn, decoded (malloc'd; invalid UTF-8 becomes U+FFFD). */

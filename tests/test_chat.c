@@ -369,6 +369,146 @@ static void test_settings(tap_t *t) {
            "unknown stop names parse to none");
 }
 
+/* Every token's window is the one the generator ran it in; a restored copy
+ * of the same turns gets the same windows from the policy alone (so a
+ * replay shows the attention the live chat showed, after slides too); a
+ * prompt longer than the context reports its unseen tokens. */
+static void test_windows(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
+    char err[256];
+    int n_ctx = m->cfg.n_ctx;
+    chat_settings_t s = chat_settings_default();
+    s.sampling.seed = 5;
+    s.max_tokens = 23;
+    s.stop_at_eos = 0;
+    chat_t *c = chat_init(m, tok, &s, 1, 0, err, sizeof err);
+    int ok = c != NULL, slid = 0;
+    const char *prompts[] = {"The old man", "and the sea", "again and again and again", "x"};
+    for (int k = 0; ok && k < 8; k++) {
+        const char *pr = prompts[k % 4];
+        ok = chat_user(c, pr, strlen(pr), err, sizeof err) == 0 &&
+             chat_reply_begin(c, err, sizeof err) == 0;
+        chat_stop_t st = CHAT_STOP_NONE;
+        while (ok && st == CHAT_STOP_NONE) ok = chat_reply_step(c, &st, err, sizeof err) == 0;
+        ok = ok && chat_reply_end(c, st, err, sizeof err) == 0;
+        /* each token's window must match what the generator saw right after it */
+        const chat_token_t *last = chat_token(c, chat_n_tokens(c) - 1);
+        ok = ok && last->window_start == chat_window_start(c);
+    }
+    tap_ok(t, ok, "a chat of 16 turns over n_ctx %d (%s)", n_ctx, ok ? "" : err);
+    int n = c ? chat_n_tokens(c) : 0, sane = ok;
+    for (int i = 0; sane && i < n; i++) {
+        int ws = chat_token(c, i)->window_start;
+        sane = ws >= 0 && ws <= i && i - ws < n_ctx;
+        if (i > 0 && ws != chat_token(c, i - 1)->window_start) slid++;
+    }
+    tap_ok(t, sane && slid >= 2, "every token has a window covering it, within n_ctx (%d slides)",
+           slid);
+    chat_t *r = chat_init(m, tok, &s, 1, 0, err, sizeof err);
+    int same = r != NULL;
+    for (int k = 0; same && k < chat_n_turns(c); k++) {
+        const chat_turn_t *tu = chat_turn(c, k);
+        same = chat_restore_turn(r, tu->role, chat_ids(c) + tu->first, tu->n, NULL, NULL,
+                                 tu->stop, 0, NULL, err, sizeof err) == 0;
+    }
+    int first_diff = -1;
+    for (int i = 0; same && i < n; i++)
+        if (chat_token(r, i)->window_start != chat_token(c, i)->window_start) {
+            first_diff = i;
+            same = 0;
+        }
+    tap_ok(t, same, "restored turns get the live windows back (first difference at %d)",
+           first_diff);
+    int ws[3] = {1, 2, 3};
+    tap_ok(t, r && chat_restore_windows(r, n - 3, 3, ws, err, sizeof err) == 0 &&
+                  chat_token(r, n - 1)->window_start == 3,
+           "stored window starts can be put back");
+    tap_ok(t, r && chat_restore_windows(r, n - 2, 3, ws, err, sizeof err) == -1,
+           "window starts beyond the tokens are refused (%s)", err);
+    chat_free(r);
+    chat_free(c);
+
+    /* a first prompt longer than the context: the model reads its last n_ctx - 1 */
+    c = chat_init(m, tok, &s, 1, 0, err, sizeof err);
+    char longp[2048] = "";
+    for (int i = 0; i < 60; i++) strcat(longp, "the sea ");
+    ok = c && chat_user(c, longp, strlen(longp), err, sizeof err) == 0;
+    int nt = ok ? chat_turn(c, 0)->n : 0;
+    tap_ok(t, ok && nt > n_ctx && chat_turn_unseen(c, 0) == nt - (n_ctx - 1),
+           "a %d-token prompt: %d tokens unseen (n_ctx %d)", nt, c ? chat_turn_unseen(c, 0) : -1,
+           n_ctx);
+    ok = ok && chat_user(c, "x", 1, err, sizeof err) == 0;
+    tap_ok(t, ok && chat_turn_unseen(c, 1) == 0, "a short prompt after it: all seen");
+    chat_free(c);
+}
+
+/* The separator goes between a reply and the next prompt, as part of the
+ * prompt's turn, unless one of them already has it there. */
+static void test_separator(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
+    char err[256];
+    chat_settings_t s = chat_settings_default();
+    snprintf(s.separator, sizeof s.separator, "\n");
+    s.max_tokens = 3;
+    s.sampling.temperature = 0;
+    chat_t *c = chat_init(m, tok, &s, 1, 0, err, sizeof err);
+    int ok = c && chat_user(c, "The old man", 11, err, sizeof err) == 0;
+    char *first = ok ? chat_turn_text(c, 0) : NULL;
+    tap_ok(t, first && strcmp(first, "The old man") == 0, "no separator before the first prompt");
+    free(first);
+    chat_stop_t st = CHAT_STOP_NONE;
+    ok = ok && chat_reply_begin(c, err, sizeof err) == 0;
+    while (ok && st == CHAT_STOP_NONE) ok = chat_reply_step(c, &st, err, sizeof err) == 0;
+    ok = ok && chat_reply_end(c, st, err, sizeof err) == 0;
+    char *reply = ok ? chat_turn_text(c, 1) : NULL;
+    int reply_nl = reply && reply[0] && reply[strlen(reply) - 1] == '\n';
+    ok = ok && chat_user(c, "JULIET:", 7, err, sizeof err) == 0;
+    char *next = ok ? chat_turn_text(c, 2) : NULL;
+    tap_ok(t, next && strcmp(next, reply_nl ? "JULIET:" : "\nJULIET:") == 0,
+           "after the reply '%s' the prompt's turn reads '%s'", reply ? reply : "?",
+           next ? next : "?");
+    free(reply);
+    free(next);
+    /* a reply that ends with the separator (forced via a restored turn) gets none */
+    chat_clear(c);
+    int nl = -1, a = -1;
+    int *ids = NULL;
+    size_t nid = 0, cap = 0;
+    if (tokenizer_encode(tok, "\n", 1, &ids, &nid, &cap, err, sizeof err) == 0 && nid == 1) nl = ids[0];
+    nid = 0;
+    if (tokenizer_encode(tok, "a", 1, &ids, &nid, &cap, err, sizeof err) == 0 && nid == 1) a = ids[0];
+    free(ids);
+    int user[1] = {a}, model[2] = {a, nl};
+    ok = nl >= 0 && a >= 0 &&
+         chat_restore_turn(c, CHAT_USER, user, 1, NULL, NULL, CHAT_STOP_NONE, 0, NULL, err, sizeof err) == 0 &&
+         chat_restore_turn(c, CHAT_MODEL, model, 2, NULL, NULL, CHAT_STOP_MAX, 0, NULL, err, sizeof err) == 0 &&
+         chat_user(c, "JULIET:", 7, err, sizeof err) == 0;
+    next = ok ? chat_turn_text(c, 2) : NULL;
+    tap_ok(t, next && strcmp(next, "JULIET:") == 0, "a reply ending in a newline gets no other (%s)",
+           next ? next : err);
+    free(next);
+    ok = chat_restore_turn(c, CHAT_MODEL, user, 1, NULL, NULL, CHAT_STOP_MAX, 0, NULL, err, sizeof err) == 0 &&
+         chat_user(c, "\nROMEO:", 7, err, sizeof err) == 0;
+    next = ok ? chat_turn_text(c, 4) : NULL;
+    tap_ok(t, next && strcmp(next, "\nROMEO:") == 0, "a prompt starting with it gets no other");
+    free(next);
+    s.separator[0] = '\0';
+    ok = chat_set_settings(c, &s, err, sizeof err) == 0 &&
+         chat_restore_turn(c, CHAT_MODEL, user, 1, NULL, NULL, CHAT_STOP_MAX, 0, NULL, err, sizeof err) == 0 &&
+         chat_user(c, "B", 1, err, sizeof err) == 0;
+    next = ok ? chat_turn_text(c, 6) : NULL;
+    tap_ok(t, next && strcmp(next, "B") == 0, "separator \"\" puts nothing between turns");
+    free(next);
+    chat_free(c);
+    chat_settings_t r = chat_settings_default();
+    snprintf(s.separator, sizeof s.separator, "\n\n--\n");
+    char *j = chat_settings_json(&s);
+    tap_ok(t, j && chat_settings_from_json(&r, j, err, sizeof err) == 0 &&
+                  strcmp(r.separator, "\n\n--\n") == 0,
+           "the separator is kept in the settings JSON");
+    free(j);
+    tap_ok(t, chat_settings_from_json(&r, "{\"separator\":\"0123456789abcdefXYZ\"}", err, sizeof err) == -1,
+           "an over-long separator is refused (%s)", err);
+}
+
 int main(void) {
     tap_t t = {0, 0};
     char dir[4096], err[512];
@@ -382,6 +522,8 @@ int main(void) {
         test_extend(&t, m);
         test_chat(&t, m, tok);
         test_beams(&t, m, tok);
+        test_windows(&t, m, tok);
+        test_separator(&t, m, tok);
     }
     tokenizer_free(tok);
     gpt_free(m);
