@@ -45,7 +45,7 @@ const char cmd_generate_help[] =
     "                          not whole UTF-8 characters shown as U+FFFD (such\n"
     "                          tokens also carry the exact \"bytes\":[..]).\n"
     "                          With --beams: one object per hypothesis, best first.\n"
-    "      --top N             candidates listed in \"top\" (default 5, at most 100)\n"
+    "      --top N             candidates listed in \"top\" (default 5, 0 to 100; 0: \"top\":[])\n"
     "      --stats             timings (and the seed) on stderr at the end\n"
     "  -t, --threads N         threads (default: all cores)\n"
     "  -h, --help              this help\n"
@@ -222,6 +222,10 @@ static double now_s(void) {
 /* The k ids of largest logit, best first (insertion into a short sorted
  * list: k is small, and most logits fail the first comparison). */
 static int top_ids(const float *logits, int n_vocab, int k, int *ids) {
+    /* k = 0 (--top 0) lists none: the loop below needs k >= 1, since it
+     * compares with and writes to ids[k - 1] */
+    if (k > n_vocab) k = n_vocab;
+    if (k <= 0) return 0;
     int n = 0;
     for (int v = 0; v < n_vocab; v++) {
         if (n == k && logits[v] <= logits[ids[n - 1]]) continue;

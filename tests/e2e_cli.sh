@@ -123,6 +123,17 @@ for l in lines:
         assert all(0 <= b < 256 for b in o["bytes"])
 EOF
     ok $(( rc != 0 || $? != 0 )) "--json lines parse, logprobs <= 0, top sorted" "$(cat "$TMP/py" "$TMP/err")"
+    # --top 0 once wrote ids[-1] (heap overflow, "double free" and exit 134)
+    "$BIN" generate -m "$M2" -p hi -n 2 --json --top 0 --no-eos-stop >"$TMP/top0" 2>"$TMP/top0.err"
+    rc=$?
+    $PY -c 'import json,sys
+ls = [json.loads(l) for l in open(sys.argv[1])]
+assert len(ls) == 2 and all(o["top"] == [] for o in ls), ls' "$TMP/top0"
+    ok $(( rc != 0 || $? != 0 )) "--json --top 0: an empty top list, exit 0 (rc $rc)" "$(cat "$TMP/top0" "$TMP/top0.err")"
+    "$BIN" generate -m "$M2" -p hi -n 2 --json --top 1 --no-eos-stop >"$TMP/top1" 2>&1 &&
+        $PY -c 'import json,sys
+assert all(len(json.loads(l)["top"]) == 1 for l in open(sys.argv[1]))' "$TMP/top1"
+    ok $? "--json --top 1: one candidate"
     $PY -c 'import json,sys
 for l in open(sys.argv[1]):
     o = json.loads(l); assert o["id"] == o["top"][0]["id"] and abs(o["logprob"] - o["top"][0]["logprob"]) < 1e-6' \
