@@ -38,7 +38,7 @@ int app_model_checksum(const char *dir, char out[32], char *err, size_t errlen) 
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *cfg = NULL;
     size_t n = 0;
-    if (fileio_read_file(path, 1 << 20, &cfg, &n, err, errlen) != 0) return -1;
+    if (fileio_read_regular(path, 1 << 20, &cfg, &n, err, errlen) != 0) return -1;
     h = fnv1a(h, cfg, n);
     free(cfg);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

@@ -2,6 +2,7 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,34 @@ int fileio_read_file(const char *path, size_t max, char **data, size_t *len, cha
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = fileio_read_stream(f, path, max, data, len, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int fileio_read_regular(const char *path, size_t max, char **data, size_t *len, char *err,
+                        size_t errlen) {
+    /* O_NONBLOCK: open() of a FIFO for reading otherwise waits for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: %s", path,
+                 S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     int rc = fileio_read_stream(f, path, max, data, len, err, errlen);

@@ -26,5 +26,11 @@ int fileio_read_stream(FILE *f, const char *name, size_t max, char **data, size_
 /* The same for a path; a directory is refused with "PATH: is a directory". */
 int fileio_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
                      size_t errlen);
+/* The same for a file that must be a regular file (a model's or a
+ * checkpoint's parts): a FIFO, device or socket is refused before anything
+ * waits on it ("PATH: not a regular file"). fileio_read_file keeps pipes
+ * working for user text such as <(command). */
+int fileio_read_regular(const char *path, size_t max, char **data, size_t *len, char *err,
+                        size_t errlen);
 
 #endif

@@ -13,6 +13,15 @@
 
 #include "kernels.h"
 
+/* The largest shapes a config may ask for (each alone; products of them
+ * are checked where memory is sized). */
+#define GPT_MAX_LAYER 1000
+#define GPT_MAX_HEAD 1024
+#define GPT_MAX_EMBD 65536
+#define GPT_MAX_CTX (1 << 20)
+#define GPT_MAX_VOCAB (1 << 24)
+#define GPT_MAX_INNER (1 << 20)
+
 typedef struct gpt_config {
     char model_type[32]; /* "gpt2" or "openai-gpt" */
     int n_layer, n_head, n_embd, n_ctx, n_vocab;

@@ -4,30 +4,41 @@
  * does not implement are refused by name rather than silently ignored. */
 #include "fileio.h"
 #include "gpt.h"
+#include "jsonx.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads an integer key; missing -> def (or an error when def < -1 marks it required). */
-static int cfg_int(const cJSON *root, const char *key, int def, int *out, const char *path,
-                   char *err, size_t errlen) {
+/* Reads an integer key in [lo, hi]. Missing or null -> def, unless required.
+ * The range is checked on the JSON number itself (jsonx_int), so 1e12 or
+ * 1e999 is "out of range", never an undefined float-to-int conversion. */
+static int cfg_int(const cJSON *root, const char *key, int required, int def, int lo, int hi,
+                   int *out, const char *path, char *err, size_t errlen) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v || cJSON_IsNull(v)) {
-        if (def < -1) {
+        if (required) {
             snprintf(err, errlen, "%s: missing key \"%s\"", path, key);
             return -1;
         }
         *out = def;
         return 0;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble) {
-        snprintf(err, errlen, "%s: \"%s\" must be an integer", path, key);
+    int64_t x = 0;
+    jsonx_int_status_t st = jsonx_int(v, lo, hi, &x);
+    if (st != JSONX_OK) {
+        char why[96];
+        if (st == JSONX_OUT_OF_RANGE)
+            snprintf(why, sizeof why, "must be an integer from %d to %d", lo, hi);
+        else
+            jsonx_int_problem(st, lo, hi, why, sizeof why);
+        snprintf(err, errlen, "%s: \"%s\" %s", path, key, why);
         return -1;
     }
-    *out = (int)v->valuedouble;
+    *out = (int)x;
     return 0;
 }
 
@@ -56,29 +67,36 @@ static int cfg_parse(gpt_config_t *cfg, const cJSON *root, const char *path, cha
     cfg->pre_norm = !gpt1;
     cfg->final_ln = !gpt1;
 
+    /* n_inner and n_positions may be null (HF's "use the default"), never
+     * zero or negative; old configs have n_ctx instead of n_positions. */
     int n_pos = -1, n_ctx_key = -1;
-    if (cfg_int(root, "n_layer", -2, &cfg->n_layer, path, err, errlen) ||
-        cfg_int(root, "n_head", -2, &cfg->n_head, path, err, errlen) ||
-        cfg_int(root, "n_embd", -2, &cfg->n_embd, path, err, errlen) ||
-        cfg_int(root, "vocab_size", -2, &cfg->n_vocab, path, err, errlen) ||
-        cfg_int(root, "n_positions", -1, &n_pos, path, err, errlen) ||
-        cfg_int(root, "n_ctx", -1, &n_ctx_key, path, err, errlen) ||
-        cfg_int(root, "n_inner", -1, &cfg->n_inner, path, err, errlen) ||
-        cfg_int(root, "eos_token_id", -1, &cfg->eos_id, path, err, errlen))
+    if (cfg_int(root, "n_layer", 1, 0, 1, GPT_MAX_LAYER, &cfg->n_layer, path, err, errlen) ||
+        cfg_int(root, "n_head", 1, 0, 1, GPT_MAX_HEAD, &cfg->n_head, path, err, errlen) ||
+        cfg_int(root, "n_embd", 1, 0, 1, GPT_MAX_EMBD, &cfg->n_embd, path, err, errlen) ||
+        cfg_int(root, "vocab_size", 1, 0, 1, GPT_MAX_VOCAB, &cfg->n_vocab, path, err, errlen) ||
+        cfg_int(root, "n_positions", 0, -1, 1, GPT_MAX_CTX, &n_pos, path, err, errlen) ||
+        cfg_int(root, "n_ctx", 0, -1, 1, GPT_MAX_CTX, &n_ctx_key, path, err, errlen) ||
+        cfg_int(root, "n_inner", 0, -1, 1, GPT_MAX_INNER, &cfg->n_inner, path, err, errlen) ||
+        cfg_int(root, "eos_token_id", 0, -1, 0, GPT_MAX_VOCAB - 1, &cfg->eos_id, path, err, errlen))
         return -1;
-    /* n_positions sizes the position table; old configs only have n_ctx. */
     cfg->n_ctx = n_pos > 0 ? n_pos : n_ctx_key;
     if (cfg->n_ctx <= 0) {
         snprintf(err, errlen, "%s: missing \"n_positions\"", path);
         return -1;
     }
+    /* n_embd <= GPT_MAX_EMBD, so 4 * n_embd cannot overflow */
     if (cfg->n_inner <= 0) cfg->n_inner = 4 * cfg->n_embd;
 
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_epsilon");
     cfg->ln_eps = 1e-5f;
     if (eps && !cJSON_IsNull(eps)) {
-        if (!cJSON_IsNumber(eps) || eps->valuedouble <= 0 || eps->valuedouble > 1) {
-            snprintf(err, errlen, "%s: \"layer_norm_epsilon\" must be a number in (0, 1]", path);
+        /* the float must hold it: 1e-300 would become 0 and then 1/sqrt(0)
+         * for a constant row; below FLT_MIN it is subnormal or zero */
+        if (!cJSON_IsNumber(eps) || !(eps->valuedouble >= FLT_MIN) || eps->valuedouble > 1) {
+            snprintf(err, errlen,
+                     "%s: \"layer_norm_epsilon\" must be a number from 1.2e-38 to 1 (a float "
+                     "must hold it)",
+                     path);
             return -1;
         }
         cfg->ln_eps = (float)eps->valuedouble;
@@ -115,11 +133,12 @@ int gpt_config_load(gpt_config_t *cfg, const char *path, char *err, size_t errle
     size_t len = 0;
     char *text = NULL;
     /* a config is a few hundred bytes: refuse to slurp a wrongly named weights file */
-    if (fileio_read_file(path, 64u << 20, &text, &len, err, errlen) != 0) return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (fileio_read_regular(path, 64u << 20, &text, &len, err, errlen) != 0) return -1;
+    cJSON *root = jsonx_parse(text, len, path, err, errlen);
     free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        snprintf(err, errlen, "%s: not valid JSON (expected an object)", path);
+    if (!root) return -1;
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "%s: expected a JSON object", path);
         cJSON_Delete(root);
         return -1;
     }
@@ -132,12 +151,13 @@ int gpt_config_load(gpt_config_t *cfg, const char *path, char *err, size_t errle
 
 int gpt_config_check(const gpt_config_t *cfg, char *err, size_t errlen) {
     const char *bad = NULL;
-    if (cfg->n_layer <= 0 || cfg->n_layer > 1000) bad = "n_layer";
-    else if (cfg->n_head <= 0 || cfg->n_head > 1024) bad = "n_head";
-    else if (cfg->n_embd <= 0 || cfg->n_embd > 65536) bad = "n_embd";
-    else if (cfg->n_ctx <= 0 || cfg->n_ctx > 1 << 20) bad = "n_positions";
-    else if (cfg->n_vocab <= 0 || cfg->n_vocab > 1 << 24) bad = "vocab_size";
-    else if (cfg->n_inner <= 0 || cfg->n_inner > 1 << 20) bad = "n_inner";
+    if (cfg->n_layer <= 0 || cfg->n_layer > GPT_MAX_LAYER) bad = "n_layer";
+    else if (cfg->n_head <= 0 || cfg->n_head > GPT_MAX_HEAD) bad = "n_head";
+    else if (cfg->n_embd <= 0 || cfg->n_embd > GPT_MAX_EMBD) bad = "n_embd";
+    else if (cfg->n_ctx <= 0 || cfg->n_ctx > GPT_MAX_CTX) bad = "n_positions";
+    else if (cfg->n_vocab <= 0 || cfg->n_vocab > GPT_MAX_VOCAB) bad = "vocab_size";
+    else if (cfg->n_inner <= 0 || cfg->n_inner > GPT_MAX_INNER) bad = "n_inner";
+    else if (!(cfg->ln_eps >= FLT_MIN) || cfg->ln_eps > 1) bad = "layer_norm_epsilon";
     if (bad) {
         snprintf(err, errlen, "config: %s out of range", bad);
         return -1;

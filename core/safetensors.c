@@ -16,6 +16,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utf8proc.h>
+
+#include "jsonx.h"
 
 /* A header larger than this is not a model header but a corrupt length. */
 #define ST_MAX_HEADER (100u << 20)
@@ -64,6 +67,22 @@ void st_close(st_file_t *f) {
     free(f);
 }
 
+/* Valid UTF-8 without control characters, non-empty: cJSON passes invalid
+ * bytes in strings through, and names end up in messages. */
+static int st_name_ok(const char *name) {
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)name;
+    utf8proc_ssize_t left = (utf8proc_ssize_t)strlen(name);
+    if (left == 0) return 0;
+    while (left > 0) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p, left, &cp);
+        if (k <= 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0;
+        p += k;
+        left -= k;
+    }
+    return 1;
+}
+
 /* Fills t from one header entry; returns 0 or -1 with err. data_size is the
  * size of the data area that follows the header. */
 static int st_parse_entry(st_tensor_t *t, const cJSON *e, const unsigned char *data,
@@ -79,8 +98,9 @@ static int st_parse_entry(st_tensor_t *t, const cJSON *e, const unsigned char *d
     }
     t->dtype = st_dtype_parse(dt->valuestring);
     if (t->dtype == ST_UNKNOWN) {
+        char shown[64];
         snprintf(err, errlen, "%s: tensor %s: unknown dtype \"%s\"", path, t->name,
-                 dt->valuestring);
+                 jsonx_escape(dt->valuestring, shown, sizeof shown));
         return -1;
     }
     int nd = cJSON_GetArraySize(sh);
@@ -105,21 +125,38 @@ static int st_parse_entry(st_tensor_t *t, const cJSON *e, const unsigned char *d
         }
         numel *= (uint64_t)t->shape[i];
     }
-    double b = cJSON_GetArrayItem(off, 0)->valuedouble;
-    double en = cJSON_GetArrayItem(off, 1)->valuedouble;
-    if (!cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(off, 1)) ||
-        b < 0 || en < b || en > (double)data_size || b != (double)(uint64_t)b ||
-        en != (double)(uint64_t)en) {
-        snprintf(err, errlen,
-                 "%s: tensor %s: data_offsets [%.0f, %.0f] outside the data area of %zu bytes "
-                 "(file truncated?)",
-                 path, t->name, b, en, data_size);
+    /* Two integer byte offsets into the data area. A string or 2.5 is a
+     * malformed header, not a truncated file; huge numbers are shown short. */
+    int64_t be[2];
+    for (int i = 0; i < 2; i++) {
+        const cJSON *o = cJSON_GetArrayItem(off, i);
+        if (jsonx_int(o, 0, INT64_MAX, &be[i]) != JSONX_OK) {
+            if (cJSON_IsNumber(o))
+                snprintf(err, errlen, "%s: tensor %s: data_offsets[%d] is %.6g, not a byte offset",
+                         path, t->name, i, o->valuedouble);
+            else
+                snprintf(err, errlen, "%s: tensor %s: data_offsets[%d] is not a number", path,
+                         t->name, i);
+            return -1;
+        }
+    }
+    if (be[1] < be[0]) {
+        snprintf(err, errlen, "%s: tensor %s: data_offsets [%lld, %lld] end before they begin",
+                 path, t->name, (long long)be[0], (long long)be[1]);
         return -1;
     }
+    if ((uint64_t)be[1] > data_size) {
+        snprintf(err, errlen,
+                 "%s: tensor %s: data_offsets [%lld, %lld] outside the data area of %zu bytes "
+                 "(file truncated?)",
+                 path, t->name, (long long)be[0], (long long)be[1], data_size);
+        return -1;
+    }
+    uint64_t b = (uint64_t)be[0], en = (uint64_t)be[1];
     uint64_t esz = st_dtype_size(t->dtype);
-    if (numel > UINT64_MAX / esz || numel * esz != (uint64_t)en - (uint64_t)b) {
-        snprintf(err, errlen, "%s: tensor %s: %.0f bytes for %llu elements of %s", path, t->name,
-                 en - b, (unsigned long long)numel, dt->valuestring);
+    if (numel > UINT64_MAX / esz || numel * esz != en - b) {
+        snprintf(err, errlen, "%s: tensor %s: %llu bytes for %llu elements of %s", path, t->name,
+                 (unsigned long long)(en - b), (unsigned long long)numel, dt->valuestring);
         return -1;
     }
     t->data = data + (size_t)b;
@@ -127,10 +164,55 @@ static int st_parse_entry(st_tensor_t *t, const cJSON *e, const unsigned char *d
     return 0;
 }
 
+static int st_by_offset(const void *a, const void *b) {
+    const st_tensor_t *x = *(const st_tensor_t *const *)a, *y = *(const st_tensor_t *const *)b;
+    const unsigned char *px = x->data, *py = y->data;
+    if (px != py) return px < py ? -1 : 1;
+    return x->n_bytes < y->n_bytes ? -1 : x->n_bytes > y->n_bytes;
+}
+
+/* As the reference implementation requires, the tensors tile the data area
+ * exactly: no two share a byte (one write would change both), no byte is
+ * left over between or after them (a sign of a damaged or doctored file). */
+static int st_check_layout(const st_file_t *f, const unsigned char *data, size_t data_size,
+                           char *err, size_t errlen) {
+    const st_tensor_t **order = malloc((f->n_tensors ? f->n_tensors : 1) * sizeof *order);
+    if (!order) {
+        snprintf(err, errlen, "%s: out of memory", f->path);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n_tensors; i++) order[i] = &f->tensors[i];
+    qsort(order, f->n_tensors, sizeof *order, st_by_offset);
+    size_t at = 0;
+    int rc = 0;
+    for (size_t i = 0; i < f->n_tensors && rc == 0; i++) {
+        size_t b = (size_t)((const unsigned char *)order[i]->data - data);
+        if (b < at) {
+            snprintf(err, errlen, "%s: tensor %s overlaps tensor %s (bytes %zu..%zu of the data area)",
+                     f->path, order[i]->name, order[i - 1]->name, b, at);
+            rc = -1;
+        } else if (b > at) {
+            snprintf(err, errlen, "%s: bytes %zu..%zu of the data area belong to no tensor",
+                     f->path, at, b);
+            rc = -1;
+        }
+        at = b + order[i]->n_bytes;
+    }
+    if (rc == 0 && at != data_size) {
+        snprintf(err, errlen, "%s: %zu bytes after the last tensor belong to no tensor", f->path,
+                 data_size - at);
+        rc = -1;
+    }
+    free(order);
+    return rc;
+}
+
 static int st_parse_header(st_file_t *f, const char *json, size_t len, const unsigned char *data,
                            size_t data_size, char *err, size_t errlen) {
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!root || !cJSON_IsObject(root)) {
+    /* strict: nothing but (padding) spaces after the object, no key twice */
+    cJSON *root = jsonx_parse(json, len, f->path, err, errlen);
+    if (!root) return -1;
+    if (!cJSON_IsObject(root)) {
         snprintf(err, errlen, "%s: header is not a JSON object", f->path);
         cJSON_Delete(root);
         return -1;
@@ -147,6 +229,13 @@ static int st_parse_header(st_file_t *f, const char *json, size_t len, const uns
     for (const cJSON *e = root->child; e; e = e->next) {
         if (strcmp(e->string, "__metadata__") == 0) continue;
         st_tensor_t *t = &f->tensors[f->n_tensors];
+        char shown[160];
+        if (!st_name_ok(e->string)) {
+            snprintf(err, errlen, "%s: tensor name \"%s\" is not valid UTF-8 text", f->path,
+                     jsonx_escape(e->string, shown, sizeof shown));
+            cJSON_Delete(root);
+            return -1;
+        }
         t->name = strdup(e->string);
         if (!t->name) {
             snprintf(err, errlen, "%s: out of memory", f->path);
@@ -160,7 +249,7 @@ static int st_parse_header(st_file_t *f, const char *json, size_t len, const uns
         }
     }
     cJSON_Delete(root);
-    return 0;
+    return st_check_layout(f, data, data_size, err, errlen);
 }
 
 st_file_t *st_open(const char *path, char *err, size_t errlen) {
@@ -170,7 +259,9 @@ st_file_t *st_open(const char *path, char *err, size_t errlen) {
         free(f);
         return NULL;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer forever; fstat then refuses anything but a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         st_close(f);

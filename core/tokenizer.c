@@ -348,8 +348,8 @@ tokenizer_t *tokenizer_load_files(const char *vocab_json, const char *merges_txt
     }
     tok->kind = kind;
     tok->eot_id = tok->unk_id = -1;
-    if (fileio_read_file(vocab_json, BPE_MAX_FILE, &vtext, &vlen, err, errlen) != 0 ||
-        fileio_read_file(merges_txt, BPE_MAX_FILE, &mtext, &mlen, err, errlen) != 0)
+    if (fileio_read_regular(vocab_json, BPE_MAX_FILE, &vtext, &vlen, err, errlen) != 0 ||
+        fileio_read_regular(merges_txt, BPE_MAX_FILE, &mtext, &mlen, err, errlen) != 0)
         goto fail;
     long n_merges = parse_merges(merges_txt, mtext, mlen, &lines, err, errlen);
     if (n_merges < 0) goto fail;

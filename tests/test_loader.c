@@ -110,14 +110,157 @@ static void write_raw_model(const void *bytes, size_t n) {
     fclose(fp);
 }
 
+/* A file of header json (n bytes, may hold NULs) and ndata zero data bytes. */
+static void test_header_data(tap_t *t, const char *json, size_t n, size_t ndata, const char *want,
+                             const char *what) {
+    unsigned char buf[2048];
+    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    memcpy(buf + 8, json, n);
+    memset(buf + 8 + n, 0, ndata);
+    write_raw_model(buf, 8 + n + ndata);
+    expect_load(t, want, what);
+}
+
 static void test_header_bytes(tap_t *t, const char *json, const char *want, const char *what) {
-    unsigned char buf[1024];
+    test_header_data(t, json, strlen(json), 16, want, what);
+}
+
+/* Opens only the safetensors file; expects failure mentioning want (NULL: success). */
+static void expect_st(tap_t *t, const char *want, const char *what) {
+    char path[512], err[512] = "";
+    snprintf(path, sizeof(path), "%s/model.safetensors", tmpdir);
+    st_file_t *f = st_open(path, err, sizeof(err));
+    if (!want)
+        tap_ok(t, f != NULL, "%s opens (%s)", what, f ? "ok" : err);
+    else
+        tap_ok(t, !f && strstr(err, want) && !strchr(err, '\n') && strlen(err) < 300,
+               "%s: error mentions \"%s\" (got \"%s\")", what, want, err);
+    st_close(f);
+}
+
+static void test_st_raw(tap_t *t, const char *json, size_t ndata, const char *want,
+                        const char *what) {
+    unsigned char buf[2048];
     size_t n = strlen(json);
     for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)n >> (8 * i));
     memcpy(buf + 8, json, n);
-    memset(buf + 8 + n, 0, 16);
-    write_raw_model(buf, 8 + n + 16);
-    expect_load(t, want, what);
+    memset(buf + 8 + n, 0, ndata);
+    write_raw_model(buf, 8 + n + ndata);
+    expect_st(t, want, what);
+}
+
+/* A config that differs from the good one in one "key": value pair. */
+static void write_config_with(const char *pair) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 2, \"n_embd\": 8, "
+             "\"n_positions\": 16, \"vocab_size\": 11, %s}",
+             pair);
+    write_text("config.json", text);
+}
+
+/* The hostile headers and configs of issue 24: each was accepted (or
+ * misreported) before. */
+static void test_hostile(tap_t *t) {
+    /* strict JSON in the header */
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}", 8, NULL,
+                "exact one-tensor file");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}    ", 8,
+                NULL, "header padded with spaces");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}} xyz", 8,
+                "unexpected data after the JSON value", "trailing garbage after the header");
+    test_st_raw(t,
+                "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+                "\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [8, 12]}}",
+                12, "duplicate key \"a\"", "duplicate tensor name");
+    /* layout: overlap, gap, bytes after the last tensor */
+    test_st_raw(t,
+                "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+                "\"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}",
+                12, "overlaps", "overlapping tensors");
+    test_st_raw(t,
+                "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+                "\"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}",
+                8, "overlaps", "two tensors on the same bytes");
+    test_st_raw(t,
+                "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "
+                "\"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [8, 12]}}",
+                12, "bytes 4..8 of the data area belong to no tensor", "gap between tensors");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}", 16,
+                "8 bytes after the last tensor", "bytes after the last tensor");
+    /* names */
+    test_st_raw(t, "{\"a\\u0001\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}",
+                8, "not valid UTF-8 text", "control character in a name");
+    test_st_raw(t, "{\"w\xff\xfe\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}",
+                8, "\"w\\xff\\xfe\"", "invalid UTF-8 name shown escaped");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F\xff\\u0007\", \"shape\": [2], \"data_offsets\": [0, 8]}}",
+                8, "unknown dtype \"F\\xff\\x07\"", "dtype shown escaped");
+    /* offsets: kind of problem named, numbers short */
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0.5, 8]}}", 8,
+                "data_offsets[0] is 0.5, not a byte offset", "fractional offset");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [\"0\", 8]}}",
+                8, "data_offsets[0] is not a number", "string offset");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 1e300]}}",
+                8, "data_offsets[1] is 1e+300, not a byte offset", "1e300 offset");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [-8, 0]}}", 8,
+                "data_offsets[0] is -8, not a byte offset", "negative offset");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [8, 0]}}", 8,
+                "end before they begin", "reversed offsets");
+    test_st_raw(t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 80]}}", 8,
+                "outside the data area of 8 bytes", "offset past the end");
+
+    /* config values */
+    write_model(NULL, 0, ST_F32);
+    write_config_with("\"n_inner\": null");
+    expect_load(t, NULL, "null n_inner");
+    write_config_with("\"n_inner\": -32");
+    expect_load(t, "\"n_inner\" must be an integer from 1 to", "negative n_inner");
+    write_config_with("\"n_inner\": 0");
+    expect_load(t, "\"n_inner\" must be an integer from 1 to", "zero n_inner");
+    write_text("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 2, "
+                              "\"n_embd\": 8, \"n_positions\": -16, \"vocab_size\": 11}");
+    expect_load(t, "\"n_positions\" must be an integer from 1 to", "negative n_positions");
+    write_text("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 1e12, \"n_head\": 2, "
+                              "\"n_embd\": 8, \"n_positions\": 16, \"vocab_size\": 11}");
+    expect_load(t, "\"n_layer\" must be an integer from 1 to 1000", "n_layer 1e12");
+    write_text("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 2, "
+                              "\"n_embd\": 1e999, \"n_positions\": 16, \"vocab_size\": 11}");
+    expect_load(t, "\"n_embd\" must be an integer from 1 to 65536", "n_embd 1e999");
+    write_text("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2.5, \"n_head\": 2, "
+                              "\"n_embd\": 8, \"n_positions\": 16, \"vocab_size\": 11}");
+    expect_load(t, "\"n_layer\" must be an integer", "fractional n_layer");
+    write_config_with("\"layer_norm_epsilon\": 1e-300");
+    expect_load(t, "\"layer_norm_epsilon\" must be a number from", "epsilon 1e-300");
+    write_config_with("\"layer_norm_epsilon\": 1e-12");
+    expect_load(t, NULL, "epsilon 1e-12");
+    write_config_with("\"n_layer\": 3");
+    expect_load(t, "duplicate key \"n_layer\"", "duplicate key in config.json");
+    write_text("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 2, "
+                              "\"n_embd\": 8, \"n_positions\": 16, \"vocab_size\": 11} {}");
+    expect_load(t, "config.json: unexpected data after the JSON value", "trailing data after config.json");
+    write_text("config.json", "[1, 2]");
+    expect_load(t, "config.json: expected a JSON object", "config.json an array");
+    write_text("config.json", good_config);
+}
+
+/* FIFOs must be refused, not waited on: before, open() blocked forever. */
+static void test_fifo(tap_t *t) {
+    char path[512], cfg[512];
+    snprintf(path, sizeof(path), "%s/model.safetensors", tmpdir);
+    snprintf(cfg, sizeof(cfg), "%s/config.json", tmpdir);
+    alarm(20); /* a regression hangs: fail the test instead of CI */
+    unlink(path);
+    tap_ok(t, mkfifo(path, 0600) == 0, "mkfifo model.safetensors");
+    expect_load(t, "model.safetensors: not a regular file", "FIFO as model.safetensors");
+    unlink(path);
+    write_model(NULL, 0, ST_F32);
+    unlink(cfg);
+    tap_ok(t, mkfifo(cfg, 0600) == 0, "mkfifo config.json");
+    expect_load(t, "config.json: not a regular file", "FIFO as config.json");
+    unlink(cfg);
+    write_text("config.json", good_config);
+    expect_load(t, NULL, "model after the FIFOs");
+    alarm(0);
 }
 
 int main(void) {
@@ -169,7 +312,8 @@ int main(void) {
     expect_load(&t, "file truncated?", "truncated data area");
     write_raw_model("\xff\xff\xff\xff\xff\xff\xff\x7f garbage", 16);
     expect_load(&t, "header length", "huge header length");
-    test_header_bytes(&t, "{not json", "not a JSON object", "garbage header");
+    test_header_bytes(&t, "{not json", "not valid JSON", "garbage header");
+    test_header_bytes(&t, "[1, 2]", "header is not a JSON object", "array header");
     test_header_bytes(&t, "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 12]}}",
                       "12 bytes for 2 elements", "shape/bytes mismatch");
     test_header_bytes(&t, "{\"a\": {\"dtype\": \"F99\", \"shape\": [2], \"data_offsets\": [0, 8]}}",
@@ -211,6 +355,8 @@ int main(void) {
         tap_ok(&t, !m && strstr(err, "/nonexistent/dir/config.json: No such file"),
                "missing directory: %s", err);
     }
+    test_hostile(&t);
+    test_fifo(&t);
     /* clean up */
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
