@@ -189,8 +189,10 @@ int cli_model_open(cli_model_t *cm, const char *dir_flag, int want_weights) {
         cli_error("%s", err);
         return -1;
     }
-    if (tokenizer_vocab_size(cm->tok) > cm->cfg.n_vocab) {
-        cli_error("%s: tokenizer has %d tokens but config.json vocab_size is %d", cm->dir,
+    /* Both ways are broken: more tokens than embedding rows cannot be run,
+     * fewer leave ids the model can sample but no text decodes to. */
+    if (tokenizer_vocab_size(cm->tok) != cm->cfg.n_vocab) {
+        cli_error("%s: vocab.json has %d tokens but config.json vocab_size is %d", cm->dir,
                   tokenizer_vocab_size(cm->tok), cm->cfg.n_vocab);
         cli_model_close(cm);
         return -1;

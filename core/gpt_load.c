@@ -44,6 +44,49 @@ static void load_shape_str(char *buf, size_t cap, const int64_t *shape, int nd) 
     if (o < cap) snprintf(buf + o, cap - o, "]");
 }
 
+/* Index of the first NaN or infinity in t, or -1. A model with one is
+ * broken (every logit downstream turns NaN); refusing it at load names the
+ * tensor instead of printing garbage. Exponent all ones is the test for all
+ * three formats; the loop is branch-free so it vectorises (one pass over
+ * the mapping, which the first forward pass would read anyway). */
+static int64_t load_first_nonfinite(const st_tensor_t *t) {
+    const unsigned char *p = t->data;
+    int64_t n = st_numel(t);
+    const int64_t block = 4096;
+    for (int64_t b = 0; b < n; b += block) {
+        int64_t e = b + block < n ? b + block : n;
+        int bad = 0;
+        if (t->dtype == ST_F32) {
+            for (int64_t i = b; i < e; i++) {
+                uint32_t u;
+                memcpy(&u, p + 4 * i, 4);
+                bad |= (u & 0x7f800000u) == 0x7f800000u;
+            }
+        } else {
+            uint16_t mask = t->dtype == ST_F16 ? 0x7c00u : 0x7f80u;
+            for (int64_t i = b; i < e; i++) {
+                uint16_t u;
+                memcpy(&u, p + 2 * i, 2);
+                bad |= (u & mask) == mask;
+            }
+        }
+        if (!bad) continue;
+        for (int64_t i = b; i < e; i++) {
+            uint32_t u = 0;
+            if (t->dtype == ST_F32) {
+                memcpy(&u, p + 4 * i, 4);
+                if ((u & 0x7f800000u) == 0x7f800000u) return i;
+            } else {
+                uint16_t h;
+                memcpy(&h, p + 2 * i, 2);
+                uint16_t mask = t->dtype == ST_F16 ? 0x7c00u : 0x7f80u;
+                if ((h & mask) == mask) return i;
+            }
+        }
+    }
+    return -1;
+}
+
 /* Finds NAME and checks its shape is exactly [d0] or [d0, d1] (d1 < 0: 1-D). */
 static const st_tensor_t *load_tensor(const gpt_model_t *m, const char *path, const char *name,
                                       int64_t d0, int64_t d1, char *err, size_t errlen) {
@@ -64,6 +107,12 @@ static const st_tensor_t *load_tensor(const gpt_model_t *m, const char *path, co
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
         snprintf(err, errlen, "%s: tensor %s has dtype %s, expected F32, F16 or BF16", path,
                  t->name, st_dtype_name(t->dtype));
+        return NULL;
+    }
+    int64_t bad = load_first_nonfinite(t);
+    if (bad >= 0) {
+        snprintf(err, errlen, "%s: tensor %s has a NaN or infinite value at element %lld", path,
+                 t->name, (long long)bad);
         return NULL;
     }
     return t;
@@ -145,6 +194,30 @@ static int load_layer(gpt_model_t *m, int l, const char *path, char *err, size_t
     return 0;
 }
 
+/* A tensor of layer N >= n_layer means config.json and the weights
+ * disagree (a truncated config, or weights of a deeper model): running the
+ * first n_layer layers alone would give wrong output without a word. */
+static int load_check_extra_layers(const gpt_model_t *m, const char *path, char *err,
+                                   size_t errlen) {
+    for (size_t i = 0; i < m->st->n_tensors; i++) {
+        const char *nm = m->st->tensors[i].name;
+        if (strncmp(nm, "transformer.", 12) == 0) nm += 12;
+        if (strncmp(nm, "h.", 2) != 0) continue;
+        const char *d = nm + 2;
+        long long l = 0;
+        int digits = 0;
+        while (*d >= '0' && *d <= '9' && digits < 12) l = l * 10 + (*d++ - '0'), digits++;
+        if (digits == 0 || *d != '.') continue;
+        if (l >= m->cfg.n_layer) {
+            snprintf(err, errlen,
+                     "%s: tensor %s belongs to layer %lld, but config.json has n_layer %d", path,
+                     m->st->tensors[i].name, l, m->cfg.n_layer);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void gpt_free(gpt_model_t *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
@@ -196,6 +269,7 @@ gpt_model_t *gpt_load(const char *dir, char *err, size_t errlen) {
     }
     for (int l = 0; l < c->n_layer; l++)
         if (load_layer(m, l, path, err, errlen) != 0) goto fail;
+    if (load_check_extra_layers(m, path, err, errlen) != 0) goto fail;
     free(path);
     return m;
 fail:

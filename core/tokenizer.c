@@ -17,6 +17,7 @@
 
 #include "bpe_internal.h"
 #include "fileio.h"
+#include "jsonx.h"
 
 #define BPE_MAX_FILE ((size_t)1 << 30)
 
@@ -108,14 +109,12 @@ static void pair_set(tokenizer_t *tok, int32_t left, int32_t right, int32_t rank
 
 static int load_vocab(tokenizer_t *tok, const char *path, const char *text, size_t len,
                       size_t n_merges, char *err, size_t errlen) {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        set_err(err, errlen, "%s: not valid JSON (near byte %zu)", path, at);
-        return -1;
-    }
+    /* strict: a key twice or data after the object is a damaged file */
+    cJSON *root = jsonx_parse(text, len, path, err, errlen);
+    if (!root) return -1;
     int rc = -1;
+    /* token strings are shown escaped: they may hold control bytes */
+    char shown[2][128];
     const cJSON **by_id = NULL;
     if (!cJSON_IsObject(root)) {
         set_err(err, errlen, "%s: expected a JSON object mapping token strings to ids", path);
@@ -140,19 +139,21 @@ static int load_vocab(tokenizer_t *tok, const char *path, const char *text, size
     for (const cJSON *item = root->child; item; item = item->next) {
         const char *s = item->string ? item->string : "";
         if (!cJSON_IsNumber(item)) {
-            set_err(err, errlen, "%s: token \"%.40s\" has a value that is not a number", path, s);
+            set_err(err, errlen, "%s: token \"%s\" has a value that is not a number", path,
+                    jsonx_escape(s, shown[0], 64));
             goto done;
         }
         double v = item->valuedouble;
         if (v != floor(v) || v < 0 || v >= n) {
-            set_err(err, errlen, "%s: token \"%.40s\" has id %.17g; ids must be integers 0..%d",
-                    path, s, v, n - 1);
+            set_err(err, errlen, "%s: token \"%s\" has id %.6g; ids must be integers 0..%d",
+                    path, jsonx_escape(s, shown[0], 64), v, n - 1);
             goto done;
         }
         int id = (int)v;
         if (by_id[id]) {
-            set_err(err, errlen, "%s: id %d is given to both \"%.40s\" and \"%.40s\"", path, id,
-                    by_id[id]->string ? by_id[id]->string : "", s);
+            set_err(err, errlen, "%s: id %d is given to both \"%s\" and \"%s\"", path, id,
+                    jsonx_escape(by_id[id]->string ? by_id[id]->string : "", shown[0], 64),
+                    jsonx_escape(s, shown[1], 64));
             goto done;
         }
         by_id[id] = item;
@@ -163,7 +164,8 @@ static int load_vocab(tokenizer_t *tok, const char *path, const char *text, size
         const char *s = by_id[id]->string ? by_id[id]->string : "";
         size_t slen = strlen(s);
         if (bpe_symbol_find(tok, s, slen) >= 0) {
-            set_err(err, errlen, "%s: token \"%.40s\" appears twice", path, s);
+            set_err(err, errlen, "%s: token \"%s\" appears twice", path,
+                    jsonx_escape(s, shown[0], 64));
             goto done;
         }
         if (symbol_add(tok, s, slen) != id) {
@@ -179,6 +181,15 @@ done:
 }
 
 /* --- merges.txt --- */
+
+/* The first bytes of a symbol that is not NUL-terminated, escaped for a message. */
+static const char *merge_shown(const char *sym, size_t n, char *buf, size_t cap) {
+    char raw[64];
+    if (n > sizeof raw - 1) n = sizeof raw - 1;
+    memcpy(raw, sym, n);
+    raw[n] = '\0';
+    return jsonx_escape(raw, buf, cap);
+}
 
 typedef struct merge_line {
     const char *left, *right;
@@ -260,8 +271,9 @@ static int load_merges(tokenizer_t *tok, const char *path, const merge_line_t *l
         result[i] = bpe_symbol_find(tok, joined, jl);
         if (result[i] < 0) {
             if (tok->kind == TOKENIZER_GPT2) {
-                set_err(err, errlen, "%s:%d: merged symbol \"%.*s\" is not in the vocabulary",
-                        path, lines[i].line, (int)(jl > 60 ? 60 : jl), joined);
+                char shown[256];
+                set_err(err, errlen, "%s:%d: merged symbol \"%s\" is not in the vocabulary",
+                        path, lines[i].line, merge_shown(joined, jl, shown, sizeof shown));
                 goto done;
             }
             result[i] = symbol_add(tok, joined, jl);
@@ -275,8 +287,9 @@ static int load_merges(tokenizer_t *tok, const char *path, const merge_line_t *l
         if (l < 0 || r < 0) {
             const char *bad = l < 0 ? lines[i].left : lines[i].right;
             uint32_t bad_len = l < 0 ? lines[i].left_len : lines[i].right_len;
-            set_err(err, errlen, "%s:%d: unknown symbol \"%.*s\"", path, lines[i].line,
-                    (int)(bad_len > 60 ? 60 : bad_len), bad);
+            char shown[256];
+            set_err(err, errlen, "%s:%d: unknown symbol \"%s\"", path, lines[i].line,
+                    merge_shown(bad, bad_len, shown, sizeof shown));
             goto done;
         }
         pair_set(tok, l, r, (int32_t)i, result[i]);

@@ -293,6 +293,49 @@ assert [x["score"] for x in h]==sorted([x["score"] for x in h], reverse=True)' "
     expect_fail "eval of a missing file" 1 "$BIN" eval -m "$M2" "$TMP/nope.txt"
     expect_fail "eval with no input" 2 "$BIN" eval -m "$M2"
     expect_fail "tokenize --decode of a bad id" 1 sh -c "echo 5 99999 | '$BIN' tokenize -m '$M2' --decode"
+
+    # hostile model directories (issue 24): each was accepted or hung before
+    mkdir -p "$TMP/smallvocab" "$TMP/nanw" "$TMP/fifo"
+    cp "$M2"/* "$TMP/smallvocab/"
+    $PY - "$TMP/smallvocab" <<'EOF'
+import json, sys
+d = sys.argv[1]
+v = json.load(open(d + "/vocab.json"))
+top = max(v.values())
+name = [k for k, i in v.items() if i == top][0]
+del v[name]
+json.dump(v, open(d + "/vocab.json", "w"))
+lines = open(d + "/merges.txt", encoding="utf-8").read().split("\n")
+keep = [l for l in lines if l.replace(" ", "") != name]
+open(d + "/merges.txt", "w", encoding="utf-8").write("\n".join(keep))
+EOF
+    expect_fail "a vocabulary smaller than the embedding" 1 "$BIN" info -m "$TMP/smallvocab"
+    grep -q 'vocab.json has 336 tokens but config.json vocab_size is 337' "$TMP/err"
+    ok $? "... says both sizes" "$(cat "$TMP/err")"
+    cp "$M2"/* "$TMP/nanw/"
+    $PY - "$TMP/nanw/model.safetensors" <<'EOF'
+import json, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+t = h.get("wte.weight") or h["transformer.wte.weight"]
+at = 8 + n + t["data_offsets"][0] + 4 * 3
+b[at:at + 4] = struct.pack("<f", float("nan"))
+open(p, "wb").write(b)
+EOF
+    expect_fail "NaN weight: info refuses the model" 1 "$BIN" info -m "$TMP/nanw"
+    grep -q 'wte.weight has a NaN or infinite value at element 3' "$TMP/err"
+    ok $? "... names the tensor and element" "$(cat "$TMP/err")"
+    cp "$M2"/* "$TMP/fifo/"
+    rm "$TMP/fifo/config.json"
+    mkfifo "$TMP/fifo/config.json"
+    expect_fail "a FIFO as config.json is refused, not waited on" 1 timeout 20 "$BIN" info -m "$TMP/fifo"
+    rm "$TMP/fifo/config.json"
+    cp "$M2/config.json" "$TMP/fifo/"
+    rm "$TMP/fifo/merges.txt"
+    mkfifo "$TMP/fifo/merges.txt"
+    expect_fail "a FIFO as merges.txt is refused" 1 timeout 20 "$BIN" info -m "$TMP/fifo"
 fi
 
 # ------------------------------------------------------------ GPT-1 model

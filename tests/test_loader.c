@@ -15,6 +15,10 @@
 enum { L = 2, C = 8, H = 2, V = 11, P = 16 };
 
 static char tmpdir[256];
+/* When set, write_model puts these bits at element 5 of every tensor's data
+ * (the writer takes 16-bit dtypes as raw halves). */
+static int poison_on;
+static uint32_t poison_bits;
 
 static void write_text(const char *name, const char *text) {
     char path[512];
@@ -34,6 +38,11 @@ static const char *good_config =
 static int write_model(const char *skip_name, int bad_cols, st_dtype_t dtype) {
     static float buf[1 << 16];
     for (size_t i = 0; i < sizeof(buf) / sizeof(buf[0]); i++) buf[i] = (float)(i % 7) * 0.01f;
+    if (poison_on && dtype == ST_F32) memcpy(&buf[5], &poison_bits, 4);
+    if (poison_on && dtype != ST_F32) {
+        uint16_t h = (uint16_t)poison_bits;
+        memcpy((char *)buf + 10, &h, 2);
+    }
     st_writer_t *w = st_writer_init();
     char name[64];
     int64_t s2[2], s1[1];
@@ -240,6 +249,40 @@ static void test_hostile(tap_t *t) {
     expect_load(t, "config.json: unexpected data after the JSON value", "trailing data after config.json");
     write_text("config.json", "[1, 2]");
     expect_load(t, "config.json: expected a JSON object", "config.json an array");
+    write_text("config.json", good_config);
+
+    /* non-finite weights, in each dtype */
+    const st_dtype_t dts[] = {ST_F32, ST_F16, ST_BF16};
+    const uint32_t bad[] = {0x7fc00000u, 0x7c00u, 0xff80u}; /* NaN, +inf f16, -inf bf16 */
+    for (int d = 0; d < 3; d++) {
+        poison_on = 1;
+        poison_bits = bad[d];
+        write_model(NULL, 0, dts[d]);
+        poison_on = 0;
+        char what[64];
+        snprintf(what, sizeof what, "%s %s weight", st_dtype_name(dts[d]),
+                 d == 0 ? "NaN" : d == 1 ? "+inf" : "-inf");
+        expect_load(t, "tensor wte.weight has a NaN or infinite value at element 5", what);
+    }
+    /* a large finite value is fine (f16 65504) */
+    poison_on = 1;
+    poison_bits = 0x7bffu;
+    write_model(NULL, 0, ST_F16);
+    poison_on = 0;
+    expect_load(t, NULL, "f16 65504 weight");
+    poison_on = 1;
+    poison_bits = 0x7f7fffffu;
+    write_model(NULL, 0, ST_F32);
+    poison_on = 0;
+    expect_load(t, NULL, "f32 FLT_MAX weight");
+
+    /* weights of more layers than the config has */
+    write_model(NULL, 0, ST_F32);
+    write_text("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 1, \"n_head\": 2, "
+                              "\"n_embd\": 8, \"n_positions\": 16, \"vocab_size\": 11}");
+    expect_load(t, "tensor h.1.", "n_layer smaller than the weights");
+    expect_load(t, "belongs to layer 1, but config.json has n_layer 1",
+                "n_layer smaller than the weights (message)");
     write_text("config.json", good_config);
 }
 

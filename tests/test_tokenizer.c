@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -517,7 +518,14 @@ static void test_bad_files(tap_t *t, const char *dir) {
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":2}", "", "vocab.json", "has id 2"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":0.5}", "", "vocab.json", "has id 0.5"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":0}", "", "vocab.json", "id 0 is given to both"},
-        {TOKENIZER_GPT1, "{\"<unk>\":0,\"<unk>\":1}", "", "vocab.json", "appears twice"},
+        {TOKENIZER_GPT1, "{\"<unk>\":0,\"<unk>\":1}", "", "vocab.json", "duplicate key \"<unk>\""},
+        {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1,\"a\":1}", "", "vocab.json", "duplicate key \"a\""},
+        {TOKENIZER_GPT1, "{\"<unk>\":0} {\"a\":1}", "", "vocab.json", "unexpected data after"},
+        {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\\u001b[31m\":5}", "", "vocab.json",
+         "token \"a\\x1b[31m\" has id 5"},
+        {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1e300}", "", "vocab.json", "has id 1e+300;"},
+        {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1}", "#version: 0.2\na a\na \x01\xff\n",
+         "merges.txt:3:", "unknown symbol \"\\x01\\xff\""},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1}", "#version: 0.2\na a a\n", "merges.txt:2:",
          "two symbols"},
         {TOKENIZER_GPT1, "{\"<unk>\":0,\"a\":1}", "#version: 0.2\na a\na\n", "merges.txt:3:",
@@ -539,6 +547,19 @@ static void test_bad_files(tap_t *t, const char *dir) {
                   !strchr(err, '\n'),
                "bad file case %zu: %s", c, err);
         tokenizer_free(tok);
+    }
+    /* a FIFO is refused, not waited on */
+    {
+        char vpath[512], err[512] = "";
+        snprintf(vpath, sizeof vpath, "%s/vocab.json", dir);
+        unlink(vpath);
+        alarm(20);
+        tap_ok(t, mkfifo(vpath, 0600) == 0, "mkfifo vocab.json");
+        tokenizer_t *tok = tokenizer_load(dir, TOKENIZER_GPT1, err, sizeof err);
+        tap_ok(t, !tok && strstr(err, "vocab.json: not a regular file"), "FIFO vocab.json: %s", err);
+        tokenizer_free(tok);
+        alarm(0);
+        unlink(vpath);
     }
     /* GPT-2: a merge whose result is not a token. */
     char *vocab = byte_vocab_json("\"bc\":256");
