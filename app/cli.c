@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonx.h"
+
 #ifndef GPTSCOPE_DATADIR
 #define GPTSCOPE_DATADIR "/usr/local/share"
 #endif
@@ -17,21 +19,34 @@
 #define GPTSCOPE_SRCDIR "."
 #endif
 
+/* Prints "gptscope: PREFIXmessageSUFFIX" as one line. The message may carry
+ * untrusted text (a path, a prompt word, a tensor name): control bytes,
+ * newlines and invalid UTF-8 are escaped so that it stays one line and
+ * cannot drive the terminal. */
+static void cli_vmsg(const char *prefix, const char *suffix, const char *fmt, va_list ap) {
+    char msg[8192];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t cap = 4 * strlen(msg) + 8;
+    char *shown = malloc(cap);
+    fprintf(stderr, "gptscope: %s%s%s\n", prefix, shown ? jsonx_escape(msg, shown, cap) : msg,
+            suffix);
+    free(shown);
+}
+
 void cli_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("gptscope: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vmsg("", "", fmt, ap);
     va_end(ap);
 }
 
 void cli_usage_error(const char *cmd, const char *fmt, ...) {
+    char prefix[64], suffix[96];
+    snprintf(prefix, sizeof prefix, "%s: ", cmd);
+    snprintf(suffix, sizeof suffix, " (see 'gptscope help %s')", cmd);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "gptscope: %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see 'gptscope help %s')\n", cmd);
+    cli_vmsg(prefix, suffix, fmt, ap);
     va_end(ap);
 }
 
@@ -238,8 +253,10 @@ int cli_parse_ids(const char *text, const char *what, int **ids, size_t *n, char
         while (isspace((unsigned char)*p)) p++;
         if (!*p) break;
         if (!isdigit((unsigned char)*p)) {
-            snprintf(err, errlen, "%s: '%.20s' is not a token id (ids are non-negative integers)",
-                     what, p);
+            size_t w = 0; /* the offending word, not the rest of the input */
+            while (p[w] && !isspace((unsigned char)p[w]) && w < 20) w++;
+            snprintf(err, errlen, "%s: '%.*s' is not a token id (ids are non-negative integers)",
+                     what, (int)w, p);
             free(out);
             return -1;
         }

@@ -293,6 +293,12 @@ assert [x["score"] for x in h]==sorted([x["score"] for x in h], reverse=True)' "
     expect_fail "eval of a missing file" 1 "$BIN" eval -m "$M2" "$TMP/nope.txt"
     expect_fail "eval with no input" 2 "$BIN" eval -m "$M2"
     expect_fail "tokenize --decode of a bad id" 1 sh -c "echo 5 99999 | '$BIN' tokenize -m '$M2' --decode"
+    expect_fail "tokenize --decode of -5: one line" 1 sh -c "echo -5 | '$BIN' tokenize -m '$M2' --decode"
+    grep -q "'-5' is not a token id" "$TMP/err"
+    ok $? "... quoting just the bad word" "$(cat "$TMP/err")"
+    expect_fail "a model path with control bytes and a newline" 1 "$BIN" info -m "$(printf 'x\033[2J\377\ny')"
+    grep -q 'x\\x1b\[2J\\xff\\x0ay' "$TMP/err" && ! grep -q "$(printf '\033')" "$TMP/err"
+    ok $? "... is shown escaped" "$(od -c "$TMP/err" | head -4)"
 
     # hostile model directories (issue 24): each was accepted or hung before
     mkdir -p "$TMP/smallvocab" "$TMP/nanw" "$TMP/fifo"

@@ -211,5 +211,12 @@ expect_fail "a --db that is not a database" 1 "$BIN" repl -m "$M" --db "$TMP/bad
 printf 'ok \xff bad\n' | "${R[@]}" --no-save >/dev/null 2>"$TMP/u.err"
 [ $? -eq 1 ] && grep -q 'invalid UTF-8' "$TMP/u.err"
 ok $? "a prompt with invalid UTF-8 is refused with a message" "$(cat "$TMP/u.err")"
+printf 'hello\0world\n' | "${R[@]}" --no-save >"$TMP/z.out" 2>"$TMP/z.err"
+[ $? -eq 1 ] && grep -q 'NUL byte' "$TMP/z.err" && [ ! -s "$TMP/z.out" ]
+ok $? "a line with a NUL byte is refused, not cut short" "$(cat "$TMP/z.err")"
+printf '/temp \033[2Jx\377\n' | "${R[@]}" --no-save >/dev/null 2>"$TMP/esc.err"
+! grep -q "$(printf '\033')" "$TMP/esc.err" && ! grep -qa "$(printf '\377')" "$TMP/esc.err" &&
+    [ "$(wc -l <"$TMP/esc.err")" -eq 1 ] && grep -q "x1b\[2Jx.xff" "$TMP/esc.err"
+ok $? "an error quoting the input escapes control and invalid bytes" "$(od -c "$TMP/esc.err" | head -5)"
 
 tap_finish

@@ -15,6 +15,7 @@
 
 #include "attn_probe.h"
 #include "command.h"
+#include "jsonx.h"
 #include "text.h"
 
 /* Ctrl-C: a signal handler can only set a flag; the reply loop and
@@ -57,8 +58,14 @@ static double repl_now(void) {
 
 static chat_t *repl_chat(repl_t *r) { return r->host->chat(r->host->user); }
 
+/* One line on stderr; msg may quote the user's input or a file name, so
+ * control bytes and invalid UTF-8 are escaped (jsonx_escape). */
 static void repl_error(repl_t *r, const char *msg) {
-    fprintf(stderr, "%s%s\n", r->interactive ? "error: " : "gptscope: repl: ", msg);
+    size_t cap = 4 * strlen(msg) + 8;
+    char *shown = malloc(cap);
+    fprintf(stderr, "%s%s\n", r->interactive ? "error: " : "gptscope: repl: ",
+            shown ? jsonx_escape(msg, shown, cap) : msg);
+    free(shown);
     r->had_error = 1;
 }
 
@@ -268,8 +275,11 @@ static void repl_command(repl_t *r, const char *line, int *quit) {
 }
 
 /* One line of input: NULL at end of input. Interactive lines come from
-   readline (and go to the history); others from stdin as they are. */
-static char *repl_read(repl_t *r, const char *prompt) {
+   readline (and go to the history); others from stdin as they are. *has_nul
+   is set for a line with a NUL byte in it: everything after the NUL would
+   otherwise vanish without a word. */
+static char *repl_read(repl_t *r, const char *prompt, int *has_nul) {
+    *has_nul = 0;
     if (r->interactive) return readline(prompt);
     char *line = NULL;
     size_t cap = 0;
@@ -280,6 +290,7 @@ static char *repl_read(repl_t *r, const char *prompt) {
     }
     if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
     if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    *has_nul = memchr(line, '\0', (size_t)n) != NULL;
     return line;
 }
 
@@ -309,10 +320,16 @@ int repl_run(const ui_host_t *host, const repl_options_t *opts, char *err, size_
     int quit = 0;
     char *pending = NULL; /* a prompt continued with a trailing backslash */
     while (!quit) {
-        char *line = repl_read(&r, pending ? ". " : "> ");
+        int has_nul = 0;
+        char *line = repl_read(&r, pending ? ". " : "> ", &has_nul);
         if (!line) {
             if (r.interactive) putchar('\n');
             break;
+        }
+        if (has_nul) {
+            free(line);
+            repl_error(&r, "a line of input contains a NUL byte; it is ignored");
+            continue;
         }
         size_t len = strlen(line);
         int more = len > 0 && line[len - 1] == '\\';
