@@ -51,7 +51,8 @@ const char cmd_generate_help[] =
     "  -h, --help              this help\n"
     "\n"
     "When the context (n_ctx) fills up, the last n_ctx/2 tokens are kept and\n"
-    "generation goes on; a note says so on stderr. Ctrl-C stops cleanly (exit 130).\n";
+    "generation goes on; a note says so on stderr. Ctrl-C stops cleanly (exit 130);\n"
+    "with --beams it prints the best hypotheses found so far.\n";
 
 /* A signal handler can only talk to the loop through a flag of static
  * storage; this is the one piece of mutable global state in the program. */
@@ -392,16 +393,30 @@ static int run_beams(const gen_opts_t *o, cli_model_t *cm, const int *ids, int n
         n_ids = keep;
     }
     beam_params_t bp = {o->n_beams, o->max_new, o->length_penalty,
-                        o->eos_stop ? cli_eos_id(cm) : -1, o->n_threads};
+                        o->eos_stop ? cli_eos_id(cm) : -1, o->n_threads, NULL};
+    /* Ctrl-C ends the search before its next step; the best hypotheses so
+     * far are printed and the exit status is 130, as for sampling. */
+    bp.stop = &interrupted;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_sa);
+    if (old_sa.sa_handler == SIG_IGN) sigaction(SIGINT, &old_sa, NULL); /* nohup, cmd & */
     beam_result_t res;
     memset(&res, 0, sizeof res);
     double t0 = now_s();
-    if (beam_search(cm->model, ids, n_ids, &bp, &res, err, sizeof err)) {
+    int failed = beam_search(cm->model, ids, n_ids, &bp, &res, err, sizeof err);
+    sigaction(SIGINT, &old_sa, NULL);
+    if (failed) {
         cli_error("%s", err);
         return CLI_EXIT_ERROR;
     }
     double t = now_s() - t0;
-    int rc = CLI_EXIT_OK;
+    int rc = res.interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
+    if (res.interrupted)
+        fprintf(stderr, "gptscope: note: beam search interrupted; the best hypothesis so far:\n");
+    if (res.n_hyps == 0 && !o->json) fputc('\n', stdout);
     int eos = cli_eos_id(cm);
     for (int h = 0; h < res.n_hyps && (o->json || h == 0); h++) {
         const beam_hyp_t *hyp = &res.hyps[h];
@@ -423,7 +438,7 @@ static int run_beams(const gen_opts_t *o, cli_model_t *cm, const int *ids, int n
             cli_json_number(stdout, hyp->sum_logprob);
             fputs(",\"score\":", stdout);
             cli_json_number(stdout, hyp->score);
-            fputs("}\n", stdout);
+            fputs(res.interrupted ? ",\"interrupted\":true}\n" : "}\n", stdout);
         } else {
             fwrite(text, 1, len, stdout);
             fputc('\n', stdout);

@@ -151,6 +151,7 @@ int beam_search_fn(const beam_ops_t *ops, const int *prompt, int n_prompt,
     const int V = ops->n_vocab, B = p->n_beams, T = p->max_new;
     out->hyps = NULL;
     out->n_hyps = 0;
+    out->interrupted = 0;
     if (V < 1) {
         snprintf(err, errlen, "beam: n_vocab must be positive (got %d)", V);
         return -1;
@@ -184,6 +185,15 @@ int beam_search_fn(const beam_ops_t *ops, const int *prompt, int n_prompt,
     /* At the top of iteration t every live beam holds t generated tokens and
      * its slot's log-probs for token t + 1. */
     for (int t = 0; t < T; t++) {
+        if (p->stop && *p->stop) {
+            /* stopped: the live beams join the pool as they stand */
+            for (int b = 0; b < n_live && t > 0; b++) {
+                const int *own = ids + (size_t)b * T;
+                pool_add(&pool, own, t, own[t - 1], live[b].sum, p->length_penalty);
+            }
+            out->interrupted = 1;
+            break;
+        }
         if (pool.n == B && !live_can_improve(live, n_live, t, p, pool.score[pool_worst(&pool)]))
             break;
         int n_cand = 0;

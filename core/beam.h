@@ -20,6 +20,7 @@
 #ifndef GPTSCOPE_BEAM_H
 #define GPTSCOPE_BEAM_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "gpt.h"
@@ -30,6 +31,10 @@ typedef struct beam_params {
     float length_penalty; /* exponent on the generated length */
     int eos_id;           /* -1: none */
     int n_threads;
+    /* Non-NULL: checked before each step; once *stop is set (by a SIGINT
+     * handler, say) the search ends early with the best hypotheses so far:
+     * the finished ones and the live beams as they stand. */
+    const volatile sig_atomic_t *stop;
 } beam_params_t;
 
 typedef struct beam_hyp {
@@ -42,6 +47,7 @@ typedef struct beam_hyp {
 typedef struct beam_result {
     beam_hyp_t *hyps;    /* n_hyps, best first */
     int n_hyps;
+    int interrupted;     /* 1: ended early by *stop */
 } beam_result_t;
 
 /* Runs beam search after prompt[0..n_prompt). The prompt plus max_new must

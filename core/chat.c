@@ -400,7 +400,8 @@ int chat_reply_begin(chat_t *c, char *err, size_t errlen) {
         int max_new = c->set.max_tokens < n_ctx - 1 ? c->set.max_tokens : n_ctx - 1;
         int start = c->n_toks - (n_ctx - max_new);
         if (start < 0) start = 0;
-        beam_params_t bp = {c->set.beams, max_new, 1.0f, tokenizer_eot_id(c->tok), c->n_threads};
+        beam_params_t bp = {c->set.beams,   max_new,      1.0f, tokenizer_eot_id(c->tok),
+                            c->n_threads, NULL};
         if (!c->set.stop_at_eos) bp.eos_id = -1;
         beam_result_t res;
         if (beam_search(c->m, chat_ids(c) + start, c->n_toks - start, &bp, &res, err, errlen))

@@ -269,6 +269,32 @@ assert [x["score"] for x in h]==sorted([x["score"] for x in h], reverse=True)' "
     [ $rc -eq 130 ] && [ "$(tail -c 1 "$TMP/out" | od -An -c | tr -d ' ')" = '\n' ]
     ok $? "Ctrl-C: exit 130, output ends with a newline" "rc $rc $(head -c 300 "$TMP/err")"
 
+    # Ctrl-C during beam search: the best hypothesis so far, exit 130 (it
+    # was killed with no output before). The bundled model's 256-token
+    # context makes a search long enough to interrupt.
+    BUNDLED=$SRC/assets/default-model
+    if [ -f "$BUNDLED/model.safetensors" ]; then
+        set -m
+        "$BIN" generate -m "$BUNDLED" -p "The king" --beams 8 -n 250 --no-eos-stop --json \
+            >"$TMP/bout" 2>"$TMP/berr" &
+        pid=$!
+        set +m
+        sleep 1
+        kill -INT $pid
+        (sleep 20; kill -KILL $pid) >/dev/null 2>&1 &
+        dog=$!
+        wait $pid
+        rc=$?
+        kill $dog 2>/dev/null
+        $PY -c 'import json,sys
+h=[json.loads(l) for l in open(sys.argv[1])]
+assert len(h)==8 and all(x["interrupted"] for x in h) and 0<len(h[0]["ids"])<250, h[:1]' "$TMP/bout"
+        ok $(( rc != 130 || $? != 0 )) "Ctrl-C in beam search: exit 130 with the best beams so far" \
+            "rc $rc $(head -c 300 "$TMP/berr")"
+    else
+        skip "Ctrl-C in beam search: exit 130 with the best beams so far" "no bundled model"
+    fi
+
     # bad inputs
     expect_fail "missing model dir" 1 "$BIN" generate -m "$TMP/nope" -p hi
     mkdir -p "$TMP/trunc" "$TMP/badcfg" "$TMP/badtype"

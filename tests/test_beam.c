@@ -14,6 +14,7 @@
  * must equal greedy decoding through gpt_forward, and every hypothesis'
  * sum_logprob must match a fresh forward pass over it. */
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ typedef struct toy {
     uint64_t salt;
     int seq[TOY_MAX_SLOTS][TOY_MAX_SEQ], len[TOY_MAX_SLOTS];
     int n_copies, fail_after; /* fail_after: steps until a forced error (-1 never) */
+    int stop_after;           /* steps until *stop is set, as Ctrl-C would (-1 never) */
+    volatile sig_atomic_t *stop;
 } toy_t;
 
 /* Next-token log-probs of seq[0..n): a pure function of the sequence. */
@@ -54,6 +57,8 @@ static int toy_step(void *ctx, int slot, const int *ids, int n, float *lp, char 
         return -1;
     }
     if (t->fail_after > 0) t->fail_after--;
+    if (t->stop_after == 0 && t->stop) *t->stop = 1;
+    if (t->stop_after > 0) t->stop_after--;
     for (int i = 0; i < n; i++) t->seq[slot][t->len[slot]++] = ids[i];
     toy_logprobs(t, t->seq[slot], t->len[slot], lp);
     return 0;
@@ -73,6 +78,7 @@ static void toy_init(toy_t *t, int V, uint64_t salt) {
     t->V = V;
     t->salt = salt;
     t->fail_after = -1;
+    t->stop_after = -1;
 }
 
 /* ---- brute force ---------------------------------------------------------- */
@@ -206,7 +212,7 @@ static void test_exhaustive(tap_t *tp) {
     for (int pi = 0; pi < 3; pi++)
         for (int with_eos = 0; with_eos < 2; with_eos++) {
             toy_init(&t, 5, 100 + (uint64_t)pi);
-            beam_params_t p = {125, 3, penalties[pi], with_eos ? 4 : -1, 1};
+            beam_params_t p = {125, 3, penalties[pi], with_eos ? 4 : -1, 1, NULL};
             enumeration_t en = {all, 0, 4096};
             int seq[TOY_MAX_SEQ];
             memcpy(seq, prompt, sizeof prompt);
@@ -242,7 +248,7 @@ static void test_against_rules(tap_t *tp) {
         const float penalties[4] = {0.0f, 1.0f, 2.0f, -0.5f};
         beam_params_t p = {1 + (int)(rng_next(&g) % 6), 1 + (int)(rng_next(&g) % 10),
                            penalties[trial % 4], trial % 3 ? (int)(rng_next(&g) % (uint64_t)V) : -1,
-                           1};
+                           1, NULL};
         int prompt[2] = {trial % V, (trial / 3) % V};
         int n_ref = ref_beam(&t, prompt, 2, &p, pool);
         beam_ops_t ops = {&t, V, toy_step, toy_copy};
@@ -294,7 +300,7 @@ static void test_greedy_toy(tap_t *tp) {
     for (int with_eos = 0; with_eos < 2; with_eos++) {
         int eos = with_eos ? seq[4] : -1;
         int n = toy_greedy(&t, seq, max_new, eos, &sum);
-        beam_params_t p = {1, max_new, 0.0f, eos, 1};
+        beam_params_t p = {1, max_new, 0.0f, eos, 1, NULL};
         beam_ops_t ops = {&t, t.V, toy_step, toy_copy};
         beam_result_t res;
         char err[256] = "";
@@ -320,11 +326,11 @@ static void test_errors(tap_t *tp) {
         beam_params_t p;
         int n_prompt;
         const char *what;
-    } bad[5] = {{{0, 4, 1.0f, -1, 1}, 1, "n_beams"},
-                {{2, 0, 1.0f, -1, 1}, 1, "max_new"},
-                {{2, 4, 1.0f, 6, 1}, 1, "eos_id"},
-                {{2, 4, NAN, -1, 1}, 1, "length_penalty"},
-                {{2, 4, 1.0f, -1, 1}, 0, "prompt"}};
+    } bad[5] = {{{0, 4, 1.0f, -1, 1, NULL}, 1, "n_beams"},
+                {{2, 0, 1.0f, -1, 1, NULL}, 1, "max_new"},
+                {{2, 4, 1.0f, 6, 1, NULL}, 1, "eos_id"},
+                {{2, 4, NAN, -1, 1, NULL}, 1, "length_penalty"},
+                {{2, 4, 1.0f, -1, 1, NULL}, 0, "prompt"}};
     for (int i = 0; i < 5; i++) {
         err[0] = 0;
         int rc = beam_search_fn(&ops, prompt, bad[i].n_prompt, &bad[i].p, &res, err, sizeof err);
@@ -332,12 +338,51 @@ static void test_errors(tap_t *tp) {
                "bad %s rejected: %s", bad[i].what, err);
     }
     t.fail_after = 3;
-    beam_params_t p = {3, 6, 1.0f, -1, 1};
+    beam_params_t p = {3, 6, 1.0f, -1, 1, NULL};
     int rc = beam_search_fn(&ops, prompt, 1, &p, &res, err, sizeof err);
     tap_ok(tp, rc == -1 && strstr(err, "forced failure") && !res.hyps,
            "a failing step is reported: %s", err);
     beam_result_free(&res);
     beam_result_free(NULL);
+}
+
+/* Ctrl-C mid-search: the search ends before its next step and returns the
+ * best of the finished and live hypotheses, each as long as it got. */
+static void test_stop(tap_t *tp) {
+    toy_t t;
+    toy_init(&t, 9, 4242);
+    volatile sig_atomic_t stop = 0;
+    t.stop = &stop;
+    beam_ops_t ops = {&t, 9, toy_step, toy_copy};
+    int prompt[2] = {1, 2};
+    beam_result_t res, full;
+    char err[256] = "";
+    beam_params_t p = {3, 20, 1.0f, -1, 1, &stop};
+    /* step calls: 1 for the prompt, then 3 per token; the flag is set during
+     * the 4th token's, so the search ends with 4 tokens */
+    t.stop_after = 1 + 3 * 3 + 1;
+    int rc = beam_search_fn(&ops, prompt, 2, &p, &res, err, sizeof err);
+    int ok = rc == 0 && res.interrupted == 1 && res.n_hyps == 3;
+    for (int h = 0; ok && h < res.n_hyps; h++) ok = res.hyps[h].n == 4;
+    tap_ok(tp, ok, "a stop flag ends the search with the live beams as they stand (rc %d, %d hyps, "
+                   "n %d)", rc, res.n_hyps, res.n_hyps ? res.hyps[0].n : -1);
+    /* they are the beams a search had after 4 tokens: a 4-token run agrees */
+    toy_init(&t, 9, 4242);
+    beam_params_t p4 = {3, 4, 1.0f, -1, 1, NULL};
+    rc = beam_search_fn(&ops, prompt, 2, &p4, &full, err, sizeof err);
+    ok = rc == 0 && full.n_hyps == res.n_hyps && !full.interrupted;
+    for (int h = 0; ok && h < full.n_hyps; h++)
+        ok = memcmp(full.hyps[h].ids, res.hyps[h].ids, 4 * sizeof(int)) == 0 &&
+             full.hyps[h].sum_logprob == res.hyps[h].sum_logprob;
+    tap_ok(tp, ok, "... and they are the hypotheses of a 4-token search");
+    beam_result_free(&full);
+    beam_result_free(&res);
+    /* set before the first token: nothing generated, no hypotheses, no error */
+    toy_init(&t, 9, 4242);
+    stop = 1;
+    rc = beam_search_fn(&ops, prompt, 2, &p, &res, err, sizeof err);
+    tap_ok(tp, rc == 0 && res.interrupted && res.n_hyps == 0, "stopped before the first token");
+    beam_result_free(&res);
 }
 
 /* ---- the real model --------------------------------------------------------- */
@@ -367,7 +412,7 @@ static void test_gpt(tap_t *tp) {
         greedy[i] = best;
         ok = gpt_forward(st, &best, 1, logits, 0, NULL, err, sizeof err) == 0;
     }
-    beam_params_t p = {1, max_new, 0.0f, -1, 1};
+    beam_params_t p = {1, max_new, 0.0f, -1, 1, NULL};
     beam_result_t res = {0};
     ok = ok && beam_search(m, prompt, 4, &p, &res, err, sizeof err) == 0;
     tap_ok(tp, ok && res.n_hyps == 1 && res.hyps[0].n == max_new &&
@@ -377,7 +422,7 @@ static void test_gpt(tap_t *tp) {
 
     /* Four beams fork KV caches; each hypothesis' sum must match a fresh
      * forward pass over prompt + hypothesis. */
-    p = (beam_params_t){4, max_new, 1.0f, m->cfg.eos_id, 1};
+    p = (beam_params_t){4, max_new, 1.0f, m->cfg.eos_id, 1, NULL};
     ok = beam_search(m, prompt, 4, &p, &res, err, sizeof err) == 0 && res.n_hyps == 4;
     double worst = 0.0;
     float *all = malloc((size_t)(4 + max_new) * V * sizeof *all);
@@ -412,6 +457,7 @@ int main(void) {
     test_against_rules(&t);
     test_greedy_toy(&t);
     test_errors(&t);
+    test_stop(&t);
     test_gpt(&t);
     return tap_done(&t);
 }

@@ -311,7 +311,7 @@ static void test_beams(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
     rc |= c ? chat_reply_begin(c, err, sizeof err) : -1;
     chat_stop_t stop = CHAT_STOP_NONE;
     while (rc == 0 && stop == CHAT_STOP_NONE) rc = chat_reply_step(c, &stop, err, sizeof err);
-    beam_params_t bp = {3, 8, 1.0f, tokenizer_eot_id(tok), 1};
+    beam_params_t bp = {3, 8, 1.0f, tokenizer_eot_id(tok), 1, NULL};
     beam_result_t res = {0};
     int ok = rc == 0 && beam_search(m, chat_ids(c), n_prompt, &bp, &res, err, sizeof err) == 0 &&
              res.n_hyps > 0 && res.hyps[0].n == chat_n_tokens(c) - n_prompt &&
