@@ -140,8 +140,41 @@ static int sess_store_token(app_session_t *s, const chat_t *c, int index, int id
     return store_token_add(s->store, s->turn_ids[t->turn], &st, err, errlen);
 }
 
+static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *err,
+                           size_t errlen);
+
+/* The stored session was deleted under us (sessions delete in another
+ * shell): every insert would fail on its foreign key. Store the
+ * conversation so far as a new session instead, and tell the user. */
+static int sess_resave(app_session_t *s, const chat_t *c, int upto, char *err, size_t errlen) {
+    int64_t old = s->session_id;
+    s->session_id = 0;
+    if (sess_ensure(s, err, errlen) != 0) return -1;
+    for (int k = 0; k < upto; k++) {
+        if (sess_store_turn(s, c, k, err, errlen) != 0) return -1;
+        const chat_turn_t *t = chat_turn(c, k);
+        if (store_turn_end(s->store, s->turn_ids[k], chat_stop_name(t->stop), t->elapsed_ms, err,
+                           errlen) != 0)
+            return -1;
+    }
+    snprintf(s->notice, sizeof s->notice,
+             "session %lld was deleted elsewhere; this conversation is stored again, as session %lld",
+             (long long)old, (long long)s->session_id);
+    return 0;
+}
+
 static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
     app_session_t *s = user;
+    if (s->session_id > 0) {
+        int there = store_session_exists(s->store, s->session_id, err, errlen);
+        if (there < 0 || (there == 0 && sess_resave(s, c, turn, err, errlen) != 0)) return -1;
+    }
+    return sess_store_turn(s, c, turn, err, errlen);
+}
+
+/* Stores turn's row, and its tokens when it is a user turn. */
+static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *err,
+                           size_t errlen) {
     if (sess_ensure(s, err, errlen) != 0 || sess_turn_id_slot(s, turn, err, errlen) != 0) return -1;
     const chat_turn_t *t = chat_turn(c, turn);
     char *settings = chat_settings_json(&t->settings);
@@ -150,8 +183,8 @@ static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size
     free(settings);
     if (id <= 0) return -1;
     s->turn_ids[turn] = id;
-    /* a user turn's tokens are all there already */
-    for (int i = 0; t->role == CHAT_USER && i < t->n; i++)
+    /* a user turn's tokens are all there already (a re-saved model turn's too) */
+    for (int i = 0; (t->role == CHAT_USER || turn < chat_n_turns(c) - 1) && i < t->n; i++)
         if (sess_store_token(s, c, t->first + i, i, err, errlen) != 0) return -1;
     return 0;
 }
@@ -178,6 +211,14 @@ static void sess_attach(app_session_t *s) {
 /* ---- host callbacks -------------------------------------------------------- */
 
 static chat_t *host_chat(void *user) { return ((app_session_t *)user)->chat; }
+
+static int host_take_notice(void *user, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    if (!s->notice[0]) return 0;
+    snprintf(msg, msglen, "%s", s->notice);
+    s->notice[0] = '\0';
+    return 1;
+}
 
 static const char *host_model_name(void *user) {
     const char *dir = ((app_session_t *)user)->cm.dir;
@@ -352,7 +393,8 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
                           host_open_session,
                           host_list_sessions,
                           host_export_session,
-                          host_set_model};
+                          host_set_model,
+                          host_take_notice};
     return 0;
 }
 

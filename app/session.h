@@ -27,6 +27,7 @@ typedef struct app_session {
     int cap_turn_ids;
     int n_threads;
     ui_host_t host;           /* callbacks on this session */
+    char notice[256];         /* for the user, taken by host.take_notice */
 } app_session_t;
 
 /* Opens the model (cli_model_open: -m, $GPTSCOPE_MODEL or the bundled one),

@@ -148,7 +148,10 @@ int store_default_path(char *buf, size_t len, char *err, size_t errlen) {
 
 /* ---- open / close ---------------------------------------------------------- */
 
-static int store_migrate(store_t *s, char *err, size_t errlen) {
+/* Reads the schema version and refuses a database that is not ours or is
+ * newer, changing nothing: this runs before any PRAGMA that writes (WAL
+ * mode is recorded in the file). Returns the version, or -1 with err. */
+static int store_check(store_t *s, char *err, size_t errlen) {
     sqlite3_stmt *q = NULL;
     int version = -1;
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
@@ -165,7 +168,7 @@ static int store_migrate(store_t *s, char *err, size_t errlen) {
                  s->path, version, STORE_SCHEMA_VERSION);
         return -1;
     }
-    if (version == STORE_SCHEMA_VERSION) return 0;
+    if (version == STORE_SCHEMA_VERSION) return version;
     if (s->readonly) {
         snprintf(err, errlen, "%s: %s", s->path,
                  version == 0 ? "not a gptscope session database (no sessions stored yet?)"
@@ -174,18 +177,25 @@ static int store_migrate(store_t *s, char *err, size_t errlen) {
     }
     if (version == 0) {
         /* an existing file with tables of its own is not ours to change */
-        int n_tables = 0;
+        int n_tables = -1;
         if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL) ==
                 SQLITE_OK &&
             sqlite3_step(q) == SQLITE_ROW)
             n_tables = sqlite3_column_int(q, 0);
         sqlite3_finalize(q);
+        if (n_tables < 0) return store_fail(s, err, errlen, NULL);
         if (n_tables > 0) {
             snprintf(err, errlen, "%s: an SQLite database, but not a gptscope session database",
                      s->path);
             return -1;
         }
     }
+    return version;
+}
+
+/* Brings a checked database from version to the current schema. */
+static int store_migrate(store_t *s, int version, char *err, size_t errlen) {
+    if (version == STORE_SCHEMA_VERSION) return 0;
     if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) != 0) return -1;
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         char pragma[64];
@@ -197,6 +207,45 @@ static int store_migrate(store_t *s, char *err, size_t errlen) {
         }
     }
     return store_exec(s, "COMMIT", err, errlen);
+}
+
+/* Opens path read-only. A WAL database needs its -shm file; on read-only
+ * media that cannot be created, and SQLite's answer is to open it as
+ * immutable (nothing can change it there anyway). */
+static int store_open_readonly(store_t *s, const char *path) {
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *q = NULL;
+        int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc == SQLITE_ROW || rc == SQLITE_OK) return SQLITE_OK;
+        int primary = rc & 0xff;
+        if (primary != SQLITE_CANTOPEN && primary != SQLITE_READONLY) return SQLITE_OK;
+    }
+    char dir[sizeof s->path];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    /* a writable directory: the failure is real, and store_check reports it */
+    if (access(slash ? (dir[0] ? dir : "/") : ".", W_OK) == 0) return SQLITE_OK;
+    sqlite3_close(s->db);
+    s->db = NULL;
+    /* '?' and '#' in a path would end the URI's path part: encode them */
+    char *enc = sqlite3_mprintf("%s", "");
+    for (const char *p = path; enc && *p; p++) {
+        char *next = (*p == '?' || *p == '#' || *p == '%')
+                         ? sqlite3_mprintf("%s%%%02X", enc, (unsigned char)*p)
+                         : sqlite3_mprintf("%s%c", enc, *p);
+        sqlite3_free(enc);
+        enc = next;
+    }
+    if (!enc) return SQLITE_NOMEM;
+    char *uri = sqlite3_mprintf("file:%s?immutable=1", enc);
+    sqlite3_free(enc);
+    if (!uri) return SQLITE_NOMEM;
+    int rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    sqlite3_free(uri);
+    return rc;
 }
 
 store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
@@ -223,21 +272,26 @@ store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) close(fd);
     }
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    int orc = readonly ? store_open_readonly(s, path)
+                       : sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                         NULL);
+    if (orc != SQLITE_OK || !s->db) {
         store_fail(s, err, errlen, "cannot open");
         store_close(s);
         return NULL;
     }
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
-    /* WAL: readers never block the writer and see whole transactions only;
+    /* Check first, then change: a refused database is left as it was.
+       WAL: readers never block the writer and see whole transactions only;
        synchronous=NORMAL keeps every committed token across a killed process
        (only a power cut can lose the last transactions) */
-    if ((!readonly && store_exec(s, "PRAGMA journal_mode = WAL", err, errlen) != 0) ||
+    int version = store_check(s, err, errlen);
+    if (version < 0 ||
+        (!readonly && store_exec(s, "PRAGMA journal_mode = WAL", err, errlen) != 0) ||
         store_exec(s, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||
         (!readonly && store_exec(s, "PRAGMA synchronous = NORMAL", err, errlen) != 0) ||
-        store_migrate(s, err, errlen) != 0) {
+        (!readonly && store_migrate(s, version, err, errlen) != 0)) {
         store_close(s);
         return NULL;
     }
@@ -671,6 +725,19 @@ int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen) {
         return -1;
     }
     return 0;
+}
+
+int store_session_exists(store_t *s, int64_t id, char *err, size_t errlen) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sessions WHERE id = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return store_fail(s, err, errlen, "looking up a session");
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return store_fail(s, err, errlen, "looking up a session");
 }
 
 /* Up to ~60 bytes around the match, on one line, cut at character boundaries. */

@@ -117,6 +117,9 @@ int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *
 void store_session_data_free(store_session_data_t *d);
 /* Removes a session with its turns and tokens; -1 when absent. */
 int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen);
+/* 1 if session id is stored, 0 if not (deleted, perhaps by another
+ * process), -1 with err. */
+int store_session_exists(store_t *s, int64_t id, char *err, size_t errlen);
 
 typedef struct store_hit {
     int64_t session, turn; /* turn: the turn's id */

@@ -202,6 +202,38 @@ else
     skip "replay with other weights says the attention cannot be shown" "no tmux"
 fi
 
+
+# ------------------------------------------- the session deleted under the REPL
+# another process deletes the active session: the next prompt used to fail
+# with "FOREIGN KEY constraint failed" until /new; now the conversation is
+# stored again as a new session and the user is told
+DB2=$TMP/del.db
+mkfifo "$TMP/in"
+"$BIN" repl -m "$M" --db "$DB2" -t 1 --seed 3 --max-tokens 4 <"$TMP/in" >"$TMP/del.out" 2>"$TMP/del.err" &
+rpid=$!
+exec 7>"$TMP/in"
+echo "first prompt" >&7
+for _ in $(seq 50); do [ -s "$TMP/del.out" ] && break; sleep 0.1; done
+sleep 0.3
+"$BIN" sessions delete 1 --db "$DB2" >/dev/null 2>&1
+echo "second prompt" >&7
+exec 7>&-
+wait $rpid
+rc=$?
+turns=$("$BIN" sessions list --db "$DB2" --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(len(s), s[0]["turns"])' 2>&1)
+[ $rc -eq 0 ] && grep -q 'session 1 was deleted elsewhere; this conversation is stored again, as session [0-9]' "$TMP/del.err" &&
+    [ "$turns" = "1 4" ] && ! grep -q 'FOREIGN KEY' "$TMP/del.err"
+ok $? "a session deleted by another process is stored again, with a note" "rc $rc turns '$turns' $(cat "$TMP/del.err")"
+sid2=$("$BIN" sessions list --db "$DB2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+"$BIN" sessions export "$sid2" --db "$DB2" --format json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+t=d["turns"]
+assert [x["role"] for x in t]==["user","model","user","model"], [x["role"] for x in t]
+assert t[0]["text"]=="first prompt" and t[2]["text"]=="second prompt", t
+assert len(t[1]["tokens"])==4 and len(t[3]["tokens"])==4, t'
+ok $? "... with every turn and token of the conversation"
+
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
 expect_fail "an unknown flag" 2 "$BIN" repl --bogus

@@ -242,4 +242,32 @@ $PY -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('CREATE 
 expect_fail "another program's database" 1 "$BIN" sessions list --db "$TMP/foreign.db"
 expect_fail "export -o into a missing directory" 1 "${S[@]}" export "$B" -o "$TMP/no/such/dir/x.md"
 
+# a WAL database on read-only media: the reading commands open it read-only
+# (and immutable where its -shm cannot be made); they used to fail outright.
+# As root a 0555 directory is still writable, so the commands run as nobody.
+mkdir -p "$TMP/ro"
+cp "$DB" "$TMP/ro/s.db"
+chmod 0644 "$TMP/ro/s.db"
+chmod 0555 "$TMP/ro"
+chmod o+x "$TMP"
+as=()
+if [ "$(id -u)" = 0 ]; then
+    if command -v setpriv >/dev/null; then as=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+fi
+if [ "$(id -u)" != 0 ] || [ ${#as[@]} -gt 0 ]; then
+    $PY -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode').fetchone()[0])" \
+        "$TMP/ro/s.db" >"$TMP/jm" 2>&1
+    "${as[@]}" "$BIN" sessions list --db "$TMP/ro/s.db" >"$TMP/ro.list" 2>"$TMP/ro.err"
+    rc1=$?
+    "${as[@]}" "$BIN" sessions export "$B" --db "$TMP/ro/s.db" >"$TMP/ro.md" 2>>"$TMP/ro.err"
+    rc2=$?
+    [ "$(cat "$TMP/jm")" = wal ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ -s "$TMP/ro.list" ] &&
+        grep -q '^# gptscope session' "$TMP/ro.md" && [ "$(ls "$TMP/ro")" = s.db ]
+    ok $? "a WAL database in a read-only directory can be listed and exported" \
+        "jm $(cat "$TMP/jm") rc $rc1 $rc2 $(cat "$TMP/ro.err") $(ls "$TMP/ro")"
+else
+    skip "a WAL database in a read-only directory can be listed and exported" "root without setpriv"
+fi
+chmod 0755 "$TMP/ro"
+
 tap_finish

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +37,39 @@ static void exec_sql(const char *path, const char *sql) {
     sqlite3 *db = NULL;
     if (sqlite3_open(path, &db) == SQLITE_OK) sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_close(db);
+}
+
+/* The bytes of path (malloc'd) and their count in *n; NULL if unreadable. */
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *buf = malloc(1 << 20);
+    *n = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+/* Refused opens of path (both modes) leave it byte for byte as it was and
+ * leave no -wal or -shm beside it. */
+static int unchanged_after_refusal(const char *path) {
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = slurp(path, &n0);
+    char err[512], side[4300];
+    int refused = 1;
+    for (int ro = 0; ro < 2; ro++) {
+        store_t *s = store_open(path, ro, err, sizeof err);
+        refused &= s == NULL;
+        store_close(s);
+    }
+    unsigned char *after = slurp(path, &n1);
+    int same = before && after && n0 == n1 && memcmp(before, after, n0) == 0;
+    snprintf(side, sizeof side, "%s-wal", path);
+    same &= access(side, F_OK) != 0;
+    snprintf(side, sizeof side, "%s-shm", path);
+    same &= access(side, F_OK) != 0;
+    free(before);
+    free(after);
+    return refused && same;
 }
 
 /* A model token with n_cand candidates, the first being the token itself. */
@@ -218,6 +253,27 @@ static void test_refusals(tap_t *t, const char *dir) {
     s = store_open(path, 0, err, sizeof err);
     tap_ok(t, !s && strstr(err, "newer") && strstr(err, "99"),
            "a database of a newer schema is refused (%s)", err);
+    /* refusal changes nothing: WAL mode used to be set before the check */
+    snprintf(path, sizeof path, "%s/foreign2.db", dir);
+    exec_sql(path, "CREATE TABLE other (x); INSERT INTO other VALUES (1)");
+    tap_ok(t, unchanged_after_refusal(path), "a refused foreign database is left byte for byte");
+    snprintf(path, sizeof path, "%s/newer2.db", dir);
+    exec_sql(path, "CREATE TABLE sessions (id); PRAGMA user_version = 99");
+    tap_ok(t, unchanged_after_refusal(path), "a refused newer database is left byte for byte");
+    {
+        sqlite3 *db = NULL;
+        char *mode = NULL;
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_open(path, &db) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW)
+            mode = strdup((const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        tap_ok(t, mode && strcmp(mode, "delete") == 0, "... still in its own journal mode (%s)",
+               mode ? mode : "?");
+        free(mode);
+    }
 }
 
 /* A writer in a child process adds tokens while the parent reads. */

@@ -29,6 +29,10 @@ typedef struct ui_host {
     /* /export [PATH]: Markdown of the current session (PATH NULL: a default name) */
     int (*export_session)(void *user, const char *path, char *msg, size_t msglen);
     int (*set_model)(void *user, const char *dir, char *msg, size_t msglen); /* /model DIR */
+    /* something happened behind the ui's back that the user must hear of
+     * (the stored session was deleted by another process, say): 1 with the
+     * text in msg, once; 0 when there is nothing. Asked after each reply. */
+    int (*take_notice)(void *user, char *msg, size_t msglen);
 } ui_host_t;
 
 #endif

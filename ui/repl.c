@@ -244,6 +244,9 @@ static void repl_reply(repl_t *r) {
         snprintf(err, sizeof err, "%s", err2);
     }
     if (failed) repl_error(r, err);
+    char notice[256];
+    if (r->host->take_notice && r->host->take_notice(r->host->user, notice, sizeof notice))
+        fprintf(stderr, "%snote: %s\n", r->interactive ? "" : "gptscope: ", notice);
     double dt = repl_now() - t0;
     if (r->interactive && !r->o->quiet)
         fprintf(stderr, "\033[2m[%d tokens, %.1f tok/s, %s]\033[0m\n", n, dt > 0 ? n / dt : 0.0,

@@ -199,6 +199,9 @@ static void tui_reply_end(tui_t *t, chat_stop_t why) {
     chat_t *c = tui_chat(t);
     if (chat_reply_end(c, why, err, sizeof err) != 0) tui_message(t, err, 1);
     else if (why == CHAT_STOP_INTERRUPTED) tui_message(t, "stopped", 0);
+    char notice[256];
+    if (t->host->take_notice && t->host->take_notice(t->host->user, notice, sizeof notice))
+        tui_message(t, notice, 0);
     t->view.generating = 0;
     t->stop_requested = 0;
     pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
