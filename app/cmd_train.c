@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "trainer.h"
+#include "trainer_opts.h"
 
 #define CMD "train"
 #define TRAIN_MAX_FILES 256
@@ -199,6 +200,25 @@ enum {
     OPT_MUON_NS
 };
 
+/* A numeric flag parsed with its range from the table that train_state.json
+ * is checked against too (trainer_opts.h), stored into o. */
+static int tr_flag(const char *key, const char *arg, trainer_opts_t *o) {
+    const trainer_opt_range_t *r = trainer_opt_find(key);
+    char flag[48];
+    snprintf(flag, sizeof flag, "--%s", key);
+    if (r->type == TRO_FLOAT) {
+        float f;
+        if (cli_parse_float(CMD, flag, arg, r->lo, r->lo_open, r->hi, r->hi_open, &f) != 0)
+            return -1;
+        trainer_opt_store(r, o, f);
+    } else {
+        int v;
+        if (cli_parse_int(CMD, flag, arg, (long)r->lo, (long)r->hi, &v) != 0) return -1;
+        trainer_opt_store(r, o, v);
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option longopts[] = {
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
@@ -268,48 +288,43 @@ int cmd_train(int argc, char **argv) {
             }
             o.gpt1 = strcmp(optarg, "gpt1") == 0;
             break;
-        case OPT_LAYERS: NEED(cli_parse_int(CMD, "--layers", optarg, 1, 256, &o.n_layer)); break;
-        case OPT_HEADS: NEED(cli_parse_int(CMD, "--heads", optarg, 1, 256, &o.n_head)); break;
-        case OPT_EMBD: NEED(cli_parse_int(CMD, "--embd", optarg, 1, 16384, &o.n_embd)); break;
-        case OPT_CTX: NEED(cli_parse_int(CMD, "--ctx", optarg, 2, 65536, &o.n_ctx)); break;
-        case OPT_VOCAB: NEED(cli_parse_int(CMD, "--vocab-size", optarg, 257, 1 << 20, &o.vocab_size)); break;
+        case OPT_LAYERS: NEED(tr_flag("layers", optarg, &o)); break;
+        case OPT_HEADS: NEED(tr_flag("heads", optarg, &o)); break;
+        case OPT_EMBD: NEED(tr_flag("embd", optarg, &o)); break;
+        case OPT_CTX: NEED(tr_flag("ctx", optarg, &o)); break;
+        case OPT_VOCAB: NEED(tr_flag("vocab-size", optarg, &o)); break;
         case OPT_TOKENIZER: tok_dir = optarg; break;
         case OPT_INIT: init_dir = optarg; break;
         case OPT_STEPS:
-            NEED(cli_parse_int(CMD, "--steps", optarg, 1, 1 << 30, &iv));
-            o.steps = iv;
+            NEED(tr_flag("steps", optarg, &o));
             steps_set = 1;
             break;
-        case OPT_BATCH: NEED(cli_parse_int(CMD, "--batch", optarg, 1, 1 << 16, &o.batch)); break;
-        case OPT_SEQ: NEED(cli_parse_int(CMD, "--seq", optarg, 1, 65536, &o.seq)); break;
-        case OPT_ACCUM: NEED(cli_parse_int(CMD, "--accum", optarg, 1, 1 << 16, &o.accum)); break;
-        case OPT_LR: NEED(cli_parse_float(CMD, "--lr", optarg, 0, 1, 1, 0, &o.lr)); break;
-        case OPT_MIN_LR: NEED(cli_parse_float(CMD, "--min-lr", optarg, 0, 0, 1, 0, &o.min_lr)); break;
+        case OPT_BATCH: NEED(tr_flag("batch", optarg, &o)); break;
+        case OPT_SEQ: NEED(tr_flag("seq", optarg, &o)); break;
+        case OPT_ACCUM: NEED(tr_flag("accum", optarg, &o)); break;
+        case OPT_LR: NEED(tr_flag("lr", optarg, &o)); break;
+        case OPT_MIN_LR: NEED(tr_flag("min-lr", optarg, &o)); break;
         case OPT_WARMUP:
-            NEED(cli_parse_int(CMD, "--warmup", optarg, 0, 1 << 30, &iv));
-            o.warmup = iv;
+            NEED(tr_flag("warmup", optarg, &o));
             break;
-        case OPT_WD: NEED(cli_parse_float(CMD, "--wd", optarg, 0, 0, 10, 0, &o.weight_decay)); break;
+        case OPT_WD: NEED(tr_flag("wd", optarg, &o)); break;
         case OPT_NO_WD_EMBED: o.decay_embeddings = 0; break;
-        case OPT_BETA2: NEED(cli_parse_float(CMD, "--beta2", optarg, 0, 1, 1, 1, &o.beta2)); break;
-        case OPT_CLIP: NEED(cli_parse_float(CMD, "--grad-clip", optarg, 0, 0, 1e6, 0, &o.grad_clip)); break;
-        case OPT_DROPOUT: NEED(cli_parse_float(CMD, "--dropout", optarg, 0, 0, 1, 1, &o.dropout)); break;
+        case OPT_BETA2: NEED(tr_flag("beta2", optarg, &o)); break;
+        case OPT_CLIP: NEED(tr_flag("grad-clip", optarg, &o)); break;
+        case OPT_DROPOUT: NEED(tr_flag("dropout", optarg, &o)); break;
         case OPT_BPE_DROPOUT:
-            NEED(cli_parse_float(CMD, "--bpe-dropout", optarg, 0, 0, 1, 1, &o.bpe_dropout));
+            NEED(tr_flag("bpe-dropout", optarg, &o));
             break;
         case OPT_NO_SCALED: o.scaled_residual = 0; break;
         case OPT_SEED: NEED(cli_parse_u64(CMD, "--seed", optarg, &uv)); o.seed = uv; break;
         case OPT_EVAL_EVERY:
-            NEED(cli_parse_int(CMD, "--eval-every", optarg, 0, 1 << 30, &iv));
-            o.eval_every = iv;
+            NEED(tr_flag("eval-every", optarg, &o));
             break;
         case OPT_EVAL_TOKENS:
-            NEED(cli_parse_int(CMD, "--eval-tokens", optarg, 0, 1 << 30, &iv));
-            o.eval_tokens = iv;
+            NEED(tr_flag("eval-tokens", optarg, &o));
             break;
         case OPT_SAVE_EVERY:
-            NEED(cli_parse_int(CMD, "--save-every", optarg, 0, 1 << 30, &iv));
-            o.save_every = iv;
+            NEED(tr_flag("save-every", optarg, &o));
             break;
         case OPT_SAVE_DTYPE:
             if (!strcmp(optarg, "f32")) o.save_dtype = KERNEL_F32;
@@ -323,20 +338,24 @@ int cmd_train(int argc, char **argv) {
         case OPT_RESUME: resume = optarg; break;
         case OPT_BF16: o.bf16 = 1; break;
         case OPT_KEEP_BEST: o.keep_best = 1; break;
-        case OPT_EMA: NEED(cli_parse_float(CMD, "--ema", optarg, 0, 0, 1, 1, &o.ema)); break;
-        case OPT_MUON: NEED(cli_parse_float(CMD, "--muon", optarg, 0, 0, 1, 0, &o.muon_lr)); break;
+        case OPT_EMA: NEED(tr_flag("ema", optarg, &o)); break;
+        case OPT_MUON: NEED(tr_flag("muon", optarg, &o)); break;
         case OPT_MUON_WD:
-            NEED(cli_parse_float(CMD, "--muon-wd", optarg, 0, 0, 10, 0, &o.muon_wd));
+            NEED(tr_flag("muon-wd", optarg, &o));
             break;
         case OPT_MUON_MOM:
-            NEED(cli_parse_float(CMD, "--muon-momentum", optarg, 0, 0, 1, 1, &o.muon_momentum));
+            NEED(tr_flag("muon-momentum", optarg, &o));
             break;
-        case OPT_MUON_NS: NEED(cli_parse_int(CMD, "--muon-ns", optarg, 1, 20, &o.muon_ns)); break;
+        case OPT_MUON_NS: NEED(tr_flag("muon-ns", optarg, &o)); break;
         case OPT_STOP_AFTER:
             NEED(cli_parse_int(CMD, "--stop-after", optarg, 1, 1 << 30, &iv));
             o.stop_after = iv;
             break;
-        case 't': NEED(cli_parse_int(CMD, "--threads", optarg, 1, 1024, &threads)); break;
+        case 't': {
+            const trainer_opt_range_t *r = trainer_opt_find("threads");
+            NEED(cli_parse_int(CMD, "--threads", optarg, (long)r->lo, (long)r->hi, &threads));
+            break;
+        }
         case 'h': fputs(cmd_train_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
@@ -373,7 +392,7 @@ int cmd_train(int argc, char **argv) {
     if (threads <= 0) threads = cli_default_threads();
 
     char err[4400];
-    int rc = CLI_EXIT_ERROR, tty = isatty(2);
+    int rc = CLI_EXIT_ERROR, tty = isatty(2), made_dir = 0;
     tokenizer_t *tok = NULL;
     gpt_model_t *init = NULL;
     trainer_t *t = NULL;
@@ -407,26 +426,40 @@ int cmd_train(int argc, char **argv) {
         snprintf(dir, sizeof(dir), "%s", out);
         desc = train_data_desc(files, n_files, val_files, n_val, val_frac);
     }
-    if (access(dir, F_OK) != 0 && mkdir(dir, 0755) != 0) {
-        cli_error("%s: cannot create directory: %s", dir, strerror(errno));
-        goto done;
-    }
     dataset_opts_t dopts = {files, n_files, val_files, n_val, val_frac, NULL, NULL, NULL, 0};
+    /* the tokenizer: the checkpoint's, --init's, --tokenizer's, or learned now */
+    const char *tdir = resume ? resume : init_dir ? init_dir : tok_dir;
+    char **texts = NULL;
+    size_t *lens = NULL;
+    if (!tdir) {
+        /* read (and refuse empty text) before anything is created or written */
+        if (dataset_train_texts(&dopts, &texts, &lens, err, sizeof(err)) != 0) {
+            cli_error("%s", err);
+            goto done;
+        }
+        size_t total = 0;
+        for (int i = 0; i < n_files; i++) total += lens[i];
+        if (total == 0) {
+            dataset_texts_free(texts, lens, n_files);
+            cli_error("%s: the training text is empty", files[0]);
+            goto done;
+        }
+    }
+    if (access(dir, F_OK) != 0) {
+        if (mkdir(dir, 0755) != 0) {
+            cli_error("%s: cannot create directory: %s", dir, strerror(errno));
+            dataset_texts_free(texts, lens, n_files);
+            goto done;
+        }
+        made_dir = 1;
+    }
     snprintf(cache, sizeof(cache), "%s/tokens.cache", dir);
     snprintf(valtxt, sizeof(valtxt), "%s/val.txt", dir);
     dopts.cache_path = cache;
     dopts.val_text_path = valtxt;
     dopts.keep_text = bpe_dropout > 0;
 
-    /* the tokenizer: the checkpoint's, --init's, --tokenizer's, or learned now */
-    const char *tdir = resume ? resume : init_dir ? init_dir : tok_dir;
     if (!tdir) {
-        char **texts = NULL;
-        size_t *lens = NULL;
-        if (dataset_train_texts(&dopts, &texts, &lens, err, sizeof(err)) != 0) {
-            cli_error("%s", err);
-            goto done;
-        }
         bpe_train_opts_t bo = {o.vocab_size, 2, train_bpe_progress, &tty};
         if (!tty) fprintf(stderr, "learning a %d-token BPE vocabulary\n", o.vocab_size);
         int got = bpe_train((const char *const *)texts, lens, files, n_files, &bo, dir, err,
@@ -559,6 +592,8 @@ int cmd_train(int argc, char **argv) {
         break;
     }
 done:
+    /* a directory made by this run that a failure left empty goes again */
+    if (made_dir && rc != CLI_EXIT_OK && rc != CLI_EXIT_INTERRUPTED) rmdir(dir);
     trainer_free(t);
     dataset_free(&data);
     tokenizer_free(tok);

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "jsonx.h"
 #include "safetensors.h"
+#include "trainer_opts.h"
 
 struct trainer {
     trainer_opts_t o;
@@ -238,56 +240,58 @@ static cJSON *tr_opts_json(const trainer_opts_t *o) {
     return j;
 }
 
-static double tr_num(const cJSON *j, const char *k, double def) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
 
-static void tr_opts_from_json(trainer_opts_t *o, const cJSON *j) {
+/* Options from train_state.json, each checked as its flag would be
+ * (trainer_opts.h). Returns 0 or -1 with err naming the file and key. */
+static int tr_opts_from_json(trainer_opts_t *o, const cJSON *j, const char *path, char *err,
+                             size_t errlen) {
     trainer_opts_default(o);
     const cJSON *fam = cJSON_GetObjectItemCaseSensitive(j, "family");
-    o->gpt1 = cJSON_IsString(fam) && strcmp(fam->valuestring, "gpt1") == 0;
-    o->n_layer = (int)tr_num(j, "layers", o->n_layer);
-    o->n_head = (int)tr_num(j, "heads", o->n_head);
-    o->n_embd = (int)tr_num(j, "embd", o->n_embd);
-    o->n_ctx = (int)tr_num(j, "ctx", o->n_ctx);
-    o->vocab_size = (int)tr_num(j, "vocab_size", o->vocab_size);
-    o->batch = (int)tr_num(j, "batch", o->batch);
-    o->accum = (int)tr_num(j, "accum", o->accum);
-    o->seq = (int)tr_num(j, "seq", o->seq);
-    o->steps = (int64_t)tr_num(j, "steps", (double)o->steps);
-    o->warmup = (int64_t)tr_num(j, "warmup", (double)o->warmup);
-    o->lr = (float)tr_num(j, "lr", o->lr);
-    o->min_lr = (float)tr_num(j, "min_lr", o->min_lr);
-    o->weight_decay = (float)tr_num(j, "wd", o->weight_decay);
-    o->beta1 = (float)tr_num(j, "beta1", o->beta1);
-    o->beta2 = (float)tr_num(j, "beta2", o->beta2);
-    o->eps = (float)tr_num(j, "eps", o->eps);
-    o->grad_clip = (float)tr_num(j, "grad_clip", o->grad_clip);
-    o->dropout = (float)tr_num(j, "dropout", o->dropout);
-    o->bpe_dropout = (float)tr_num(j, "bpe_dropout", o->bpe_dropout);
-    o->ema = (float)tr_num(j, "ema", o->ema);
-    o->muon_lr = (float)tr_num(j, "muon_lr", o->muon_lr);
-    o->muon_wd = (float)tr_num(j, "muon_wd", o->muon_wd);
-    o->muon_momentum = (float)tr_num(j, "muon_momentum", o->muon_momentum);
-    o->muon_ns = (int)tr_num(j, "muon_ns", o->muon_ns);
-    o->decay_embeddings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "decay_embeddings"));
-    o->scaled_residual = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "scaled_residual"));
-    o->bf16 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "bf16"));
+    if (fam && !(cJSON_IsString(fam) && (strcmp(fam->valuestring, "gpt1") == 0 ||
+                                         strcmp(fam->valuestring, "gpt2") == 0))) {
+        snprintf(err, errlen, "%s: \"family\" must be \"gpt2\" or \"gpt1\"", path);
+        return -1;
+    }
+    o->gpt1 = fam && strcmp(fam->valuestring, "gpt1") == 0;
+    if (trainer_opts_read_json(o, j, path, err, errlen) != 0) return -1;
+    const char *bools[3] = {"decay_embeddings", "scaled_residual", "bf16"};
+    int *bool_at[3] = {&o->decay_embeddings, &o->scaled_residual, &o->bf16};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, bools[i]);
+        if (!b) continue;
+        if (!cJSON_IsBool(b)) {
+            snprintf(err, errlen, "%s: \"%s\" must be true or false", path, bools[i]);
+            return -1;
+        }
+        *bool_at[i] = cJSON_IsTrue(b);
+    }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
-    if (cJSON_IsString(seed)) o->seed = strtoull(seed->valuestring, NULL, 10);
-    o->eval_every = (int64_t)tr_num(j, "eval_every", (double)o->eval_every);
-    o->keep_best = (int)tr_num(j, "keep_best", (double)o->keep_best);
-    o->eval_tokens = (int64_t)tr_num(j, "eval_tokens", (double)o->eval_tokens);
-    o->save_every = (int64_t)tr_num(j, "save_every", (double)o->save_every);
-    o->threads = (int)tr_num(j, "threads", o->threads);
+    if (seed) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v =
+            cJSON_IsString(seed) ? strtoull(seed->valuestring, &end, 10) : 0;
+        if (!cJSON_IsString(seed) || !seed->valuestring[0] || *end || errno ||
+            seed->valuestring[0] == '-') {
+            snprintf(err, errlen, "%s: \"seed\" must be a string of decimal digits", path);
+            return -1;
+        }
+        o->seed = v;
+    }
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "save_dtype");
-    if (cJSON_IsString(dt))
-        o->save_dtype = strcmp(dt->valuestring, "f16") == 0    ? KERNEL_F16
-                        : strcmp(dt->valuestring, "bf16") == 0 ? KERNEL_BF16
-                                                               : KERNEL_F32;
+    if (dt) {
+        const char *v = cJSON_IsString(dt) ? dt->valuestring : "";
+        if (strcmp(v, "f32") == 0) o->save_dtype = KERNEL_F32;
+        else if (strcmp(v, "f16") == 0) o->save_dtype = KERNEL_F16;
+        else if (strcmp(v, "bf16") == 0) o->save_dtype = KERNEL_BF16;
+        else {
+            snprintf(err, errlen, "%s: \"save_dtype\" must be \"f32\", \"f16\" or \"bf16\"",
+                     path);
+            return -1;
+        }
+    }
+    return 0;
 }
-
 
 /* The f32 state optimizer.safetensors keeps for one tensor, as "PREFIX.NAME":
  * the master weights, AdamW's moments, the weight average (with --ema) and
@@ -400,31 +404,52 @@ int trainer_read_state(const char *dir, trainer_opts_t *opts, char **data_desc, 
                        uint64_t *data_key, double *best_val, char *err, size_t errlen) {
     char path[4200];
     snprintf(path, sizeof(path), "%s/train_state.json", dir);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s (not a checkpoint made by gptscope train?)", path,
-                 strerror(errno));
+    char *buf = NULL;
+    size_t n = 0;
+    if (fileio_read_regular(path, 1 << 20, &buf, &n, err, errlen) != 0) {
+        if (strstr(err, strerror(ENOENT)))
+            snprintf(err, errlen, "%s: %s (not a checkpoint made by gptscope train?)", path,
+                     strerror(ENOENT));
         return -1;
     }
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, fp) : 0;
-    fclose(fp);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    buf[n] = 0;
-    cJSON *j = cJSON_Parse(buf);
+    cJSON *j = jsonx_parse(buf, n, path, err, errlen);
     free(buf);
-    const cJSON *oj = j ? cJSON_GetObjectItemCaseSensitive(j, "options") : NULL;
-    if (!j || !cJSON_IsObject(oj) || tr_num(j, "version", 0) != 1) {
-        snprintf(err, errlen, "%s: not a valid train_state.json", path);
+    if (!j) return -1;
+    const cJSON *oj = cJSON_GetObjectItemCaseSensitive(j, "options");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
+    if (!cJSON_IsObject(j) || !cJSON_IsObject(oj) || !cJSON_IsNumber(ver) ||
+        ver->valuedouble != 1) {
+        snprintf(err, errlen, "%s: not a valid train_state.json (version 1 with \"options\")",
+                 path);
         cJSON_Delete(j);
         return -1;
     }
-    tr_opts_from_json(opts, oj);
-    *step = (int64_t)tr_num(j, "step", 0);
-    if (best_val) *best_val = tr_num(j, "best_val_loss", INFINITY);
+    if (tr_opts_from_json(opts, oj, path, err, errlen) != 0) {
+        cJSON_Delete(j);
+        return -1;
+    }
+    int64_t st_step = 0;
+    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "step");
+    if (jsonx_int(sj, 0, opts->steps, &st_step) != JSONX_OK) {
+        snprintf(err, errlen, "%s: \"step\" must be an integer from 0 to the run's %lld steps",
+                 path, (long long)opts->steps);
+        cJSON_Delete(j);
+        return -1;
+    }
+    *step = st_step;
+    if (best_val) {
+        const cJSON *bv = cJSON_GetObjectItemCaseSensitive(j, "best_val_loss");
+        *best_val = INFINITY;
+        if (bv) {
+            if (!cJSON_IsNumber(bv) || !isfinite(bv->valuedouble) || bv->valuedouble < 0) {
+                snprintf(err, errlen, "%s: \"best_val_loss\" must be a non-negative number",
+                         path);
+                cJSON_Delete(j);
+                return -1;
+            }
+            *best_val = bv->valuedouble;
+        }
+    }
     if (data_key) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "data_key");
         *data_key = cJSON_IsString(k) ? strtoull(k->valuestring, NULL, 16) : 0;
@@ -452,6 +477,11 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
         goto fail;
     if (steps_override > 0) t->o.steps = steps_override;
     if (threads_override > 0) t->o.threads = threads_override;
+    if (step > t->o.steps) {
+        snprintf(err, errlen, "%s is at step %lld, past the %lld steps asked for", dir,
+                 (long long)step, (long long)t->o.steps);
+        goto fail;
+    }
     char path[4200];
     snprintf(path, sizeof(path), "%s/config.json", dir);
     gpt_config_t cfg;
@@ -469,11 +499,31 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
             char nm[96];
             snprintf(nm, sizeof(nm), "%s%s", tr_kind_prefix[k], tt->name);
             const st_tensor_t *s = st_find(st, nm);
-            if (!s || s->dtype != ST_F32 || (size_t)st_numel(s) != tt->numel) {
-                snprintf(err, errlen, "%s: tensor %s missing or of the wrong shape", path, nm);
+            if (!s) {
+                snprintf(err, errlen, "%s: missing tensor %s", path, nm);
+                goto fail;
+            }
+            /* the exact shape: a transposed [b, a] has the right size but
+             * would train every weight against the wrong moments */
+            int same = s->dtype == ST_F32 && s->n_dims == tt->n_dims;
+            for (int d = 0; same && d < tt->n_dims; d++) same = s->shape[d] == tt->shape[d];
+            if (!same) {
+                snprintf(err, errlen, "%s: tensor %s is %s of %lld elements in %d dimensions, "
+                         "expected F32 of the model's shape", path, nm, st_dtype_name(s->dtype),
+                         (long long)st_numel(s), s->n_dims);
                 goto fail;
             }
             memcpy(slot[k], s->data, tt->numel * sizeof(float));
+            /* finite everywhere, and AdamW's second moment never negative
+             * (its square root is taken) */
+            for (size_t e = 0; e < tt->numel; e++) {
+                float x = slot[k][e];
+                if (!isfinite(x) || (k == 2 && x < 0)) {
+                    snprintf(err, errlen, "%s: tensor %s has %s value %g at element %zu", path,
+                             nm, isfinite(x) ? "a negative" : "a non-finite", (double)x, e);
+                    goto fail;
+                }
+            }
         }
     }
     const st_tensor_t *ss = st_find(st, "step");
@@ -482,6 +532,11 @@ trainer_t *trainer_resume(const char *dir, int64_t steps_override, int threads_o
         goto fail;
     }
     memcpy(&t->step, ss->data, sizeof(int64_t));
+    if (t->step < 0 || t->step > t->o.steps) {
+        snprintf(err, errlen, "%s: step counter %lld is outside 0..%lld", path,
+                 (long long)t->step, (long long)t->o.steps);
+        goto fail;
+    }
     t->opt.step = t->step;
     (void)step; /* the optimizer file is the authority: it is written first */
     st_close(st);

@@ -285,7 +285,7 @@ PY
 ok $? "--resume of a Muon run saved with zero AdamW moments for its matrices: same bits"
 "$BIN" train --resume "$TMP/mu_bad" >/dev/null 2>"$TMP/err"
 rc=$?
-[ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -q "optimizer.safetensors: tensor mu.h.0.attn.c_attn.weight missing"
+[ $rc -eq 1 ] && tail -1 "$TMP/err" | grep -q "optimizer.safetensors: missing tensor mu.h.0.attn.c_attn.weight"
 ok $? "--resume of a Muon run without its momentum: one clear line (rc $rc)" "$(cat "$TMP/err")"
 
 # BPE-dropout: a 6000-byte text is ~25 steps per epoch here, so 40 steps
@@ -319,13 +319,16 @@ raw = bytearray(open(path, "rb").read())
 n = struct.unpack("<Q", raw[:8])[0]
 hdr = json.loads(raw[8:8 + n])
 start = 8 + n + hdr["param.h.0.ln_1.weight"]["data_offsets"][0]
-raw[start:start + 4] = struct.pack("<f", float("nan"))
+# huge but finite: a NaN is refused when the checkpoint is read; this one
+# passes the checks and blows up in the first forward pass
+for k in range(8):
+    raw[start + 4 * k:start + 4 * k + 4] = struct.pack("<f", 3e38)
 open(path, "wb").write(raw)
 PY
 cp "$TMP/nan/optimizer.safetensors" "$TMP/nan.opt"
 cp "$TMP/nan/model.safetensors" "$TMP/nan.model"
 expect_fail_late "a NaN loss stops the run (exit 1)" 1 "$BIN" train --resume "$TMP/nan" --steps 30
-grep -q "loss became NaN at step 16.*last good checkpoint (step 15)" "$TMP/err"
+grep -q "became \(NaN\|infinite\) at step 16.*last good checkpoint (step 15)" "$TMP/err"
 ok $? "the message says where and that the checkpoint is kept" "$(cat "$TMP/err")"
 cmp -s "$TMP/nan/optimizer.safetensors" "$TMP/nan.opt" && cmp -s "$TMP/nan/model.safetensors" "$TMP/nan.model" &&
     grep -q '"step":\s*15' "$TMP/nan/train_state.json"
@@ -395,6 +398,59 @@ import json, sys
 c = json.load(open(sys.argv[1])); c["n_embd"] = 48; json.dump(c, open(sys.argv[1], "w"))
 PY
 expect_fail_late "--resume with a config that does not match the saved weights" 1 "$BIN" train --resume "$TMP/bad3"
+
+# hostile checkpoints (issue 24): a resumed state is checked as the command
+# line is, and optimizer.safetensors must hold exactly the model's tensors
+edit_state() { # edit_state DIR PYTHON-EXPR-ON-s
+    python3 - "$1/train_state.json" "$2" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); exec(sys.argv[2]); json.dump(s, open(sys.argv[1], "w"))
+PY
+}
+edit_opt() { # edit_opt DIR PYTHON-ON-(h, data): h the header dict, data a bytearray
+    python3 - "$1/optimizer.safetensors" "$2" <<'PY'
+import json, struct, sys
+p = sys.argv[1]; b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n]); data = bytearray(b[8 + n:])
+exec(sys.argv[2])
+hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
+open(p, "wb").write(struct.pack("<Q", len(hb)) + hb + bytes(data))
+PY
+}
+hostile() { # hostile NAME WANT KIND CODE: copy part, edit, expect one clear line naming WANT
+    rm -rf "$TMP/h"
+    cp -r "$TMP/part" "$TMP/h"
+    if [ "$3" = state ]; then edit_state "$TMP/h" "$4"; else edit_opt "$TMP/h" "$4"; fi
+    expect_fail_late "--resume: $1" 1 "$BIN" train --resume "$TMP/h"
+    grep -q -- "$2" "$TMP/err"
+    ok $? "... says $2" "$(tail -1 "$TMP/err")"
+}
+hostile '"dropout": 2' '"dropout" is 2; it must be in \[0, 1)' state 's["options"]["dropout"] = 2'
+hostile '"batch": 10000000' '"batch" is 1e+07; it must be an integer from 1 to 65536' state 's["options"]["batch"] = 10000000'
+hostile '"lr": "fast"' '"lr" must be a number' state 's["options"]["lr"] = "fast"'
+hostile '"threads": 1e300' '"threads" is 1e+300' state 's["options"]["threads"] = 1e300'
+hostile 'step -7' '"step" must be an integer from 0' state 's["step"] = -7'
+hostile 'step 2^62' '"step" must be an integer from 0' state 's["step"] = 2**62'
+rm -rf "$TMP/h"; cp -r "$TMP/part" "$TMP/h"
+sed -i 's/"step":/"step": 3, "step":/' "$TMP/h/train_state.json"
+expect_fail_late "--resume: a duplicate key in train_state.json" 1 "$BIN" train --resume "$TMP/h"
+grep -q 'duplicate key "step"' "$TMP/err"
+ok $? "... says duplicate key" "$(tail -1 "$TMP/err")"
+hostile 'optimizer step -7' 'step counter -7 is outside 0..30' opt 'o = h["step"]["data_offsets"][0]; data[o:o + 8] = struct.pack("<q", -7)'
+hostile 'optimizer step 2^62' 'step counter 4611686018427387904 is outside' opt 'o = h["step"]["data_offsets"][0]; data[o:o + 8] = struct.pack("<q", 2**62)'
+hostile 'a transposed param. tensor' 'param.h.0.mlp.c_fc.weight is F32 of' opt 'h["param.h.0.mlp.c_fc.weight"]["shape"].reverse()'
+hostile 'a negative v. value' 'has a negative value' opt 'o = h["v.h.1.attn.c_attn.weight"]["data_offsets"][0]; data[o + 40:o + 44] = struct.pack("<f", -1.0)'
+hostile 'a NaN m. value' 'm.wte.weight has a non-finite value nan at element 3' opt 'o = h["m.wte.weight"]["data_offsets"][0]; data[o + 12:o + 16] = struct.pack("<f", float("nan"))'
+hostile 'an F16 param. tensor' 'is F16 of' opt 'h["param.ln_f.bias"]["dtype"] = "F16"; h["param.ln_f.bias"]["shape"] = [2 * h["param.ln_f.bias"]["shape"][0]]'
+
+# empty training text: nothing is created or written (vocab.json was)
+: >"$TMP/empty.txt"
+expect_fail "train on empty text" 1 "$BIN" train --data "$TMP/empty.txt" -o "$TMP/empty_out" "${TINY[@]}"
+[ ! -e "$TMP/empty_out" ]
+ok $? "... leaves no output directory" "$(ls -la "$TMP/empty_out" 2>&1)"
+expect_fail "train on empty text with --tokenizer" 1 "$BIN" train --data "$TMP/empty.txt" -o "$TMP/empty_out" "${TINY[@]}" --tokenizer "$TMP/bpe"
+[ ! -e "$TMP/empty_out" ]
+ok $? "... leaves no output directory either" "$(ls -la "$TMP/empty_out" 2>&1)"
 
 # damaged token cache: rebuilt, not trusted
 head -c 100 "$TMP/m/tokens.cache" >"$TMP/trunc" && cp "$TMP/trunc" "$TMP/m/tokens.cache"
