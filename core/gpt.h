@@ -79,6 +79,11 @@ void gpt_free(gpt_model_t *m);
  * to max_tokens positions per gpt_forward call, sized once here. */
 typedef struct gpt_state gpt_state_t;
 
+/* State for up to max_tokens tokens per gpt_forward call (<= 0 or > n_ctx:
+ * n_ctx). The attention cache starts at max_tokens positions and grows with
+ * the context used, so memory follows the run, not n_positions. A state
+ * that cannot fit in this process's memory (physical, or a ulimit -v) is
+ * refused with a message saying how many GiB it needs; so is growth past it. */
 gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads, char *err,
                             size_t errlen);
 void gpt_state_free(gpt_state_t *s);

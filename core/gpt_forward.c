@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "gpt.h"
 #include "mathx.h"
@@ -29,11 +31,86 @@ struct gpt_state {
     int n_threads;
     int max_tokens;
     int n_past;
-    float *k_cache, *v_cache; /* [L][n_ctx][C] */
+    /* The cache holds cap positions and grows (doubling, up to n_ctx) with
+     * the context actually used: a model with a 1M-position table but a
+     * 3-token prompt must not commit gigabytes up front. */
+    int cap;
+    float *k_cache, *v_cache; /* [L][cap][C] */
     float *x, *xn, *qkv, *att, *tmp, *hid; /* activations for max_tokens rows */
-    float *scores;            /* [n_threads][n_ctx] attention row per thread */
-    float *scores_mat;        /* [max_tokens][n_ctx] one head's scores, multi-token calls */
+    float *scores;            /* [n_threads][cap] attention row per thread */
+    float *scores_mat;        /* [max_tokens][cap] one head's scores, multi-token calls */
 };
+
+/* Bytes of the cache-sized buffers for cap positions. */
+static double fw_cache_bytes(const gpt_config_t *c, int max_tokens, int n_threads, int cap) {
+    double kv = 2.0 * c->n_layer * (double)cap * c->n_embd;
+    double sc = (double)n_threads * cap + (max_tokens >= FW_GEMM_ATTN_MIN ? (double)max_tokens * cap : 0);
+    return 4.0 * (kv + sc);
+}
+
+/* What this process may use: physical memory, or less under a ulimit -v
+ * (RLIMIT_AS); 0 when unknown. */
+static double fw_mem_limit(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    double lim = pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (lim == 0 || (double)rl.rlim_cur < lim))
+        lim = (double)rl.rlim_cur;
+    return lim;
+}
+
+/* Bytes of the per-call activations for max_tokens rows. */
+static double fw_act_bytes(const gpt_config_t *c, int max_tokens) {
+    return 4.0 * max_tokens * (6.0 * c->n_embd + c->n_inner);
+}
+
+/* Makes room for need positions: new buffers of the larger capacity, the
+ * n_past cached positions copied over. Refuses, saying how much it would
+ * take, when the cache alone would not fit in this machine's memory. */
+static int fw_reserve(gpt_state_t *s, int need, char *err, size_t errlen) {
+    if (need <= s->cap) return 0;
+    const gpt_config_t *c = &s->m->cfg;
+    int cap = s->cap > 0 ? s->cap : 16;
+    while (cap < need) cap = cap > c->n_ctx / 2 ? c->n_ctx : 2 * cap;
+    if (cap > c->n_ctx) cap = c->n_ctx;
+    double bytes = fw_cache_bytes(c, s->max_tokens, s->n_threads, cap);
+    double total = bytes + fw_act_bytes(c, s->max_tokens), lim = fw_mem_limit();
+    if (lim > 0 && total > lim) {
+        snprintf(err, errlen,
+                 "a context of %d positions needs %.1f GiB of inference state (%d layers x %d "
+                 "wide); %.1f GiB is all this process may use",
+                 need, total / (1 << 30), c->n_layer, c->n_embd, lim / (1 << 30));
+        return -1;
+    }
+    size_t C = (size_t)c->n_embd, L = (size_t)c->n_layer;
+    float *k = memx_floats(L * (size_t)cap * C), *v = memx_floats(L * (size_t)cap * C);
+    float *sc = memx_floats((size_t)s->n_threads * (size_t)cap);
+    float *sm = s->max_tokens >= FW_GEMM_ATTN_MIN ? memx_floats((size_t)s->max_tokens * cap) : sc;
+    if (!k || !v || !sc || !sm) {
+        free(k);
+        free(v);
+        free(sc);
+        if (sm != sc) free(sm);
+        snprintf(err, errlen, "out of memory: a context of %d positions needs %.1f GiB for the "
+                 "attention cache", need, bytes / (1 << 30));
+        return -1;
+    }
+    for (size_t l = 0; l < L && s->n_past > 0; l++) {
+        memcpy(k + l * cap * C, s->k_cache + l * s->cap * C, (size_t)s->n_past * C * sizeof(float));
+        memcpy(v + l * cap * C, s->v_cache + l * s->cap * C, (size_t)s->n_past * C * sizeof(float));
+    }
+    free(s->k_cache);
+    free(s->v_cache);
+    free(s->scores);
+    if (s->scores_mat != s->scores) free(s->scores_mat);
+    s->k_cache = k;
+    s->v_cache = v;
+    s->scores = sc;
+    s->scores_mat = sm;
+    s->cap = cap;
+    return 0;
+}
 
 void gpt_state_free(gpt_state_t *s) {
     if (!s) return;
@@ -62,21 +139,31 @@ gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads,
     s->max_tokens = max_tokens;
     s->n_threads = n_threads;
     size_t C = (size_t)c->n_embd, T = (size_t)max_tokens;
-    size_t kv = (size_t)c->n_layer * (size_t)c->n_ctx * C;
+    /* refuse before allocating: zero-filling activations for a huge
+     * max_tokens would commit the memory that the check is there to save */
+    double first = fw_act_bytes(c, max_tokens) + fw_cache_bytes(c, max_tokens, n_threads, max_tokens);
+    double lim = fw_mem_limit();
+    if (lim > 0 && first > lim) {
+        snprintf(err, errlen,
+                 "%d tokens at a time need %.1f GiB of inference state (%d layers x %d wide); "
+                 "%.1f GiB is all this process may use",
+                 max_tokens, first / (1 << 30), c->n_layer, c->n_embd, lim / (1 << 30));
+        free(s);
+        return NULL;
+    }
     s->kctx = kernel_ctx_init(n_threads);
-    s->k_cache = memx_floats(kv);
-    s->v_cache = memx_floats(kv);
     s->x = memx_floats(T * C);
     s->xn = memx_floats(T * C);
     s->qkv = memx_floats(T * 3 * C);
     s->att = memx_floats(T * C);
     s->tmp = memx_floats(T * C);
     s->hid = memx_floats(T * (size_t)c->n_inner);
-    s->scores = memx_floats((size_t)n_threads * (size_t)c->n_ctx);
-    s->scores_mat = max_tokens >= FW_GEMM_ATTN_MIN ? memx_floats(T * (size_t)c->n_ctx) : s->scores;
-    if (!s->kctx || !s->k_cache || !s->v_cache || !s->x || !s->xn || !s->qkv || !s->att ||
-        !s->tmp || !s->hid || !s->scores || !s->scores_mat)
-        goto oom;
+    if (!s->kctx || !s->x || !s->xn || !s->qkv || !s->att || !s->tmp || !s->hid) goto oom;
+    /* room for one full call to begin with; more as the context grows */
+    if (fw_reserve(s, max_tokens, err, errlen) != 0) {
+        gpt_state_free(s);
+        return NULL;
+    }
     return s;
 oom:
     snprintf(err, errlen, "out of memory allocating the inference state (n_ctx %d)", c->n_ctx);
@@ -94,11 +181,13 @@ void gpt_state_truncate(gpt_state_t *s, int n) {
 int gpt_state_copy(gpt_state_t *dst, const gpt_state_t *src) {
     if (dst->m != src->m) return -1;
     const gpt_config_t *c = &src->m->cfg;
-    size_t C = (size_t)c->n_embd, stride = (size_t)c->n_ctx * C;
-    for (int l = 0; l < c->n_layer; l++) {
-        memcpy(dst->k_cache + l * stride, src->k_cache + l * stride,
+    char err[256];
+    if (fw_reserve(dst, src->n_past, err, sizeof err) != 0) return -1;
+    size_t C = (size_t)c->n_embd;
+    for (size_t l = 0; l < (size_t)c->n_layer; l++) {
+        memcpy(dst->k_cache + l * dst->cap * C, src->k_cache + l * src->cap * C,
                (size_t)src->n_past * C * sizeof(float));
-        memcpy(dst->v_cache + l * stride, src->v_cache + l * stride,
+        memcpy(dst->v_cache + l * dst->cap * C, src->v_cache + l * src->cap * C,
                (size_t)src->n_past * C * sizeof(float));
     }
     dst->n_past = src->n_past;
@@ -153,8 +242,8 @@ static void fw_gelu(float *x, size_t n, int n_threads) {
 static void fw_attention(gpt_state_t *s, int l, int T, float *capture) {
     const gpt_config_t *c = &s->m->cfg;
     int C = c->n_embd, H = c->n_head, D = C / H, n_ctx = c->n_ctx;
-    const float *kc = s->k_cache + (size_t)l * n_ctx * C;
-    const float *vc = s->v_cache + (size_t)l * n_ctx * C;
+    const float *kc = s->k_cache + (size_t)l * s->cap * C;
+    const float *vc = s->v_cache + (size_t)l * s->cap * C;
     float scale = 1.0f / sqrtf((float)D);
     int rows = H * T;
 #pragma omp parallel for num_threads(s->n_threads) schedule(dynamic, 1) if (rows > 1)
@@ -165,7 +254,7 @@ static void fw_attention(gpt_state_t *s, int l, int T, float *capture) {
         /* Capture on: the softmax row is written straight into the caller's
          * buffer. Off: each thread works in its own scratch row. */
         float *buf = capture ? capture + (((size_t)l * H + h) * T + i) * n_ctx
-                             : s->scores + (size_t)omp_get_thread_num() * n_ctx;
+                             : s->scores + (size_t)omp_get_thread_num() * s->cap;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
             const float *k = kc + (size_t)j * C + h * D;
@@ -205,16 +294,17 @@ static void fw_attention_gemm(gpt_state_t *s, int l, int T, float *capture) {
     const gpt_config_t *c = &s->m->cfg;
     int C = c->n_embd, H = c->n_head, D = C / H, n_ctx = c->n_ctx;
     int P = s->n_past + T;
-    const float *kc = s->k_cache + (size_t)l * n_ctx * C;
-    const float *vc = s->v_cache + (size_t)l * n_ctx * C;
+    const float *kc = s->k_cache + (size_t)l * s->cap * C;
+    const float *vc = s->v_cache + (size_t)l * s->cap * C;
     float scale = 1.0f / sqrtf((float)D);
+    int ld = capture ? n_ctx : s->cap; /* row stride of S */
     for (int h = 0; h < H; h++) {
         float *S = capture ? capture + ((size_t)l * H + h) * T * n_ctx : s->scores_mat;
-        kernel_gemm(s->kctx, 1, T, P, D, scale, s->qkv + h * D, 3 * C, kc + h * D, C, S, n_ctx);
+        kernel_gemm(s->kctx, 1, T, P, D, scale, s->qkv + h * D, 3 * C, kc + h * D, C, S, ld);
         int row_end = capture ? n_ctx : P; /* what later readers look at */
 #pragma omp parallel for num_threads(s->n_threads) schedule(static)
         for (int i = 0; i < T; i++) {
-            float *row = S + (size_t)i * n_ctx;
+            float *row = S + (size_t)i * ld;
             int n_keys = s->n_past + i + 1;
             float mx = -INFINITY;
             for (int j = 0; j < n_keys; j++) mx = row[j] > mx ? row[j] : mx;
@@ -227,7 +317,7 @@ static void fw_attention_gemm(gpt_state_t *s, int l, int T, float *capture) {
             for (int j = 0; j < n_keys; j++) row[j] *= inv;
             memset(row + n_keys, 0, (size_t)(row_end - n_keys) * sizeof(float));
         }
-        kernel_gemm(s->kctx, 0, T, D, P, 1.0f, S, n_ctx, vc + h * D, C, s->att + h * D, C);
+        kernel_gemm(s->kctx, 0, T, D, P, 1.0f, S, ld, vc + h * D, C, s->att + h * D, C);
     }
 }
 
@@ -247,7 +337,7 @@ static void fw_add(float *x, const float *y, size_t n) {
 static int fw_block(gpt_state_t *s, int l, int T, float *capture, char *err, size_t errlen) {
     const gpt_config_t *c = &s->m->cfg;
     const gpt_layer_t *L = &s->m->layers[l];
-    int C = c->n_embd, n_ctx = c->n_ctx;
+    int C = c->n_embd;
     size_t TC = (size_t)T * C;
     /* GPT-2 normalises the block input; GPT-1 feeds the raw stream. */
     const float *in = s->x;
@@ -256,8 +346,8 @@ static int fw_block(gpt_state_t *s, int l, int T, float *capture, char *err, siz
         in = s->xn;
     }
     if (fw_linear(s, s->qkv, in, T, &L->qkv, L->qkv_b, err, errlen)) return -1;
-    float *kc = s->k_cache + (size_t)l * n_ctx * C;
-    float *vc = s->v_cache + (size_t)l * n_ctx * C;
+    float *kc = s->k_cache + (size_t)l * s->cap * C;
+    float *vc = s->v_cache + (size_t)l * s->cap * C;
     for (int i = 0; i < T; i++) {
         memcpy(kc + (size_t)(s->n_past + i) * C, s->qkv + (size_t)i * 3 * C + C, C * sizeof(float));
         memcpy(vc + (size_t)(s->n_past + i) * C, s->qkv + (size_t)i * 3 * C + 2 * C,
@@ -300,6 +390,7 @@ int gpt_forward(gpt_state_t *s, const int *ids, int n, float *logits, int all_lo
                  n, c->n_ctx);
         return -1;
     }
+    if (fw_reserve(s, s->n_past + n, err, errlen) != 0) return -1;
     for (int i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= c->n_vocab) {
             snprintf(err, errlen, "token id %d outside the vocabulary of %d", ids[i], c->n_vocab);
