@@ -52,7 +52,8 @@ static int export_n_generated(const store_session_data_t *d) {
 void export_list_line(const store_session_info_t *i, FILE *out) {
     const char *model = i->model_path ? i->model_path : "";
     const char *slash = strrchr(model, '/');
-    fprintf(out, "%6lld  %.19s  %-16.16s %3d turns %6d tokens  ", (long long)i->id, i->created,
+    /* the time shown is the one the list is sorted by: the last use */
+    fprintf(out, "%6lld  %.19s  %-16.16s %3d turns %6d tokens  ", (long long)i->id, i->updated,
             slash ? slash + 1 : model, i->n_turns, i->n_tokens);
     char title[64];
     size_t n = 0;

@@ -234,6 +234,29 @@ assert t[0]["text"]=="first prompt" and t[2]["text"]=="second prompt", t
 assert len(t[1]["tokens"])==4 and len(t[3]["tokens"])==4, t'
 ok $? "... with every turn and token of the conversation"
 
+# /probs counts ranks from 1 in its header and its table alike (the header
+# said "rank 0" for the row the table numbered 1)
+printf 'hello\n/probs\n' | "$BIN" repl -m "$M" --no-save --temp 0 --max-tokens 2 >"$TMP/pr.out" 2>&1
+grep -qE '^token [0-9]+ .*, rank 1; ' "$TMP/pr.out" && grep -qE '^  1 +".*<- chosen$' "$TMP/pr.out"
+ok $? "/probs: the greedy choice is rank 1 in the header and the table" "$(head -6 "$TMP/pr.out")"
+# the banner of a session not stored yet names no session (it said "...f320.")
+if command -v tmux >/dev/null 2>&1; then
+    sock=$TMP/banner.sock
+    cmd=$(printf '%q ' env LANG=C.UTF-8 "$BIN" repl -m "$M" --no-save)
+    tmux -S "$sock" new-session -d -s bn -x 100 -y 10 "$cmd; sleep 30"
+    seen=1
+    for _ in $(seq 1 50); do
+        tmux -S "$sock" capture-pane -t bn -p >"$TMP/bn" 2>/dev/null
+        if grep -q '^gptscope repl - model ' "$TMP/bn"; then seen=0; break; fi
+        sleep 0.1
+    done
+    [ $seen -eq 0 ] && grep -q '^gptscope repl - model gpt2-f32\. /help' "$TMP/bn"
+    ok $? "the REPL banner of an unsaved session names the model only" "$(head -2 "$TMP/bn")"
+    tmux -S "$sock" kill-server 2>/dev/null
+else
+    skip "the REPL banner of an unsaved session names the model only" "no tmux"
+fi
+
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
 expect_fail "an unknown flag" 2 "$BIN" repl --bogus

@@ -37,6 +37,22 @@ ids=$("$FILL" "$DB" 2>"$TMP/err")
 ok $? "store_fill writes two sessions" "$(cat "$TMP/err")"
 read -r A B <<<"$ids"
 [ -n "${A:-}" ] && [ -n "${B:-}" ] || { A=1; B=2; }
+# the list is sorted by last use and shows that time (it showed the creation
+# time under a "newest first" sort by last use); a copy whose sessions were
+# created years before their last use tells the two apart
+cp "$DB" "$TMP/aged.db"
+$PY -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute(\"UPDATE sessions SET created='2020-01-01T00:00:00.000Z'\"); db.commit()" "$TMP/aged.db"
+"$BIN" sessions --db "$TMP/aged.db" list >"$TMP/l.txt" && "$BIN" sessions --db "$TMP/aged.db" list --json >"$TMP/l.json"
+$PY - "$TMP/l.txt" "$TMP/l.json" <<'EOF'
+import json, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+js = json.load(open(sys.argv[2]))
+assert [int(r[0]) for r in rows] == [s["id"] for s in js], (rows, js)
+shown = [r[1] for r in rows]
+assert shown == [s["updated"][:19] for s in js], (shown, js)
+assert shown == sorted(shown, reverse=True), shown
+EOF
+ok $? "sessions list shows the last-use time it is sorted by" "$(cat "$TMP/l.txt")"
 
 # ---------------------------------------------------------------- list
 "${S[@]}" list >"$TMP/list" 2>"$TMP/err"

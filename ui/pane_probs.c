@@ -1,6 +1,6 @@
 /* pane_probs.c - candidates of a sampled token (pane_probs.h).
  *
- *   token 41 " the"  p 0.312  rank 0  12 kept
+ *   token 41 " the"  p 0.312  rank 1  12 kept
  *   entropy 3.10 nats raw, 2.01 final
  *     token       raw            final          logp
  *   > " the"      ████  31.2%   ██████ 45.0%  -1.17
@@ -110,7 +110,7 @@ void pane_probs_draw(pane_probs_t *p) {
     }
     const sampler_report_t *rep = &t->report;
     int n = snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d", pos, label,
-                     (double)rep->chosen_prob, rep->chosen_rank);
+                     (double)rep->chosen_prob, rep->chosen_rank + 1); /* 1 = the most likely */
     char kept[32];
     int nk = snprintf(kept, sizeof kept, "  %d kept", rep->n_kept);
     /* the kept count only when it fits whole */

@@ -110,8 +110,9 @@ static void repl_probs(repl_t *r) {
     size_t n;
     const char *b = tokenizer_token_bytes(tok, t->id, &n);
     repl_label(b ? b : "", b ? n : 0, label, sizeof label);
+    /* ranks count from 1 (the most likely), here, in the table and in the TUI */
     printf("token %d %s: p %.4f after filters (raw logprob %.4f), rank %d; %d candidates kept\n", i,
-           label, (double)rep->chosen_prob, (double)rep->chosen_raw_logprob, rep->chosen_rank,
+           label, (double)rep->chosen_prob, (double)rep->chosen_raw_logprob, rep->chosen_rank + 1,
            rep->n_kept);
     printf("entropy %.3f nats raw, %.3f after temperature/top-k/top-p/min-p\n",
            (double)rep->entropy_raw, (double)rep->entropy_final);
@@ -315,9 +316,10 @@ int repl_run(const ui_host_t *host, const repl_options_t *opts, char *err, size_
         if (opts->history_path) read_history(opts->history_path);
         if (!opts->quiet) {
             long long sid = host->session_id ? (long long)host->session_id(host->user) : 0;
-            printf("gptscope repl - model %s%s%lld. /help lists the commands, Ctrl-D leaves.\n",
-                   host->model_name ? host->model_name(host->user) : "?",
-                   sid ? ", session " : "", sid);
+            char where[48] = ""; /* a new session has no id until its first turn is stored */
+            if (sid > 0) snprintf(where, sizeof where, ", session %lld", sid);
+            printf("gptscope repl - model %s%s. /help lists the commands, Ctrl-D leaves.\n",
+                   host->model_name ? host->model_name(host->user) : "?", where);
         }
     }
     int quit = 0;
