@@ -59,6 +59,12 @@ void kernel_ctx_free(kernel_ctx_t *ctx) {
 
 int kernel_ctx_threads(const kernel_ctx_t *ctx) { return ctx->n_threads; }
 
+void kernel_ctx_set_threads(kernel_ctx_t *ctx, int n_threads) {
+    ctx->n_threads = n_threads > 0 ? n_threads : 1;
+}
+
+int kernel_ctx_decode_invariant(const kernel_ctx_t *ctx) { return ctx->avx512; }
+
 /* Grows *buf to hold n floats; the old contents are not kept. */
 static int grow(float **buf, size_t *cap, size_t n) {
     if (n <= *cap) return 0;
@@ -277,8 +283,8 @@ int kernel_linear(kernel_ctx_t *ctx, float *y, const float *x, int T, const kern
         /* Own kernel for every dtype: it streams at the memory's speed with
          * F16/BF16 and matches or beats OpenBLAS's sgemv on F32 (bench/). */
         float *partial = NULL;
-        if (W->layout == KERNEL_IN_OUT && ctx->n_threads > 1) {
-            const size_t n = (size_t)(ctx->n_threads - 1) * (size_t)W->out;
+        const size_t n = kernel_gemv_avx512_partial(W);
+        if (n > 0) {
             if (grow(&ctx->partial, &ctx->partial_cap, n) != 0) return -1;
             partial = ctx->partial;
         }

@@ -30,6 +30,11 @@ typedef struct kernel_weight {
  * model state (no globals). */
 typedef struct kernel_ctx kernel_ctx_t;
 kernel_ctx_t *kernel_ctx_init(int n_threads);
+/* Changes the thread count of later calls (scratch grows as needed). */
+void kernel_ctx_set_threads(kernel_ctx_t *ctx, int n_threads);
+/* 1 when one-row kernel_linear (decode) gives the same bits for every
+ * thread count: the AVX-512 kernels do; OpenBLAS's sgemv is not promised to. */
+int kernel_ctx_decode_invariant(const kernel_ctx_t *ctx);
 void kernel_ctx_free(kernel_ctx_t *ctx);
 int kernel_ctx_threads(const kernel_ctx_t *ctx);
 

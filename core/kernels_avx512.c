@@ -157,34 +157,54 @@ static void split_range(int len, int t, int n, int *lo, int *hi) {
     *hi = (int)((int64_t)len * (t + 1) / n);
 }
 
-/* One thread's share. The dtype is a compile-time constant in each call so
- * the conversion is chosen outside the inner loops. */
-static void gemv_thread(float *y, const float *x, const kernel_weight_t *W, float *partial, int t,
-                        int n, kernel_dtype_t dt) {
+/* IN_OUT is summed in bands of KERNEL_GEMV_BAND rows, each band into its
+ * own accumulator, the bands then added in order. The bands do not depend
+ * on the thread count, so neither does a single bit of y: a run may change
+ * its thread count between tokens (generate's adaptive threads) and still
+ * give the output a fixed count gives. */
+#define KERNEL_GEMV_BAND 128
+
+static int gemv_n_bands(int in) { return (in + KERNEL_GEMV_BAND - 1) / KERNEL_GEMV_BAND; }
+
+size_t kernel_gemv_avx512_partial(const kernel_weight_t *W) {
+    if (W->layout != KERNEL_IN_OUT) return 0;
+    return (size_t)(gemv_n_bands(W->in) - 1) * (size_t)W->out;
+}
+
+/* Work t of n (rows of OUT_IN, or bands of IN_OUT). The dtype is a
+ * compile-time constant in each call so the conversion is chosen outside
+ * the inner loops. */
+static void gemv_part(float *y, const float *x, const kernel_weight_t *W, float *partial, int t,
+                      int n, kernel_dtype_t dt) {
     int lo, hi;
     if (W->layout == KERNEL_OUT_IN) {
         split_range(W->out, t, n, &lo, &hi);
         gemv_out_in_rows(y, x, W->data, dt, W->in, lo, hi);
         return;
     }
-    /* IN_OUT: thread 0 sums straight into y, thread t > 0 into partial[t-1]. */
-    split_range(W->in, t, n, &lo, &hi);
-    gemv_in_out_rows(t == 0 ? y : partial + (size_t)(t - 1) * (size_t)W->out, x, W->data, dt,
-                     W->out, lo, hi);
-}
-
-static void gemv_thread_dispatch(float *y, const float *x, const kernel_weight_t *W,
-                                 float *partial, int t, int n) {
-    switch (W->dtype) {
-    case KERNEL_F32: gemv_thread(y, x, W, partial, t, n, KERNEL_F32); break;
-    case KERNEL_F16: gemv_thread(y, x, W, partial, t, n, KERNEL_F16); break;
-    case KERNEL_BF16: gemv_thread(y, x, W, partial, t, n, KERNEL_BF16); break;
+    /* IN_OUT: band 0 sums straight into y, band b > 0 into partial[b-1]. */
+    const int nb = gemv_n_bands(W->in);
+    split_range(nb, t, n, &lo, &hi);
+    for (int b = lo; b < hi; b++) {
+        const int r0 = b * KERNEL_GEMV_BAND;
+        const int r1 = r0 + KERNEL_GEMV_BAND < W->in ? r0 + KERNEL_GEMV_BAND : W->in;
+        gemv_in_out_rows(b == 0 ? y : partial + (size_t)(b - 1) * (size_t)W->out, x, W->data, dt,
+                         W->out, r0, r1);
     }
 }
 
-/* Adds the partial sums of threads 1..n-1 into y for columns [lo, hi). */
-static void reduce_partials(float *y, const float *partial, int out, int n, int lo, int hi) {
-    for (int p = 0; p < n - 1; p++) {
+static void gemv_part_dispatch(float *y, const float *x, const kernel_weight_t *W, float *partial,
+                               int t, int n) {
+    switch (W->dtype) {
+    case KERNEL_F32: gemv_part(y, x, W, partial, t, n, KERNEL_F32); break;
+    case KERNEL_F16: gemv_part(y, x, W, partial, t, n, KERNEL_F16); break;
+    case KERNEL_BF16: gemv_part(y, x, W, partial, t, n, KERNEL_BF16); break;
+    }
+}
+
+/* Adds the band sums 1..nb-1 into y for columns [lo, hi), in band order. */
+static void reduce_partials(float *y, const float *partial, int out, int nb, int lo, int hi) {
+    for (int p = 0; p < nb - 1; p++) {
         const float *src = partial + (size_t)p * (size_t)out;
         for (int o = lo; o < hi; o++) y[o] += src[o];
     }
@@ -192,19 +212,21 @@ static void reduce_partials(float *y, const float *partial, int out, int n, int 
 
 void kernel_gemv_avx512(float *y, const float *x, const kernel_weight_t *W, float *partial,
                         int n_threads) {
+    const int in_out = W->layout == KERNEL_IN_OUT, nb = in_out ? gemv_n_bands(W->in) : 1;
     if (n_threads <= 1) {
-        gemv_thread_dispatch(y, x, W, partial, 0, 1);
+        gemv_part_dispatch(y, x, W, partial, 0, 1);
+        if (in_out) reduce_partials(y, partial, W->out, nb, 0, W->out);
         return;
     }
 #pragma omp parallel num_threads(n_threads)
     {
         const int t = omp_get_thread_num(), n = omp_get_num_threads();
-        gemv_thread_dispatch(y, x, W, partial, t, n);
-        if (W->layout == KERNEL_IN_OUT && n > 1) {
+        gemv_part_dispatch(y, x, W, partial, t, n);
+        if (in_out && nb > 1) {
             int lo, hi;
 #pragma omp barrier
             split_range(W->out, t, n, &lo, &hi);
-            reduce_partials(y, partial, W->out, n, lo, hi);
+            reduce_partials(y, partial, W->out, nb, lo, hi);
         }
     }
 }

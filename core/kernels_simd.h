@@ -13,10 +13,11 @@
 int kernel_simd_avx512_usable(void);
 
 /* y[out] = x[in] @ W, T == 1, any dtype and layout, on n_threads OpenMP
- * threads. partial: scratch of (n_threads - 1) * W->out floats (IN_OUT only;
- * may be NULL when n_threads == 1 or the layout is OUT_IN). */
+ * threads; y is the same to the bit for every n_threads. partial: scratch of
+ * kernel_gemv_avx512_partial(W) floats (0 for OUT_IN: may be NULL). */
 void kernel_gemv_avx512(float *y, const float *x, const kernel_weight_t *W, float *partial,
                         int n_threads);
+size_t kernel_gemv_avx512_partial(const kernel_weight_t *W);
 
 /* dst[0..n) = src[0..n) as f32, src F16 or BF16. */
 void kernel_to_f32_avx512(float *dst, const void *src, kernel_dtype_t dtype, size_t n);

@@ -278,6 +278,55 @@ static void test_gemm(tap_t *t, uint64_t *s) {
     kernel_ctx_free(ctx);
 }
 
+/* One-row kernel_linear gives the same bits for 1..4 threads, and after a
+ * change of count on the same ctx: generate may switch counts between
+ * tokens (adaptive threads) without changing a single output. */
+static void test_decode_invariant(tap_t *t, uint64_t *s) {
+    kernel_ctx_t *probe = kernel_ctx_init(1);
+    if (!kernel_ctx_decode_invariant(probe)) {
+        printf("ok %d - one-row kernels across thread counts # SKIP no AVX-512 here\n", ++t->n_run);
+        kernel_ctx_free(probe);
+        return;
+    }
+    kernel_ctx_free(probe);
+    static const int shapes[][2] = {{384, 1152}, {1536, 384}, {1000, 37}, {100, 3000}, {3072, 768}};
+    int all = 1;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int in = shapes[si][0], out = shapes[si][1];
+        for (int dt = KERNEL_F32; dt <= KERNEL_BF16; dt++)
+            for (int layout = KERNEL_IN_OUT; layout <= KERNEL_OUT_IN; layout++) {
+                size_t n = (size_t)in * out, esz = dt == KERNEL_F32 ? 4 : 2;
+                unsigned char *w = malloc(n * esz);
+                float *x = malloc((size_t)in * sizeof *x), *y1 = malloc((size_t)out * 4),
+                      *yk = malloc((size_t)out * 4);
+                for (size_t i = 0; i < n * esz / 2; i++) {
+                    uint16_t v = (uint16_t)(rnd_next(s) & 0x3fff); /* finite halves */
+                    memcpy(w + 2 * i, &v, 2);
+                }
+                for (int i = 0; i < in; i++) x[i] = (float)((int)(rnd_next(s) % 2001) - 1000) / 997.0f;
+                const kernel_weight_t W = {w, (kernel_dtype_t)dt, (kernel_layout_t)layout, in, out};
+                kernel_ctx_t *ctx = kernel_ctx_init(1);
+                kernel_linear(ctx, y1, x, 1, &W, NULL);
+                for (int th = 2; th <= 4 && all; th++) {
+                    kernel_ctx_set_threads(ctx, th);
+                    kernel_linear(ctx, yk, x, 1, &W, NULL);
+                    if (memcmp(y1, yk, (size_t)out * 4) != 0) {
+                        all = 0;
+                        tap_diag("%dx%d dtype %d layout %d: %d threads differ from 1", in, out,
+                                 dt, layout, th);
+                    }
+                }
+                kernel_ctx_set_threads(ctx, 1);
+                kernel_linear(ctx, yk, x, 1, &W, NULL);
+                all &= memcmp(y1, yk, (size_t)out * 4) == 0;
+                kernel_ctx_free(ctx);
+                free(w), free(x), free(y1), free(yk);
+            }
+    }
+    tap_ok(t, all, "one-row kernel_linear: the same bits on 1, 2, 3 and 4 threads (5 shapes, "
+                   "3 dtypes, 2 layouts)");
+}
+
 int main(void) {
     tap_t t = {0, 0};
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
@@ -286,6 +335,7 @@ int main(void) {
     test_nearest(&t, &seed);
     test_row_to_f32(&t, &seed);
     test_gemm(&t, &seed);
+    test_decode_invariant(&t, &seed);
 
     kernel_ctx_free(NULL);
     tap_ok(&t, 1, "kernel_ctx_free(NULL) is a no-op");
