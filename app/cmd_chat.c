@@ -31,7 +31,8 @@
     "      --beams B         beam search with B beams (default 1 = sample)\n"                  \
     "      --no-eos-stop     keep going after <|endoftext|>\n"                                 \
     "      --history FILE    input history (default: $XDG_DATA_HOME/gptscope/history)\n"       \
-    "  -t, --threads N       threads (default: all cores)\n"                                   \
+    "  -t, --threads N       exactly N threads (default: up to all cores, adapted\n"        \
+    "                        per token to the machine's load)\n"                                   \
     "  -h, --help            this help\n"
 
 const char cmd_chat_help[] =
@@ -76,7 +77,7 @@ const char cmd_replay_help[] =
 typedef struct chat_opts {
     const char *cmd;
     const char *model_dir, *db_path, *history_path;
-    int no_save, n_threads, quiet, no_color, no_mouse, seed_given;
+    int no_save, n_threads, quiet, no_color, no_mouse, seed_given, threads_given;
     long long open_id;
     double speed;
     chat_settings_t set;
@@ -155,7 +156,10 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
             o->speed = f;
             break;
         case 'q': o->quiet = 1; break;
-        case 't': bad = cli_parse_int(cmd, "--threads", a, 1, 1024, &o->n_threads); break;
+        case 't':
+            bad = cli_parse_int(cmd, "--threads", a, 1, 1024, &o->n_threads);
+            o->threads_given = 1;
+            break;
         case 'h': fputs(help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(cmd, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
@@ -193,7 +197,9 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
 }
 
 static int chat_open_common(chat_opts_t *o, app_session_t *s, int capture_attn) {
-    if (app_session_open(s, o->model_dir, &o->set, o->db_path, o->n_threads, capture_attn) != 0)
+    /* negative: adapted per token (chat_init) unless the user fixed it */
+    int session_threads = o->threads_given ? o->n_threads : -o->n_threads;
+    if (app_session_open(s, o->model_dir, &o->set, o->db_path, session_threads, capture_attn) != 0)
         return CLI_EXIT_ERROR;
     if (o->open_id > 0) {
         char note[256], err[512];
@@ -311,7 +317,8 @@ int cmd_replay(int argc, char **argv) {
     o.open_id = id;
     app_session_t s;
     char note[256] = "";
-    if (app_session_open(&s, o.model_dir, &o.set, o.db_path, o.n_threads, 1) != 0)
+    if (app_session_open(&s, o.model_dir, &o.set, o.db_path,
+                         o.threads_given ? o.n_threads : -o.n_threads, 1) != 0)
         return CLI_EXIT_ERROR;
     rc = CLI_EXIT_OK;
     if (app_session_load(&s, id, note, sizeof note, err, sizeof err) != 0) {

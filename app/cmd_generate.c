@@ -47,7 +47,9 @@ const char cmd_generate_help[] =
     "                          With --beams: one object per hypothesis, best first.\n"
     "      --top N             candidates listed in \"top\" (default 5, 0 to 100; 0: \"top\":[])\n"
     "      --stats             timings (and the seed) on stderr at the end\n"
-    "  -t, --threads N         threads (default: all cores)\n"
+    "  -t, --threads N         exactly N threads (default: up to all cores, each\n"
+    "                          token on the count that runs fastest now; the\n"
+    "                          output is the same either way)\n"
     "  -h, --help              this help\n"
     "\n"
     "When the context (n_ctx) fills up, the last n_ctx/2 tokens are kept and\n"
@@ -65,7 +67,7 @@ static void on_sigint(int sig) {
 
 typedef struct gen_opts {
     const char *model_dir, *prompt, *ids_text;
-    int max_new, n_threads, json, n_top, n_beams, eos_stop, stats, seed_given;
+    int max_new, n_threads, json, n_top, n_beams, eos_stop, stats, seed_given, threads_given;
     float length_penalty;
     sampler_params_t sp;
 } gen_opts_t;
@@ -147,7 +149,10 @@ static int parse_args(int argc, char **argv, gen_opts_t *o) {
         case CLI_OPT_JSON: o->json = 1; break;
         case OPT_TOP: bad = cli_parse_int(CMD, "--top", a, 0, MAX_TOP, &o->n_top); break;
         case OPT_STATS: o->stats = 1; break;
-        case 't': bad = cli_parse_int(CMD, "--threads", a, 1, 1024, &o->n_threads); break;
+        case 't':
+            bad = cli_parse_int(CMD, "--threads", a, 1, 1024, &o->n_threads);
+            o->threads_given = 1;
+            break;
         case 'h': fputs(cmd_generate_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
@@ -282,6 +287,7 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     gp.eos_id = eos;
     gp.stop_at_eos = o->eos_stop;
     gp.n_threads = o->n_threads;
+    gp.adaptive_threads = !o->threads_given; /* a count the user gave is kept */
     sampler_params_t sp = o->sp;
     sp.n_report = 0;
     float *logits = malloc((size_t)n_vocab * sizeof *logits);
@@ -360,10 +366,11 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     if (o->stats)
         fprintf(stderr,
                 "gptscope: stats: seed %llu; prefill %d tokens in %.1f ms (%.1f tokens/s); "
-                "generated %d tokens in %.3f s (%.2f tokens/s); %d threads\n",
+                "generated %d tokens in %.3f s (%.2f tokens/s); %d threads%s\n",
                 (unsigned long long)o->sp.seed, n_ids - n_trunc, 1e3 * t_prefill,
                 (n_ids - n_trunc) / (t_prefill > 0 ? t_prefill : 1e-9), n_gen, t_gen,
-                n_gen / (t_gen > 0 ? t_gen : 1e-9), o->n_threads);
+                n_gen / (t_gen > 0 ? t_gen : 1e-9), gen_threads_mostly(g),
+                gen_threads_adaptive(g) ? " (adaptive: the count most tokens ran on)" : "");
 done:
     gen_free(g);
     sampler_free(smp);

@@ -18,6 +18,7 @@ struct chat {
     sampler_t *smp;
     chat_settings_t set;
     int n_threads;
+    int adaptive_threads; /* chat_init got a negative count */
     chat_token_t *toks;
     int *ids;               /* toks[i].id, contiguous for the model */
     int n_toks, cap_toks;
@@ -188,6 +189,7 @@ static int chat_make_gen(chat_t *c, int capture_attn, char *err, size_t errlen) 
     gp.stop_at_eos = 0;
     gp.capture_attn = capture_attn;
     gp.n_threads = c->n_threads;
+    gp.adaptive_threads = c->adaptive_threads;
     gen_free(c->gen);
     c->gen = gen_init(c->m, &gp, err, errlen);
     c->have_history = 0;
@@ -205,7 +207,8 @@ chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t 
     c->m = m;
     c->tok = tok;
     c->set = *s;
-    c->n_threads = n_threads > 0 ? n_threads : 1;
+    c->n_threads = n_threads > 0 ? n_threads : n_threads < 0 ? -n_threads : 1;
+    c->adaptive_threads = n_threads < 0;
     if (chat_make_gen(c, capture_attn, err, errlen) != 0 ||
         !(c->smp = sampler_init(&s->sampling, m->cfg.n_vocab, err, errlen))) {
         chat_free(c);

@@ -106,7 +106,9 @@ typedef struct chat_recorder {
 } chat_recorder_t;
 
 /* The model and tokenizer must outlive the chat. capture_attn 1 keeps the
- * attention of the newest position (chat_gen -> gen_attn). */
+ * attention of the newest position (chat_gen -> gen_attn). n_threads > 0 is
+ * a fixed count; n_threads < 0 means up to -n_threads, chosen per token from
+ * measured step times (gen_params_t.adaptive_threads). */
 chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t *s,
                   int n_threads, int capture_attn, char *err, size_t errlen);
 void chat_free(chat_t *c); /* NULL is a no-op */

@@ -2,10 +2,13 @@
  * prefill in batches, one forward per generated token, sliding on overflow. */
 #include "generate.h"
 
+#include "threadtune.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct gen {
     const gpt_model_t *m;
@@ -20,7 +23,15 @@ struct gen {
     float *logits;     /* [n_vocab] */
     float *attn;       /* capture of one position, or NULL when capture is off */
     int attn_hist;     /* history index the capture belongs to, -1 if none */
+    int tuning;        /* adaptive_threads asked for and the kernels allow it */
+    threadtune_t tune;
 };
+
+static double gen_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 gen_params_t gen_params_default(void) {
     gen_params_t p;
@@ -67,6 +78,11 @@ gen_t *gen_init(const gpt_model_t *m, const gen_params_t *p, char *err, size_t e
         if (!g->attn) goto oom;
     }
     g->state = gpt_state_init(m, g->p.max_batch, g->p.n_threads, err, errlen);
+    if (g->state && g->p.adaptive_threads && g->p.n_threads > 1 &&
+        gpt_state_threads_invariant(g->state)) {
+        g->tuning = 1;
+        threadtune_init(&g->tune, g->p.n_threads);
+    }
     if (!g->state) {
         gen_free(g);
         return NULL;
@@ -143,6 +159,13 @@ static int run_pending(gen_t *g, int *n_dropped, char *err, size_t errlen) {
         g->win_start = new_start;
         gpt_state_reset(g->state);
         rc = run_tokens(g, new_start, keep, err, errlen);
+    } else if (g->tuning) {
+        /* one decode step: on the count the tuner picks, timed for it */
+        gpt_state_set_threads(g->state, threadtune_threads(&g->tune));
+        double t0 = gen_now();
+        rc = run_tokens(g, g->n_ids - 1, 1, err, errlen);
+        threadtune_record(&g->tune, gen_now() - t0);
+        gpt_state_set_threads(g->state, g->p.n_threads); /* prefills and slides: all */
     } else {
         rc = run_tokens(g, g->n_ids - 1, 1, err, errlen);
     }
@@ -281,6 +304,11 @@ int gen_n_generated(const gen_t *g) { return g->n_generated; }
 int gen_pending(const gen_t *g) { return g->pending; }
 const float *gen_logits(const gen_t *g) { return g->have_logits ? g->logits : NULL; }
 const gpt_model_t *gen_model(const gen_t *g) { return g->m; }
+
+int gen_threads_mostly(const gen_t *g) {
+    return g->tuning ? threadtune_mostly(&g->tune) : g->p.n_threads;
+}
+int gen_threads_adaptive(const gen_t *g) { return g->tuning; }
 
 const float *gen_attn(const gen_t *g, int *pos, int *hist_index) {
     if (!g->attn || g->attn_hist < 0 || g->attn_hist < g->win_start) return NULL;

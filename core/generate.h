@@ -45,6 +45,12 @@ typedef struct gen_params {
     int capture_attn; /* 1: keep the attention weights of the newest position */
     int n_threads;    /* for the model's kernels, >= 1 */
     int max_batch;    /* tokens per gpt_forward call when prefilling; 0 = min(n_ctx, 512) */
+    /* 1: each decode step runs on 1..n_threads threads as measured step
+     * times say is fastest (threadtune.h: a busy machine makes 2 threads
+     * slower than 1 on a small model). Only where the kernels give the same
+     * bits for every count, so the output does not change; prefill and
+     * slides always use n_threads. */
+    int adaptive_threads;
 } gen_params_t;
 
 /* max_new 0, eos_id -1, stop_at_eos 1, capture_attn 0, n_threads 1, max_batch 0. */
@@ -96,6 +102,9 @@ int gen_n_generated(const gen_t *g);   /* ids added by gen_step / gen_accept */
 int gen_pending(const gen_t *g);       /* 1 if the last id has not been run */
 /* Logits [n_vocab] for the position after the last run token. */
 const float *gen_logits(const gen_t *g);
+/* The thread count most decode steps ran on, and whether it was adaptive. */
+int gen_threads_mostly(const gen_t *g);
+int gen_threads_adaptive(const gen_t *g);
 /* Attention of the newest run position, laid out [layer][head][key] with key
  * stride n_ctx over window positions 0..*pos (later keys 0); *pos is its
  * position in the window and *hist_index its index in the history. NULL when

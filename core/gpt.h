@@ -88,6 +88,11 @@ gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads,
                             size_t errlen);
 void gpt_state_free(gpt_state_t *s);
 void gpt_state_reset(gpt_state_t *s);      /* forget the cache: n_past = 0 */
+/* Threads for later calls, 1 .. the count given to gpt_state_init. */
+void gpt_state_set_threads(gpt_state_t *s, int n);
+int gpt_state_threads(const gpt_state_t *s);
+/* 1 when a one-token gpt_forward gives the same bits for every thread count. */
+int gpt_state_threads_invariant(const gpt_state_t *s);
 int gpt_state_n_past(const gpt_state_t *s);
 /* Copies the cache (first n_past positions) of src into dst; both from the
  * same model. For beam search. Returns 0 or -1. */

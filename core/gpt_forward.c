@@ -28,7 +28,7 @@
 struct gpt_state {
     const gpt_model_t *m;
     kernel_ctx_t *kctx;
-    int n_threads;
+    int n_threads, max_threads; /* in use now / at most (gpt_state_set_threads) */
     int max_tokens;
     int n_past;
     /* The cache holds cap positions and grows (doubling, up to n_ctx) with
@@ -74,7 +74,7 @@ static int fw_reserve(gpt_state_t *s, int need, char *err, size_t errlen) {
     int cap = s->cap > 0 ? s->cap : 16;
     while (cap < need) cap = cap > c->n_ctx / 2 ? c->n_ctx : 2 * cap;
     if (cap > c->n_ctx) cap = c->n_ctx;
-    double bytes = fw_cache_bytes(c, s->max_tokens, s->n_threads, cap);
+    double bytes = fw_cache_bytes(c, s->max_tokens, s->max_threads, cap);
     double total = bytes + fw_act_bytes(c, s->max_tokens), lim = fw_mem_limit();
     if (lim > 0 && total > lim) {
         snprintf(err, errlen,
@@ -85,7 +85,7 @@ static int fw_reserve(gpt_state_t *s, int need, char *err, size_t errlen) {
     }
     size_t C = (size_t)c->n_embd, L = (size_t)c->n_layer;
     float *k = memx_floats(L * (size_t)cap * C), *v = memx_floats(L * (size_t)cap * C);
-    float *sc = memx_floats((size_t)s->n_threads * (size_t)cap);
+    float *sc = memx_floats((size_t)s->max_threads * (size_t)cap);
     float *sm = s->max_tokens >= FW_GEMM_ATTN_MIN ? memx_floats((size_t)s->max_tokens * cap) : sc;
     if (!k || !v || !sc || !sm) {
         free(k);
@@ -137,7 +137,7 @@ gpt_state_t *gpt_state_init(const gpt_model_t *m, int max_tokens, int n_threads,
     if (!s) goto oom;
     s->m = m;
     s->max_tokens = max_tokens;
-    s->n_threads = n_threads;
+    s->n_threads = s->max_threads = n_threads;
     size_t C = (size_t)c->n_embd, T = (size_t)max_tokens;
     /* refuse before allocating: zero-filling activations for a huge
      * max_tokens would commit the memory that the check is there to save */
@@ -172,6 +172,20 @@ oom:
 }
 
 void gpt_state_reset(gpt_state_t *s) { s->n_past = 0; }
+
+void gpt_state_set_threads(gpt_state_t *s, int n) {
+    /* the per-thread score rows were sized for max_threads */
+    if (n < 1) n = 1;
+    if (n > s->max_threads) n = s->max_threads;
+    s->n_threads = n;
+    kernel_ctx_set_threads(s->kctx, n);
+}
+
+int gpt_state_threads(const gpt_state_t *s) { return s->n_threads; }
+
+int gpt_state_threads_invariant(const gpt_state_t *s) {
+    return kernel_ctx_decode_invariant(s->kctx);
+}
 int gpt_state_n_past(const gpt_state_t *s) { return s->n_past; }
 
 void gpt_state_truncate(gpt_state_t *s, int n) {

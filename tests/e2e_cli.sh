@@ -307,6 +307,22 @@ sys.exit(0 if r.returncode == 0 and kb < 400 * 1024 else 1)
 EOF
     ok $? "a 1M-position, 20-layer model runs a 3-token prompt in little memory" "$(cat "$TMP/rss")"
 
+    # adaptive threads (the default without -t) change the count between
+    # tokens as the machine's load says; the output must not change: the
+    # same ids as a fixed count, also beside a busy process that makes the
+    # tuner switch
+    NP=$(nproc)
+    a=$("$BIN" generate -m "$M2" -p "The old man" -n 60 --seed 5 --json -t "$NP" 2>/dev/null | $PY -c 'import json,sys; print(" ".join(str(json.loads(l)["id"]) for l in sys.stdin))')
+    ( while :; do :; done ) &
+    busy=$!
+    b=$("$BIN" generate -m "$M2" -p "The old man" -n 60 --seed 5 --json 2>/dev/null | $PY -c 'import json,sys; print(" ".join(str(json.loads(l)["id"]) for l in sys.stdin))')
+    kill $busy
+    c=$("$BIN" generate -m "$M2" -p "The old man" -n 60 --seed 5 --json 2>/dev/null | $PY -c 'import json,sys; print(" ".join(str(json.loads(l)["id"]) for l in sys.stdin))')
+    [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ]
+    ok $? "adaptive threads give the ids of a fixed count, quiet or busy" "fixed: $a
+busy: $b
+quiet: $c"
+
     # Ctrl-C during beam search: the best hypothesis so far, exit 130 (it
     # was killed with no output before). The bundled model's 256-token
     # context makes a search long enough to interrupt.
