@@ -136,6 +136,15 @@ keys a Home
 wait_for a 'a prompt token' 5
 ok $? "Home: the first token is a prompt token, and the probability pane says so"
 keys a End
+# an unbound letter typed in a pane moves to the input and shows at once
+# (the screen was redrawn only at the next key)
+keys a Tab
+sleep 0.3
+type_text a "w"
+wait_for a '^> w *$' 3
+ok $? "a letter typed in a pane appears in the input without another key" "$(tail -3 "$TMP/screen")"
+keys a BSpace
+keys a Tab End # back in the transcript, as the tests below expect
 # ------------------------------------------------------------ layer / head
 wait_for a 'layer 1/2 · head mean' 5
 ok $? "starts on the last layer, mean of the heads"

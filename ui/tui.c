@@ -372,7 +372,7 @@ static void tui_pane_key(tui_t *t, int key) {
             input_feed(t->input, &b, 1);
             tui_after_input(t);
         }
-        return;
+        break; /* the focus moved and the input changed: redraw now */
     }
     t->dirty = 1;
 }
@@ -470,7 +470,17 @@ static void tui_key(tui_t *t, int is_code, wint_t wch) {
         t->dirty = 1;
         return;
     }
-    if (key < 128) tui_pane_key(t, key);
+    if (key < 128) {
+        tui_pane_key(t, key);
+    } else if (wch >= 0xa0) {
+        /* a non-ASCII letter typed in a pane goes to the input, as ASCII does */
+        char b[8];
+        size_t n = (size_t)utf8proc_encode_char((utf8proc_int32_t)wch, (utf8proc_uint8_t *)b);
+        v->focus = LAYOUT_FOCUS_INPUT;
+        if (n > 0) input_feed(t->input, b, n);
+        tui_after_input(t);
+        t->dirty = 1;
+    }
 }
 
 /* Reads keys for up to timeout_ms (0: only what is there) and handles them. */
