@@ -27,7 +27,9 @@
     "      --min-p M         drop tokens below M * p(top) (default 0 = off)\n"                 \
     "      --repeat-penalty R  CTRL repetition penalty (default 1 = off)\n"                    \
     "      --seed S          sampler seed (default: random)\n"                                 \
-    "      --max-tokens N    longest reply in tokens (default 200)\n"                          \
+    "  -n, --max-tokens N    longest reply in tokens (default 200; --max-new too)\n"          \
+    "      --presence-penalty X   minus X on every logit already seen (default 0)\n"       \
+    "      --frequency-penalty X  minus X * count on logits seen (default 0)\n"            \
     "      --beams B         beam search with B beams (default 1 = sample)\n"                  \
     "      --no-eos-stop     keep going after <|endoftext|>\n"                                 \
     "      --history FILE    input history (default: $XDG_DATA_HOME/gptscope/history)\n"       \
@@ -87,7 +89,7 @@ typedef struct chat_opts {
 enum {
     OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_NO_SAVE, OPT_OPEN, OPT_TEMP, OPT_TOP_K, OPT_TOP_P,
     OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_MAX_TOKENS, OPT_BEAMS, OPT_NO_EOS, OPT_HISTORY,
-    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED
+    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY
 };
 
 /* Fills *o from the command line (cmd names the command in messages;
@@ -104,6 +106,10 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
         {"repeat-penalty", required_argument, 0, OPT_REPEAT},
         {"seed", required_argument, 0, OPT_SEED},
         {"max-tokens", required_argument, 0, OPT_MAX_TOKENS},
+        /* generate's names for the same settings are accepted too */
+        {"max-new", required_argument, 0, OPT_MAX_TOKENS},
+        {"presence-penalty", required_argument, 0, OPT_PRESENCE},
+        {"frequency-penalty", required_argument, 0, OPT_FREQUENCY},
         {"beams", required_argument, 0, OPT_BEAMS}, {"no-eos-stop", no_argument, 0, OPT_NO_EOS},
         {"history", required_argument, 0, OPT_HISTORY},
         {"no-color", no_argument, 0, OPT_NO_COLOR}, {"no-mouse", no_argument, 0, OPT_NO_MOUSE},
@@ -118,7 +124,7 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
     optind = 1;
     int c, bad = 0;
     float f;
-    while (!bad && (c = getopt_long(argc, argv, ":m:t:qh", longopts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, ":m:n:t:qh", longopts, NULL)) != -1) {
         const char *a = optarg;
         switch (c) {
         case 'm': o->model_dir = a; break;
@@ -145,7 +151,16 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
             bad = cli_parse_u64(cmd, "--seed", a, &o->set.sampling.seed);
             o->seed_given = 1;
             break;
+        case 'n':
         case OPT_MAX_TOKENS: bad = cli_parse_int(cmd, "--max-tokens", a, 1, 1000000, &o->set.max_tokens); break;
+        case OPT_PRESENCE:
+            bad = cli_parse_float(cmd, "--presence-penalty", a, -1e6, 0, 1e6, 0,
+                                  &o->set.sampling.presence_penalty);
+            break;
+        case OPT_FREQUENCY:
+            bad = cli_parse_float(cmd, "--frequency-penalty", a, -1e6, 0, 1e6, 0,
+                                  &o->set.sampling.frequency_penalty);
+            break;
         case OPT_BEAMS: bad = cli_parse_int(cmd, "--beams", a, 1, 16, &o->set.beams); break;
         case OPT_NO_EOS: o->set.stop_at_eos = 0; break;
         case OPT_HISTORY: o->history_path = a; break;

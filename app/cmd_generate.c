@@ -26,7 +26,7 @@ const char cmd_generate_help[] =
     "  -m, --model DIR         model directory (default: $GPTSCOPE_MODEL, bundled)\n"
     "  -p, --prompt TEXT       prompt text, '-' for stdin\n"
     "      --ids \"ID ...\"      prompt as whitespace-separated token ids\n"
-    "  -n, --max-new N         tokens to generate (default 64)\n"
+    "  -n, --max-new N         tokens to generate (default 64; --max-tokens too)\n"
     "      --temp T            temperature, 0 = greedy (default 1)\n"
     "      --top-k K           keep the K most likely tokens, 0 = off (default)\n"
     "      --top-p P           smallest set with mass >= P, P in (0, 1] (default 1)\n"
@@ -85,6 +85,7 @@ static int parse_args(int argc, char **argv, gen_opts_t *o) {
         {"prompt", required_argument, 0, 'p'},
         {"ids", required_argument, 0, OPT_IDS},
         {"max-new", required_argument, 0, 'n'},
+        {"max-tokens", required_argument, 0, 'n'}, /* chat's name for it */
         {"temp", required_argument, 0, OPT_TEMP},
         {"temperature", required_argument, 0, OPT_TEMP},
         {"top-k", required_argument, 0, OPT_TOP_K},

@@ -257,6 +257,20 @@ else
     skip "the REPL banner of an unsaved session names the model only" "no tmux"
 fi
 
+# the same flag names in chat/repl as in generate (-n/--max-new, the penalties)
+printf '/settings\n' | "${R[@]}" --no-save -n 7 --presence-penalty 0.5 --frequency-penalty 0.25 >"$TMP/fl.out" 2>&1
+grep -q 'presence-penalty 0.5, frequency-penalty 0.25, .*max-tokens 7,' "$TMP/fl.out"
+ok $? "repl takes -n and the presence/frequency penalties" "$(cat "$TMP/fl.out")"
+printf '/settings\n' | "${R[@]}" --no-save --max-new 9 >"$TMP/fl.out" 2>&1
+grep -q 'max-tokens 9,' "$TMP/fl.out"
+ok $? "repl takes --max-new" "$(cat "$TMP/fl.out")"
+nlines=$("$BIN" generate -m "$M" -p hi --max-tokens 4 --no-eos-stop --json 2>/dev/null | wc -l)
+[ "$nlines" -eq 4 ]
+ok $? "generate takes --max-tokens ($nlines lines)"
+printf '/temp\n/set temperature 0.3\n/temp\n' | "${R[@]}" --no-save >"$TMP/set.out" 2>&1
+[ "$(sed -n 1p "$TMP/set.out")" = "temp 1 (/temp X changes it)" ] && grep -q '^temp 0.3 (/temp' "$TMP/set.out"
+ok $? "/temp alone shows the value; /set NAME VALUE sets it" "$(cat "$TMP/set.out")"
+
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
 expect_fail "an unknown flag" 2 "$BIN" repl --bogus

@@ -100,11 +100,36 @@ int main(void) {
     tap_ok(&t, run(&host, "/settings", &r) == COMMAND_DONE && strstr(r.msg, "top-k 40") &&
                    strstr(r.msg, "beams 3"),
            "/settings lists them (%s)", r.msg);
+    tap_ok(&t, run(&host, "/show", &r) == COMMAND_DONE && strstr(r.msg, "top-k 40"),
+           "/show is /settings (%s)", r.msg);
+    tap_ok(&t, run(&host, "/temp", &r) == COMMAND_DONE && strstr(r.msg, "temp 0.7") &&
+                   s->sampling.temperature == 0.7f,
+           "a bare /temp shows the value and changes nothing (%s)", r.msg);
+    tap_ok(&t, run(&host, "/set temperature 0.5", &r) == COMMAND_DONE &&
+                   s->sampling.temperature == 0.5f,
+           "/set temperature 0.5 (%s)", r.msg);
+    tap_ok(&t, run(&host, "/set parameter top_k 30", &r) == COMMAND_DONE && s->sampling.top_k == 30,
+           "ollama's /set parameter top_k 30 (%s)", r.msg);
+    tap_ok(&t, run(&host, "/set repeat_penalty 1.2", &r) == COMMAND_DONE &&
+                   s->sampling.repetition_penalty == 1.2f,
+           "/set repeat_penalty");
+    tap_ok(&t, run(&host, "/presence-penalty 0.4", &r) == COMMAND_DONE &&
+                   s->sampling.presence_penalty == 0.4f && strstr(r.msg, "presence-penalty 0.4"),
+           "/presence-penalty (%s)", r.msg);
+    tap_ok(&t, run(&host, "/set frequency_penalty 0.25", &r) == COMMAND_DONE &&
+                   s->sampling.frequency_penalty == 0.25f,
+           "/set frequency_penalty");
+    tap_ok(&t, run(&host, "/temperature 0.7", &r) == COMMAND_DONE && s->sampling.temperature == 0.7f,
+           "/temperature is /temp");
+    run(&host, "/top-k 40", &r);
 
     struct {
         const char *line, *want;
     } bad[] = {
-        {"/temp", "needs a value"},
+        {"/set bogus 1", "no setting 'bogus'"},
+        {"/set model x", "no setting 'model'"},
+        {"/set temp abc", "'abc' is not a number"},
+        {"/set", "needs NAME X"},
         {"/temp abc", "'abc' is not a number"},
         {"/temp -1", "out of range"},
         {"/temp 1e999", "not a number"},

@@ -22,8 +22,8 @@ typedef enum {
 } command_arg_t;
 
 typedef enum {
-    CMD_TEMP, CMD_TOP_K, CMD_TOP_P, CMD_MIN_P, CMD_REP, CMD_SEED, CMD_MAX_TOKENS, CMD_BEAMS,
-    CMD_EOS, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
+    CMD_TEMP, CMD_TOP_K, CMD_TOP_P, CMD_MIN_P, CMD_REP, CMD_PRESENCE, CMD_FREQUENCY, CMD_SEED,
+    CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
     CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT
 } command_id_t;
 
@@ -42,10 +42,13 @@ static const command_desc_t command_table[] = {
     {"top-p", CMD_TOP_P, ARG_FLOAT, 1e-6, 1, "P", "keep the smallest set with mass >= P (1 = off)"},
     {"min-p", CMD_MIN_P, ARG_FLOAT, 0, 1, "P", "drop tokens below P x the top probability (0 = off)"},
     {"rep", CMD_REP, ARG_FLOAT, 1e-3, 100, "R", "repetition penalty (1 = off)"},
+    {"presence-penalty", CMD_PRESENCE, ARG_FLOAT, -1e6, 1e6, "X", "minus X on every logit seen (0 = off)"},
+    {"frequency-penalty", CMD_FREQUENCY, ARG_FLOAT, -1e6, 1e6, "X", "minus X x count on logits seen"},
     {"seed", CMD_SEED, ARG_U64, 0, 0, "N", "reseed the sampler"},
     {"max-tokens", CMD_MAX_TOKENS, ARG_INT, 1, 1000000, "N", "longest reply in tokens"},
     {"beams", CMD_BEAMS, ARG_INT, 1, 16, "N", "beam search with N beams (1 = sample)"},
     {"eos", CMD_EOS, ARG_INT, 0, 1, "0|1", "stop a reply at end-of-text (1) or run on (0)"},
+    {"set", CMD_SET, ARG_TEXT, 0, 0, "NAME X", "any setting above by name (/set temperature 0.7)"},
     {"model", CMD_MODEL, ARG_TEXT, 0, 0, "DIR", "switch to the model in DIR (a new session)"},
     {"clear", CMD_CLEAR, ARG_NONE, 0, 0, "", "clear the conversation (a new session)"},
     {"new", CMD_NEW, ARG_NONE, 0, 0, "", "start a new session"},
@@ -54,7 +57,8 @@ static const command_desc_t command_table[] = {
     {"export", CMD_EXPORT, ARG_TEXT_OPT, 0, 0, "[FILE]", "write this session as Markdown"},
     {"probs", CMD_PROBS, ARG_NONE, 0, 0, "", "candidates of the selected (or last) token"},
     {"attn", CMD_ATTN, ARG_INTS_OPT, 0, 0, "[L] [H]", "attention of layer L, head H (no H: mean)"},
-    {"settings", CMD_SETTINGS, ARG_NONE, 0, 0, "", "show the sampling settings"},
+    {"settings", CMD_SETTINGS, ARG_NONE, 0, 0, "", "show the sampling settings (/show too)"},
+    {"show", CMD_SETTINGS, ARG_NONE, 0, 0, "", "the same as /settings"},
     {"help", CMD_HELP, ARG_NONE, 0, 0, "", "this list"},
     {"quit", CMD_QUIT, ARG_NONE, 0, 0, "", "leave (everything is already saved)"},
 };
@@ -86,11 +90,56 @@ const char *command_help_text(void) {
     return text;
 }
 
+/* Other names people type for the settings (ollama's /set parameter names,
+ * the command-line flags, the JSON keys): name -> command. */
+static const struct {
+    const char *alias, *name;
+} command_aliases[] = {
+    {"temperature", "temp"},        {"top_k", "top-k"},
+    {"top_p", "top-p"},             {"min_p", "min-p"},
+    {"repeat-penalty", "rep"},      {"repeat_penalty", "rep"},
+    {"repetition_penalty", "rep"},  {"presence_penalty", "presence-penalty"},
+    {"frequency_penalty", "frequency-penalty"}, {"max_tokens", "max-tokens"},
+    {"num_predict", "max-tokens"},  {"max-new", "max-tokens"},
+};
+
 static const command_desc_t *command_find(const char *name, size_t len) {
+    for (size_t k = 0; k < sizeof command_aliases / sizeof command_aliases[0]; k++)
+        if (strlen(command_aliases[k].alias) == len && strncmp(command_aliases[k].alias, name, len) == 0) {
+            name = command_aliases[k].name;
+            len = strlen(name);
+            break;
+        }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strlen(command_table[i].name) == len && strncmp(command_table[i].name, name, len) == 0)
             return &command_table[i];
     return NULL;
+}
+
+/* The commands that change one setting (a bare "/temp" shows its value). */
+static int command_is_setting(command_id_t id) {
+    return id == CMD_TEMP || id == CMD_TOP_K || id == CMD_TOP_P || id == CMD_MIN_P ||
+           id == CMD_REP || id == CMD_PRESENCE || id == CMD_FREQUENCY || id == CMD_SEED ||
+           id == CMD_MAX_TOKENS || id == CMD_BEAMS || id == CMD_EOS;
+}
+
+static void command_setting_value(command_id_t id, const chat_settings_t *s, char *out,
+                                  size_t cap) {
+    const sampler_params_t *p = &s->sampling;
+    switch (id) {
+    case CMD_TEMP: snprintf(out, cap, "%g", (double)p->temperature); break;
+    case CMD_TOP_K: snprintf(out, cap, "%d", p->top_k); break;
+    case CMD_TOP_P: snprintf(out, cap, "%g", (double)p->top_p); break;
+    case CMD_MIN_P: snprintf(out, cap, "%g", (double)p->min_p); break;
+    case CMD_REP: snprintf(out, cap, "%g", (double)p->repetition_penalty); break;
+    case CMD_PRESENCE: snprintf(out, cap, "%g", (double)p->presence_penalty); break;
+    case CMD_FREQUENCY: snprintf(out, cap, "%g", (double)p->frequency_penalty); break;
+    case CMD_SEED: snprintf(out, cap, "%" PRIu64, p->seed); break;
+    case CMD_MAX_TOKENS: snprintf(out, cap, "%d", s->max_tokens); break;
+    case CMD_BEAMS: snprintf(out, cap, "%d", s->beams); break;
+    case CMD_EOS: snprintf(out, cap, "%d", s->stop_at_eos); break;
+    default: snprintf(out, cap, "?");
+    }
 }
 
 static void res_set(command_result_t *res, command_status_t st, const char *fmt, ...)
@@ -174,10 +223,11 @@ static int command_parse_arg(const command_desc_t *d, const char *arg, double *n
 static void command_settings_line(const chat_settings_t *s, char *out, size_t cap) {
     const sampler_params_t *p = &s->sampling;
     snprintf(out, cap,
-             "temp %g, top-k %d, top-p %g, min-p %g, rep %g, seed %" PRIu64
-             ", max-tokens %d, beams %d, eos %s",
+             "temp %g, top-k %d, top-p %g, min-p %g, rep %g, presence-penalty %g, "
+             "frequency-penalty %g, seed %" PRIu64 ", max-tokens %d, beams %d, eos %s",
              (double)p->temperature, p->top_k, (double)p->top_p, (double)p->min_p,
-             (double)p->repetition_penalty, p->seed, s->max_tokens, s->beams,
+             (double)p->repetition_penalty, (double)p->presence_penalty,
+             (double)p->frequency_penalty, p->seed, s->max_tokens, s->beams,
              s->stop_at_eos ? "stops" : "runs on");
 }
 
@@ -217,12 +267,42 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
     size_t al = strlen(arg);
     while (al > 0 && isspace((unsigned char)arg[al - 1])) arg[--al] = '\0';
 
+    chat_t *c = host && host->chat ? host->chat(host->user) : NULL;
+    if (d->id == CMD_SET && *arg) {
+        /* /set NAME VALUE (or ollama's /set parameter NAME VALUE) is /NAME VALUE */
+        const char *rest = arg;
+        if (strncmp(rest, "parameter ", 10) == 0) rest += 10;
+        while (*rest == ' ') rest++;
+        size_t nl = 0;
+        while (rest[nl] && !isspace((unsigned char)rest[nl])) nl++;
+        const command_desc_t *target = command_find(rest, nl);
+        if (!target || !command_is_setting(target->id)) {
+            res_set(res, COMMAND_ERROR, "/set: no setting '%.*s' (temp, top-k, top-p, min-p, rep, "
+                    "presence-penalty, frequency-penalty, seed, max-tokens, beams, eos)",
+                    (int)(nl > 40 ? 40 : nl), rest);
+            return;
+        }
+        char again[1100];
+        snprintf(again, sizeof again, "/%s%s", target->name, rest + nl);
+        command_run(host, again, res);
+        return;
+    }
+    if (command_is_setting(d->id) && !*arg) {
+        /* a bare /temp shows the value instead of asking for one */
+        if (!c) {
+            res_set(res, COMMAND_ERROR, "/%s: no conversation", d->name);
+            return;
+        }
+        char v[64];
+        command_setting_value(d->id, chat_settings(c), v, sizeof v);
+        res_set(res, COMMAND_DONE, "%s %s (/%s %s changes it)", d->name, v, d->name, d->usage);
+        return;
+    }
     double num = 0;
     uint64_t u64 = 0;
     int ints[2] = {0, 0}, n_ints = 0;
     if (command_parse_arg(d, arg, &num, &u64, ints, &n_ints, res) != 0) return;
 
-    chat_t *c = host && host->chat ? host->chat(host->user) : NULL;
     chat_settings_t s = c ? *chat_settings(c) : chat_settings_default();
     int is_setting = 1;
     switch (d->id) {
@@ -231,6 +311,8 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
     case CMD_TOP_P: s.sampling.top_p = (float)num; break;
     case CMD_MIN_P: s.sampling.min_p = (float)num; break;
     case CMD_REP: s.sampling.repetition_penalty = (float)num; break;
+    case CMD_PRESENCE: s.sampling.presence_penalty = (float)num; break;
+    case CMD_FREQUENCY: s.sampling.frequency_penalty = (float)num; break;
     case CMD_SEED: s.sampling.seed = u64; break;
     case CMD_MAX_TOKENS: s.max_tokens = (int)num; break;
     case CMD_BEAMS: s.beams = (int)num; break;
