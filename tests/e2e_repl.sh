@@ -271,6 +271,14 @@ printf '/temp\n/set temperature 0.3\n/temp\n' | "${R[@]}" --no-save >"$TMP/set.o
 [ "$(sed -n 1p "$TMP/set.out")" = "temp 1 (/temp X changes it)" ] && grep -q '^temp 0.3 (/temp' "$TMP/set.out"
 ok $? "/temp alone shows the value; /set NAME VALUE sets it" "$(cat "$TMP/set.out")"
 
+# a prompt longer than the context: the user is told the model read only its end
+python3 -c "print(' '.join(['word'] * 200))" | "${R[@]}" --no-save -n 3 >/dev/null 2>"$TMP/long.err"
+grep -qE '^gptscope: note: the prompt is [0-9]+ tokens; the model read only its last 63 \(its context is 64 tokens\)$' "$TMP/long.err"
+ok $? "a prompt longer than the context: a note says how much the model read" "$(cat "$TMP/long.err")"
+printf 'short prompt\n' | "${R[@]}" --no-save -n 3 >/dev/null 2>"$TMP/short.err"
+! grep -q 'note:' "$TMP/short.err"
+ok $? "... and no note for a prompt that fits"
+
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
 expect_fail "an unknown flag" 2 "$BIN" repl --bogus

@@ -374,4 +374,15 @@ else
     done
 fi
 
+# a prompt longer than the 64-token context: the status line says how much
+# of it the model read
+start lp -- --no-save --seed 3 --max-tokens 3
+wait_for lp 'F1: help' 10
+type_text lp "$(python3 -c "print(' '.join(['word'] * 120))")"
+keys lp Enter
+wait_for lp 'read only the last 63 of [0-9]+ prompt' 20
+ok $? "a prompt longer than the context: the TUI says the model read only its end" "$(tail -3 "$TMP/screen")"
+keys lp C-d
+wait_exit lp 10
+
 tap_finish

@@ -174,7 +174,11 @@ void pane_transcript_draw(pane_transcript_t *p) {
         } else {
             const chat_token_t *t = chat_token(c, g->tok_last);
             const chat_turn_t *tu = chat_turn(c, t->turn);
-            if (tu && tu->role == CHAT_USER) {
+            if (t->window_start > g->tok_last) {
+                /* never read by the model (a prompt longer than the context
+                 * keeps its last n_ctx - 1 tokens): shown dim, as it was */
+                a = pane_attr(v, PANE_PAIR_DIM, A_DIM);
+            } else if (tu && tu->role == CHAT_USER) {
                 a = pane_attr(v, PANE_PAIR_USER, A_BOLD);
             } else if (v->tint && t->has_report) {
                 int l = pt_tint_level(t);

@@ -255,6 +255,18 @@ static void repl_reply(repl_t *r) {
     repl_interrupted = 0;
 }
 
+/* Says so when the model read only the end of a prompt turn. */
+static void repl_note_unseen(repl_t *r, int turn) {
+    chat_t *c = repl_chat(r);
+    int unseen = chat_turn_unseen(c, turn);
+    if (unseen <= 0) return;
+    const chat_turn_t *t = chat_turn(c, turn);
+    fprintf(stderr,
+            "%snote: the prompt is %d tokens; the model read only its last %d (its context is %d "
+            "tokens)\n",
+            r->interactive ? "" : "gptscope: ", t->n, t->n - unseen, chat_model(c)->cfg.n_ctx);
+}
+
 static void repl_command(repl_t *r, const char *line, int *quit) {
     command_result_t res;
     command_run(r->host, line, &res);
@@ -368,8 +380,13 @@ int repl_run(const ui_host_t *host, const repl_options_t *opts, char *err, size_
         } else {
             chat_t *c = repl_chat(&r);
             char e[512];
-            if (chat_user(c, text, strlen(text), e, sizeof e) != 0) repl_error(&r, e);
-            else repl_reply(&r);
+            if (chat_user(c, text, strlen(text), e, sizeof e) != 0) {
+                repl_error(&r, e);
+            } else {
+                int turn = chat_n_turns(c) - 1;
+                repl_reply(&r);
+                repl_note_unseen(&r, turn);
+            }
         }
         free(text);
     }

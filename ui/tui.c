@@ -202,6 +202,14 @@ static void tui_reply_end(tui_t *t, chat_stop_t why) {
     char notice[256];
     if (t->host->take_notice && t->host->take_notice(t->host->user, notice, sizeof notice))
         tui_message(t, notice, 0);
+    /* the prompt turn before this reply: did the model read all of it? */
+    int pt = chat_n_turns(c) - 2, unseen = pt >= 0 ? chat_turn_unseen(c, pt) : 0;
+    if (unseen > 0) {
+        /* short: the status bar shares its line with the settings */
+        snprintf(notice, sizeof notice, "model read only the last %d of %d prompt tokens (dim)",
+                 chat_turn(c, pt)->n - unseen, chat_turn(c, pt)->n);
+        tui_message(t, notice, 0);
+    }
     t->view.generating = 0;
     t->stop_requested = 0;
     pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
