@@ -30,6 +30,8 @@
     "  -n, --max-tokens N    longest reply in tokens (default 200; --max-new too)\n"          \
     "      --presence-penalty X   minus X on every logit already seen (default 0)\n"       \
     "      --frequency-penalty X  minus X * count on logits seen (default 0)\n"            \
+    "      --separator TEXT  put between a reply and the next prompt unless there\n"         \
+    "                        (default \\n; \\t, \\s for a space, none)\n"                   \
     "      --beams B         beam search with B beams (default 1 = sample)\n"                  \
     "      --no-eos-stop     keep going after <|endoftext|>\n"                                 \
     "      --history FILE    input history (default: $XDG_DATA_HOME/gptscope/history)\n"       \
@@ -89,7 +91,7 @@ typedef struct chat_opts {
 enum {
     OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_NO_SAVE, OPT_OPEN, OPT_TEMP, OPT_TOP_K, OPT_TOP_P,
     OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_MAX_TOKENS, OPT_BEAMS, OPT_NO_EOS, OPT_HISTORY,
-    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY
+    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY, OPT_SEPARATOR
 };
 
 /* Fills *o from the command line (cmd names the command in messages;
@@ -110,6 +112,7 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
         {"max-new", required_argument, 0, OPT_MAX_TOKENS},
         {"presence-penalty", required_argument, 0, OPT_PRESENCE},
         {"frequency-penalty", required_argument, 0, OPT_FREQUENCY},
+        {"separator", required_argument, 0, OPT_SEPARATOR},
         {"beams", required_argument, 0, OPT_BEAMS}, {"no-eos-stop", no_argument, 0, OPT_NO_EOS},
         {"history", required_argument, 0, OPT_HISTORY},
         {"no-color", no_argument, 0, OPT_NO_COLOR}, {"no-mouse", no_argument, 0, OPT_NO_MOUSE},
@@ -157,6 +160,15 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
             bad = cli_parse_float(cmd, "--presence-penalty", a, -1e6, 0, 1e6, 0,
                                   &o->set.sampling.presence_penalty);
             break;
+        case OPT_SEPARATOR: {
+            char perr[128];
+            if (chat_separator_parse(a, o->set.separator, sizeof o->set.separator, perr,
+                                     sizeof perr) != 0) {
+                cli_usage_error(cmd, "--separator: %s", perr);
+                bad = 1;
+            }
+            break;
+        }
         case OPT_FREQUENCY:
             bad = cli_parse_float(cmd, "--frequency-penalty", a, -1e6, 0, 1e6, 0,
                                   &o->set.sampling.frequency_penalty);

@@ -67,8 +67,52 @@ chat_settings_t chat_settings_default(void) {
     s.max_tokens = 200;
     s.beams = 1;
     s.stop_at_eos = 1;
-    s.separator[0] = '\0'; /* newline as the default comes with the front ends' display of it */
+    /* a reply and the next prompt are joined by a newline (unless one is there) */
+    snprintf(s.separator, sizeof s.separator, "\n");
     return s;
+}
+
+int chat_separator_parse(const char *text, char *out, size_t cap, char *err, size_t errlen) {
+    size_t o = 0;
+    if (strcmp(text, "none") == 0) text = "";
+    for (const char *p = text; *p; p++) {
+        char ch = *p;
+        if (ch == '\\') {
+            p++;
+            ch = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 's' ? ' ' : *p == '\\' ? '\\' : 0;
+            if (!ch) {
+                snprintf(err, errlen, "separator: unknown escape '\\%c' (\\n, \\t, \\s, \\\\)",
+                         *p ? *p : ' ');
+                return -1;
+            }
+        }
+        if (o + 1 >= cap || o >= CHAT_MAX_SEPARATOR) {
+            snprintf(err, errlen, "separator is longer than %d bytes", CHAT_MAX_SEPARATOR);
+            return -1;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+const char *chat_separator_show(const char *sep, char *out, size_t cap) {
+    size_t o = 0;
+    if (!sep[0]) {
+        snprintf(out, cap, "none");
+        return out;
+    }
+    for (const char *p = sep; *p && o + 3 < cap; p++) {
+        const char *e = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == ' ' ? "\\s" : *p == '\\' ? "\\\\" : NULL;
+        if (e) {
+            out[o++] = e[0];
+            out[o++] = e[1];
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
 
 int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen) {

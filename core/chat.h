@@ -57,6 +57,11 @@ typedef struct chat_settings {
     char separator[CHAT_MAX_SEPARATOR + 1];
 } chat_settings_t;
 
+/* The separator as typed: "\n" "\t" "\s" (space) "\\" escapes, "none" or ""
+ * for none. Returns 0, or -1 with err (unknown escape, too long). */
+int chat_separator_parse(const char *text, char *out, size_t cap, char *err, size_t errlen);
+/* The separator escaped as chat_separator_parse reads it ("none" if empty). */
+const char *chat_separator_show(const char *sep, char *out, size_t cap);
 /* Sampling defaults (temperature 1, no filters), max_tokens 200, beams 1,
  * stop_at_eos 1, n_report 10, separator "\n". */
 chat_settings_t chat_settings_default(void);

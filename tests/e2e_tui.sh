@@ -337,9 +337,11 @@ import json, sys
 t = json.load(open(sys.argv[1]))["turns"]
 roles = [x["role"] for x in t]
 assert roles == ["user", "model"] * 3, roles
-assert t[0]["text"] == "The old man" and t[2]["text"] == "Once upon a time", t
+def sep(k):  # the separator (a newline) starts a prompt unless the reply ended with one
+    return "" if t[k - 1]["text"].endswith("\n") else "\n"
+assert t[0]["text"] == "The old man" and t[2]["text"] == sep(2) + "Once upon a time", t
 assert t[3]["stop"] == "interrupted", t[3]["stop"]
-assert t[4]["text"] == "first line\nsecond", repr(t[4]["text"])
+assert t[4]["text"] == sep(4) + "first line\nsecond", repr(t[4]["text"])
 assert all(len(x["tokens"]) > 0 for x in t[1::2])
 PY
     ok $? "every turn stored as it happened; the stopped reply is 'interrupted'"
@@ -373,6 +375,33 @@ else
         skip "$d" "this gptscope has no sessions command"
     done
 fi
+
+# the transcript shows what the model reads: the next prompt starts on a new
+# line because the separator (a newline by default) is part of its turn, and
+# /sep shows and changes it
+start sp -- --no-save --seed 3 --max-tokens 4
+wait_for sp 'F1: help' 10
+type_text sp "Romeo said"
+keys sp Enter
+wait_for sp '[0-9.]+ tok/s' 20
+type_text sp "QQJ"
+keys sp Enter
+wait_for sp '│QQJ' 20
+ok $? "the next prompt starts on a line of its own: the default separator" "$(shown)"
+type_text sp "/sep"
+keys sp Enter
+wait_for sp 'sep \\n \(/sep' 5
+ok $? "/sep shows the separator" "$(tail -2 "$TMP/screen")"
+# with none, a prompt follows the reply on the same line, as the model reads
+# it (seed 3 gives a reply that does not end in a newline)
+type_text sp "/sep none"
+keys sp Enter
+type_text sp "ZZK"
+keys sp Enter
+wait_for sp '[^│ ]ZZK' 20
+ok $? "/sep none: the prompt is shown right after the reply, as it is fed" "$(shown)"
+keys sp C-d
+wait_exit sp 10
 
 # a prompt longer than the 64-token context: the status line says how much
 # of it the model read

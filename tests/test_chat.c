@@ -13,6 +13,7 @@
 #include "attn_probe.h"
 #include "beam.h"
 #include "chat.h"
+#include "jsonx.h"
 #include "generate.h"
 #include "tap.h"
 
@@ -446,6 +447,21 @@ static void test_windows(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
 static void test_separator(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
     char err[256];
     chat_settings_t s = chat_settings_default();
+    tap_ok(t, strcmp(s.separator, "\n") == 0, "the default separator is a newline");
+    char sep[32], back[64];
+    tap_ok(t, chat_separator_parse("\\n\\s--\\t\\\\", sep, sizeof sep, err, sizeof err) == 0 &&
+                  strcmp(sep, "\n --\t\\") == 0 &&
+                  strcmp(chat_separator_show(sep, back, sizeof back), "\\n\\s--\\t\\\\") == 0,
+           "separator escapes read and shown back (%s)", back);
+    tap_ok(t, chat_separator_parse("none", sep, sizeof sep, err, sizeof err) == 0 && !sep[0] &&
+                  strcmp(chat_separator_show(sep, back, sizeof back), "none") == 0,
+           "'none' is the empty separator");
+    tap_ok(t, chat_separator_parse("\\q", sep, sizeof sep, err, sizeof err) == -1 &&
+                  strstr(err, "unknown escape"),
+           "an unknown escape is refused (%s)", err);
+    tap_ok(t, chat_separator_parse("0123456789abcdefXYZ", sep, sizeof sep, err, sizeof err) == -1 &&
+                  strstr(err, "longer than"),
+           "a too long separator is refused (%s)", err);
     snprintf(s.separator, sizeof s.separator, "\n");
     s.max_tokens = 3;
     s.sampling.temperature = 0;
@@ -462,9 +478,11 @@ static void test_separator(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
     int reply_nl = reply && reply[0] && reply[strlen(reply) - 1] == '\n';
     ok = ok && chat_user(c, "JULIET:", 7, err, sizeof err) == 0;
     char *next = ok ? chat_turn_text(c, 2) : NULL;
+    char shown_r[128], shown_n[128];
     tap_ok(t, next && strcmp(next, reply_nl ? "JULIET:" : "\nJULIET:") == 0,
-           "after the reply '%s' the prompt's turn reads '%s'", reply ? reply : "?",
-           next ? next : "?");
+           "after the reply '%s' the prompt's turn reads '%s'",
+           jsonx_escape(reply ? reply : "?", shown_r, sizeof shown_r),
+           jsonx_escape(next ? next : "?", shown_n, sizeof shown_n));
     free(reply);
     free(next);
     /* a reply that ends with the separator (forced via a restored turn) gets none */

@@ -23,7 +23,7 @@ typedef enum {
 
 typedef enum {
     CMD_TEMP, CMD_TOP_K, CMD_TOP_P, CMD_MIN_P, CMD_REP, CMD_PRESENCE, CMD_FREQUENCY, CMD_SEED,
-    CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
+    CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_SEP, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
     CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT
 } command_id_t;
 
@@ -48,6 +48,7 @@ static const command_desc_t command_table[] = {
     {"max-tokens", CMD_MAX_TOKENS, ARG_INT, 1, 1000000, "N", "longest reply in tokens"},
     {"beams", CMD_BEAMS, ARG_INT, 1, 16, "N", "beam search with N beams (1 = sample)"},
     {"eos", CMD_EOS, ARG_INT, 0, 1, "0|1", "stop a reply at end-of-text (1) or run on (0)"},
+    {"sep", CMD_SEP, ARG_TEXT_OPT, 0, 0, "[TEXT]", "put TEXT between a reply and the next prompt (\\n, none)"},
     {"set", CMD_SET, ARG_TEXT, 0, 0, "NAME X", "any setting above by name (/set temperature 0.7)"},
     {"model", CMD_MODEL, ARG_TEXT, 0, 0, "DIR", "switch to the model in DIR (a new session)"},
     {"clear", CMD_CLEAR, ARG_NONE, 0, 0, "", "clear the conversation (a new session)"},
@@ -120,7 +121,7 @@ static const command_desc_t *command_find(const char *name, size_t len) {
 static int command_is_setting(command_id_t id) {
     return id == CMD_TEMP || id == CMD_TOP_K || id == CMD_TOP_P || id == CMD_MIN_P ||
            id == CMD_REP || id == CMD_PRESENCE || id == CMD_FREQUENCY || id == CMD_SEED ||
-           id == CMD_MAX_TOKENS || id == CMD_BEAMS || id == CMD_EOS;
+           id == CMD_MAX_TOKENS || id == CMD_BEAMS || id == CMD_EOS || id == CMD_SEP;
 }
 
 static void command_setting_value(command_id_t id, const chat_settings_t *s, char *out,
@@ -138,6 +139,7 @@ static void command_setting_value(command_id_t id, const chat_settings_t *s, cha
     case CMD_MAX_TOKENS: snprintf(out, cap, "%d", s->max_tokens); break;
     case CMD_BEAMS: snprintf(out, cap, "%d", s->beams); break;
     case CMD_EOS: snprintf(out, cap, "%d", s->stop_at_eos); break;
+    case CMD_SEP: chat_separator_show(s->separator, out, cap); break;
     default: snprintf(out, cap, "?");
     }
 }
@@ -222,13 +224,15 @@ static int command_parse_arg(const command_desc_t *d, const char *arg, double *n
 
 static void command_settings_line(const chat_settings_t *s, char *out, size_t cap) {
     const sampler_params_t *p = &s->sampling;
+    char sep[2 * CHAT_MAX_SEPARATOR + 8];
+    chat_separator_show(s->separator, sep, sizeof sep);
     snprintf(out, cap,
              "temp %g, top-k %d, top-p %g, min-p %g, rep %g, presence-penalty %g, "
-             "frequency-penalty %g, seed %" PRIu64 ", max-tokens %d, beams %d, eos %s",
+             "frequency-penalty %g, seed %" PRIu64 ", max-tokens %d, beams %d, eos %s, sep %s",
              (double)p->temperature, p->top_k, (double)p->top_p, (double)p->min_p,
              (double)p->repetition_penalty, (double)p->presence_penalty,
              (double)p->frequency_penalty, p->seed, s->max_tokens, s->beams,
-             s->stop_at_eos ? "stops" : "runs on");
+             s->stop_at_eos ? "stops" : "runs on", sep);
 }
 
 static void command_host_call(int rc, const char *what, command_status_t ok_status,
@@ -317,6 +321,14 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
     case CMD_MAX_TOKENS: s.max_tokens = (int)num; break;
     case CMD_BEAMS: s.beams = (int)num; break;
     case CMD_EOS: s.stop_at_eos = (int)num; break;
+    case CMD_SEP: {
+        char perr[128];
+        if (chat_separator_parse(arg, s.separator, sizeof s.separator, perr, sizeof perr) != 0) {
+            res_set(res, COMMAND_ERROR, "/sep: %s", perr);
+            return;
+        }
+        break;
+    }
     default: is_setting = 0;
     }
     if (is_setting) {
@@ -333,7 +345,7 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
             res_set(res, COMMAND_ERROR, "/%s: %s", d->name, err);
             return;
         }
-        char line_s[256];
+        char line_s[512];
         command_settings_line(chat_settings(c), line_s, sizeof line_s);
         res_set(res, COMMAND_DONE, "%s", line_s);
         if (host->settings_changed) {

@@ -74,9 +74,10 @@ static void pt_sync(pane_transcript_t *p) {
     for (int i = p->built; i < n; i++) {
         const chat_token_t *t = chat_token(c, i);
         if (t->turn != p->built_turn) {
+            /* no line break of our own between turns: the transcript shows
+             * exactly the text the model reads (the separator setting puts a
+             * newline there by default, as a token of the prompt's turn) */
             text_decode_flush(&p->dec, &p->gs);
-            /* a turn starts on a line of its own */
-            if (p->gs.n > 0 && !p->gs.g[p->gs.n - 1].newline) text_glyphs_add_decor(&p->gs, "\n");
             p->built_turn = t->turn;
         }
         size_t len;
