@@ -152,6 +152,10 @@ void export_json(const store_session_data_t *d, FILE *out) {
             export_json_bytes(out, tk->text);
             fputs(",\"t_ms\":", out);
             cli_json_number(out, tk->t_ms);
+            /* the session token index the model's window began at when this
+             * token ran (null: not known, or never run) */
+            if (tk->window_start >= 0) fprintf(out, ",\"window_start\":%d", tk->window_start);
+            else fputs(",\"window_start\":null", out);
             if (tk->has_sample) {
                 fputs(",\"chosen_prob\":", out);
                 cli_json_number(out, tk->chosen_prob);

@@ -117,6 +117,8 @@ static int sess_store_token(app_session_t *s, const chat_t *c, int index, int id
     st.id = t->id;
     st.text = text;
     st.t_ms = t->t_ms;
+    /* known once the token has run (window_start <= index); else -1 */
+    st.window_start = t->window_start >= 0 && t->window_start <= index ? t->window_start : -1;
     if (t->has_report) {
         const sampler_report_t *r = &t->report;
         st.has_sample = 1;
@@ -168,6 +170,16 @@ static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size
     if (s->session_id > 0) {
         int there = store_session_exists(s->store, s->session_id, err, errlen);
         if (there < 0 || (there == 0 && sess_resave(s, c, turn, err, errlen) != 0)) return -1;
+    }
+    /* a reply's last token was stored before it ran: it has run now */
+    if (turn > 0 && turn - 1 < s->cap_turn_ids && s->turn_ids[turn - 1] > 0) {
+        const chat_turn_t *prev = chat_turn(c, turn - 1);
+        int last = prev->first + prev->n - 1;
+        const chat_token_t *lt = prev->n > 0 ? chat_token(c, last) : NULL;
+        if (lt && lt->window_start >= 0 && lt->window_start <= last &&
+            store_token_set_window(s->store, s->turn_ids[turn - 1], prev->n - 1, lt->window_start,
+                                   err, errlen) != 0)
+            return -1;
     }
     return sess_store_turn(s, c, turn, err, errlen);
 }
@@ -461,9 +473,17 @@ int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, c
         chat_role_t role = strcmp(t->role, "user") == 0 ? CHAT_USER : CHAT_MODEL;
         chat_stop_t stop = t->stop ? chat_stop_parse(t->stop) : CHAT_STOP_NONE;
         if (role == CHAT_MODEL && stop == CHAT_STOP_NONE) stop = CHAT_STOP_INTERRUPTED; /* killed */
+        int first = chat_n_tokens(s->chat);
         if (rc == 0 && n > 0)
             rc = chat_restore_turn(s->chat, role, ids, n, reps, tms, stop, t->elapsed_ms, &set, err,
                                    errlen);
+        /* the windows the tokens really ran in, where stored (schema 2);
+         * the others keep the live policy's simulation */
+        for (int k = 0; rc == 0 && k < n; k++) {
+            int ws = t->tokens[k].window_start;
+            if (ws >= 0 && ws <= first + k)
+                rc = chat_restore_windows(s->chat, first + k, 1, &ws, err, errlen);
+        }
         if (rc == 0 && n > 0) s->turn_ids[chat_n_turns(s->chat) - 1] = t->id;
         free(ids);
         free(tms);

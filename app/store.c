@@ -47,11 +47,14 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  rank INTEGER NOT NULL, token_id INTEGER NOT NULL, text BLOB NOT NULL,"
     "  logit REAL, raw_prob REAL, prob REAL, kept INTEGER NOT NULL,"
     "  PRIMARY KEY (token_row, rank)) WITHOUT ROWID;",
+    /* 1 -> 2: the window each token was run in, so a replay recomputes
+     * attention over exactly what the model saw */
+    "ALTER TABLE tokens ADD COLUMN window_start INTEGER;",
 };
 
 enum {
     ST_SESSION_NEW, ST_SESSION_SETTINGS, ST_TURN_BEGIN, ST_TOKEN_ADD, ST_CAND_ADD, ST_TURN_TEXT,
-    ST_TURN_END, ST_TITLE, ST_TOUCH, ST_COUNT
+    ST_TURN_END, ST_TITLE, ST_TOUCH, ST_TOKEN_WINDOW, ST_COUNT
 };
 
 static const char *const store_sql[ST_COUNT] = {
@@ -61,8 +64,8 @@ static const char *const store_sql[ST_COUNT] = {
     "INSERT INTO turns (session_id, idx, role, text, created, settings) VALUES "
     "(?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?1), ?2, ?3, ?4, ?5)",
     "INSERT INTO tokens (turn_id, idx, token_id, text, t_ms, has_sample, chosen_prob,"
-    " chosen_raw_logprob, entropy_raw, entropy_final, n_kept, chosen_rank, settings) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    " chosen_raw_logprob, entropy_raw, entropy_final, n_kept, chosen_rank, settings,"
+    " window_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     "INSERT INTO candidates (token_row, rank, token_id, text, logit, raw_prob, prob, kept) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     "UPDATE turns SET text = CAST(text || ?2 AS BLOB) WHERE id = ?1",
@@ -72,12 +75,14 @@ static const char *const store_sql[ST_COUNT] = {
     "WHERE id = ?1) WHERE id = (SELECT session_id FROM turns WHERE id = ?1 AND role = 'user') "
     "AND title IS NULL",
     "UPDATE sessions SET updated = ?2 WHERE id = (SELECT session_id FROM turns WHERE id = ?1)",
+    "UPDATE tokens SET window_start = ?3 WHERE turn_id = ?1 AND idx = ?2",
 };
 
 struct store {
     sqlite3 *db;
     char path[4096];
     int readonly;
+    int version; /* schema version of the file (older only when opened read-only) */
     sqlite3_stmt *st[ST_COUNT]; /* prepared once: a token insert runs per generated token */
 };
 
@@ -170,9 +175,10 @@ static int store_check(store_t *s, char *err, size_t errlen) {
     }
     if (version == STORE_SCHEMA_VERSION) return version;
     if (s->readonly) {
-        snprintf(err, errlen, "%s: %s", s->path,
-                 version == 0 ? "not a gptscope session database (no sessions stored yet?)"
-                              : "an older schema: open it once with 'gptscope repl' to upgrade");
+        /* an older schema is read as it is (reading needs no migration) */
+        if (version >= 1) return version;
+        snprintf(err, errlen, "%s: not a gptscope session database (no sessions stored yet?)",
+                 s->path);
         return -1;
     }
     if (version == 0) {
@@ -287,6 +293,8 @@ store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
        synchronous=NORMAL keeps every committed token across a killed process
        (only a power cut can lose the last transactions) */
     int version = store_check(s, err, errlen);
+    s->version = version < 0 ? 0 : version > STORE_SCHEMA_VERSION ? version : STORE_SCHEMA_VERSION;
+    if (readonly && version >= 0) s->version = version;
     if (version < 0 ||
         (!readonly && store_exec(s, "PRAGMA journal_mode = WAL", err, errlen) != 0) ||
         store_exec(s, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||
@@ -421,6 +429,7 @@ int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err,
         sqlite3_bind_int(q, 12, t->chosen_rank);
     }
     if (t->settings_json) sqlite3_bind_text(q, 13, t->settings_json, -1, SQLITE_STATIC);
+    if (t->window_start >= 0) sqlite3_bind_int(q, 14, t->window_start);
     int rc = store_done(s, q, err, errlen, "storing a token");
     int64_t row = sqlite3_last_insert_rowid(s->db);
     for (int k = 0; rc == 0 && k < t->n_cand; k++) {
@@ -578,6 +587,11 @@ void store_session_data_free(store_session_data_t *d) {
 }
 
 /* Tokens of one turn with their candidates. */
+#define STORE_TOKENS_SQL(window_col)                                                          \
+    "SELECT id, idx, token_id, text, t_ms, has_sample, chosen_prob, chosen_raw_logprob, "       \
+    "entropy_raw, entropy_final, n_kept, chosen_rank, settings, " window_col                    \
+    " FROM tokens WHERE turn_id = ?1 ORDER BY idx"
+
 static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt, sqlite3_stmt *qc) {
     sqlite3_reset(qt);
     sqlite3_bind_int64(qt, 1, t->id);
@@ -604,6 +618,8 @@ static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt,
         k->n_kept = sqlite3_column_int(qt, 10);
         k->chosen_rank = sqlite3_column_int(qt, 11);
         k->settings_json = store_col_dup(qt, 12);
+        k->window_start =
+            sqlite3_column_type(qt, 13) == SQLITE_NULL ? -1 : sqlite3_column_int(qt, 13);
         if (!k->text) return -1;
         if (!k->has_sample) continue;
         sqlite3_reset(qc);
@@ -652,9 +668,8 @@ int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *
                            "FROM turns WHERE session_id = ?1 ORDER BY idx",
                            -1, &qturn, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
-                           "SELECT id, idx, token_id, text, t_ms, has_sample, chosen_prob, "
-                           "chosen_raw_logprob, entropy_raw, entropy_final, n_kept, chosen_rank, "
-                           "settings FROM tokens WHERE turn_id = ?1 ORDER BY idx",
+                           s->version >= 2 ? STORE_TOKENS_SQL("window_start")
+                                           : STORE_TOKENS_SQL("NULL"), /* before schema 2 */
                            -1, &qt, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "SELECT token_id, text, logit, raw_prob, prob, kept FROM candidates "
@@ -725,6 +740,16 @@ int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen) {
         return -1;
     }
     return 0;
+}
+
+int store_token_set_window(store_t *s, int64_t turn, int idx, int window_start, char *err,
+                           size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    sqlite3_stmt *q = store_stmt(s, ST_TOKEN_WINDOW);
+    sqlite3_bind_int64(q, 1, turn);
+    sqlite3_bind_int(q, 2, idx);
+    sqlite3_bind_int(q, 3, window_start);
+    return store_done(s, q, err, errlen, "storing a token's window");
 }
 
 int store_session_exists(store_t *s, int64_t id, char *err, size_t errlen) {

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store_t;
 
@@ -70,6 +70,8 @@ typedef struct store_token {
     float chosen_prob, chosen_raw_logprob, entropy_raw, entropy_final;
     int n_kept, chosen_rank;
     const char *settings_json; /* sampling settings in force (NULL = the turn's) */
+    int window_start;  /* session token index the model's window began at when it ran
+                          this token; -1 = not known (not run yet, or an older store) */
     int n_cand;
     const store_cand_t *cand;
 } store_token_t;
@@ -77,6 +79,10 @@ typedef struct store_token {
 /* Appends one token to a turn and the token's text to the turn's text, in
  * one transaction (committed before returning). */
 int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen);
+/* Records the window token idx of turn ran in, for a token stored before it
+ * ran (a reply's last token runs when the next prompt is fed). */
+int store_token_set_window(store_t *s, int64_t turn, int idx, int window_start, char *err,
+                           size_t errlen);
 /* Ends a turn: why it stopped ("eos", "max", "interrupted", "error", or NULL
  * for a user turn) and how long it took. */
 int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms, char *err,

@@ -282,6 +282,32 @@ printf 'short prompt\n' | "${R[@]}" --no-save -n 3 >/dev/null 2>"$TMP/short.err"
 ! grep -q 'note:' "$TMP/short.err"
 ok $? "... and no note for a prompt that fits"
 
+# every token's window is stored (schema 2): a reply that slid past the
+# 64-token context shows windows that start later, never after the token
+printf 'The old man\nagain\n' | "$BIN" repl -m "$M" --db "$TMP/win.db" -t 1 --seed 2 -n 50 >/dev/null 2>&1
+"$BIN" sessions export 1 --db "$TMP/win.db" --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ws, i = [], 0
+for t in d["turns"]:
+    for k in t["tokens"]:
+        w = k["window_start"]
+        assert w is None or 0 <= w <= i, (i, w)
+        ws.append(w); i += 1
+known = [w for w in ws if w is not None]
+assert known == sorted(known) and max(known) > 0 and len(known) >= len(ws) - 1, ws'
+ok $? "each stored token has the window it ran in, and the windows slide"
+# a schema-1 database (before windows were stored) is still read by the
+# reading commands, and the REPL upgrades it
+cp "$TMP/win.db" "$TMP/v1.db"
+python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('ALTER TABLE tokens DROP COLUMN window_start'); db.execute('PRAGMA user_version = 1'); db.commit()" "$TMP/v1.db"
+"$BIN" sessions export 1 --db "$TMP/v1.db" --format json >"$TMP/v1.json" 2>"$TMP/v1.err" &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert all(k["window_start"] is None for t in d["turns"] for k in t["tokens"])' "$TMP/v1.json"
+ok $? "a schema-1 database is read as it is (windows unknown)" "$(cat "$TMP/v1.err")"
+printf 'more\n' | "$BIN" repl -m "$M" --db "$TMP/v1.db" -t 1 -n 2 >/dev/null 2>"$TMP/v1.err"
+[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$TMP/v1.db")" = 2 ]
+ok $? "the REPL upgrades a schema-1 database to 2" "$(cat "$TMP/v1.err")"
+
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save
 expect_fail "an unknown flag" 2 "$BIN" repl --bogus

@@ -357,6 +357,33 @@ PY
     keys r C-d
     wait_exit r 10
     ok $? "replay quits with Ctrl-D"
+    # replay after the context slid: the attention of a token is computed
+    # over the window the model saw live (it was recomputed over the last
+    # n_ctx tokens before the windows were stored)
+    start sl -- --seed 3 --max-tokens 90
+    wait_for sl 'F1: help' 10
+    type_text sl "The old man"
+    keys sl Enter
+    wait_for sl '[0-9.]+ tok/s' 30
+    sleep 0.5
+    keys sl Tab End Left
+    wait_for sl 'Transcript · token [0-9]+ of' 5
+    live=$(grep -oE 'token [0-9]+ "[^│]*" over [0-9]+ token' "$TMP/screen" | sed 's/ ".*"//')
+    keys sl C-d
+    wait_exit sl 10
+    slid=$("$BIN" sessions list --db "$DB" --json | python3 -c "import json,sys; print(max(s['id'] for s in json.load(sys.stdin)))")
+    cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "$slid" -m "$M" \
+        --db "$DB" --history "$HIST" --threads 1 --speed 0)
+    T new-session -d -s r3 -x 120 -y 40 "$cmd; sleep 600"
+    wait_for r3 'replay finished' 15
+    keys r3 Tab End Left
+    wait_for r3 'Transcript · token [0-9]+ of' 5
+    sleep 0.5
+    screen r3
+    again=$(grep -oE 'token [0-9]+ "[^│]*" over [0-9]+ token' "$TMP/screen" | sed 's/ ".*"//')
+    [ -n "$live" ] && [ "$live" = "$again" ] && [ "${live##* over }" != "64 token" ]
+    ok $? "replay after a slide: attention over the window seen live ($live / $again)"
+    keys r3 C-d
     # other weights than the session's: the attention pane says why it shows nothing
     M16=$SRC/tests/reference/models/gpt2-f16
     cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${first:-1}" -m "$M16" \

@@ -82,6 +82,9 @@ static int hm_grow(void **buf, size_t *cap, size_t bytes) {
 
 /* First token of the sequence position pos is seen in. */
 static int hm_start(const pane_view_t *v, int pos) {
+    /* the window this token ran in, live or restored from the store */
+    const chat_token_t *t = chat_token(v->chat, pos);
+    if (t && t->window_start >= 0 && t->window_start <= pos) return t->window_start;
     int ws = chat_window_start(v->chat), n_ctx = chat_model(v->chat)->cfg.n_ctx;
     if (pos >= ws && pos - ws < n_ctx) return ws;
     return pos + 1 > n_ctx ? pos + 1 - n_ctx : 0;
