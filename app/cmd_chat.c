@@ -30,6 +30,7 @@
     "  -n, --max-tokens N    longest reply in tokens (default 200; --max-new too)\n"          \
     "      --presence-penalty X   minus X on every logit already seen (default 0)\n"       \
     "      --frequency-penalty X  minus X * count on logits seen (default 0)\n"            \
+    "      --candidates N    candidates stored per sampled token (default 60, max 64)\n"     \
     "      --separator TEXT  put between a reply and the next prompt unless there\n"         \
     "                        (default \\n; \\t, \\s for a space, none)\n"                   \
     "      --beams B         beam search with B beams (default 1 = sample)\n"                  \
@@ -91,7 +92,7 @@ typedef struct chat_opts {
 enum {
     OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_NO_SAVE, OPT_OPEN, OPT_TEMP, OPT_TOP_K, OPT_TOP_P,
     OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_MAX_TOKENS, OPT_BEAMS, OPT_NO_EOS, OPT_HISTORY,
-    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY, OPT_SEPARATOR
+    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY, OPT_SEPARATOR, OPT_CANDIDATES
 };
 
 /* Fills *o from the command line (cmd names the command in messages;
@@ -113,6 +114,7 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
         {"presence-penalty", required_argument, 0, OPT_PRESENCE},
         {"frequency-penalty", required_argument, 0, OPT_FREQUENCY},
         {"separator", required_argument, 0, OPT_SEPARATOR},
+        {"candidates", required_argument, 0, OPT_CANDIDATES},
         {"beams", required_argument, 0, OPT_BEAMS}, {"no-eos-stop", no_argument, 0, OPT_NO_EOS},
         {"history", required_argument, 0, OPT_HISTORY},
         {"no-color", no_argument, 0, OPT_NO_COLOR}, {"no-mouse", no_argument, 0, OPT_NO_MOUSE},
@@ -159,6 +161,10 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
         case OPT_PRESENCE:
             bad = cli_parse_float(cmd, "--presence-penalty", a, -1e6, 0, 1e6, 0,
                                   &o->set.sampling.presence_penalty);
+            break;
+        case OPT_CANDIDATES:
+            bad = cli_parse_int(cmd, "--candidates", a, 1, SAMPLER_MAX_REPORT,
+                                &o->set.sampling.n_report);
             break;
         case OPT_SEPARATOR: {
             char perr[128];

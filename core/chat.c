@@ -1,9 +1,13 @@
 /* chat.c - a conversation over one generation history (chat.h). */
 #include "chat.h"
+#include "jsonx.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stddef.h>
+#include <float.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +69,9 @@ chat_settings_t chat_settings_default(void) {
     memset(&s, 0, sizeof s);
     s.sampling = sampler_params_default();
     s.max_tokens = 200;
+    /* candidates kept per sampled token: enough to fill a 60-row
+     * probability pane (sampler reports at most SAMPLER_MAX_REPORT) */
+    s.sampling.n_report = 60;
     s.beams = 1;
     s.stop_at_eos = 1;
     /* a reply and the next prompt are joined by a newline (unless one is there) */
@@ -162,6 +169,7 @@ char *chat_settings_json(const chat_settings_t *s) {
     cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddNumberToObject(j, "max_tokens", s->max_tokens);
     cJSON_AddNumberToObject(j, "beams", s->beams);
+    cJSON_AddNumberToObject(j, "candidates", s->sampling.n_report);
     cJSON_AddBoolToObject(j, "stop_at_eos", s->stop_at_eos);
     cJSON_AddStringToObject(j, "separator", s->separator);
     char *text = cJSON_PrintUnformatted(j);
@@ -184,9 +192,23 @@ char *chat_settings_json_tidy(const char *json) {
     return text;
 }
 
-static double chat_jnum(const cJSON *j, const char *k, double def) {
+/* A stored float setting; a value beyond float's range becomes +-FLT_MAX
+ * (converting it would be undefined) for chat_settings_check to refuse. */
+static float chat_jfloat(const cJSON *j, const char *k, float def) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : def;
+    if (!cJSON_IsNumber(v)) return def;
+    double d = v->valuedouble;
+    if (isnan(d)) return NAN;
+    return d > FLT_MAX ? FLT_MAX : d < -FLT_MAX ? -FLT_MAX : (float)d;
+}
+
+/* A stored integer setting; not an int (2.5, 1e12) gives INT_MIN, which
+ * every range check refuses, instead of an undefined conversion. */
+static int chat_jint(const cJSON *j, const char *k, int def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    if (!cJSON_IsNumber(v)) return def;
+    int64_t x;
+    return jsonx_int(v, INT_MIN + 1, INT_MAX, &x) == JSONX_OK ? (int)x : INT_MIN;
 }
 
 int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, size_t errlen) {
@@ -197,17 +219,18 @@ int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, siz
         return -1;
     }
     sampler_params_t *p = &s->sampling;
-    p->temperature = (float)chat_jnum(j, "temperature", p->temperature);
-    p->top_k = (int)chat_jnum(j, "top_k", p->top_k);
-    p->top_p = (float)chat_jnum(j, "top_p", p->top_p);
-    p->min_p = (float)chat_jnum(j, "min_p", p->min_p);
-    p->repetition_penalty = (float)chat_jnum(j, "repetition_penalty", p->repetition_penalty);
-    p->presence_penalty = (float)chat_jnum(j, "presence_penalty", p->presence_penalty);
-    p->frequency_penalty = (float)chat_jnum(j, "frequency_penalty", p->frequency_penalty);
+    p->temperature = chat_jfloat(j, "temperature", p->temperature);
+    p->top_k = chat_jint(j, "top_k", p->top_k);
+    p->top_p = chat_jfloat(j, "top_p", p->top_p);
+    p->min_p = chat_jfloat(j, "min_p", p->min_p);
+    p->repetition_penalty = chat_jfloat(j, "repetition_penalty", p->repetition_penalty);
+    p->presence_penalty = chat_jfloat(j, "presence_penalty", p->presence_penalty);
+    p->frequency_penalty = chat_jfloat(j, "frequency_penalty", p->frequency_penalty);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (cJSON_IsString(seed)) p->seed = strtoull(seed->valuestring, NULL, 10);
-    s->max_tokens = (int)chat_jnum(j, "max_tokens", s->max_tokens);
-    s->beams = (int)chat_jnum(j, "beams", s->beams);
+    s->max_tokens = chat_jint(j, "max_tokens", s->max_tokens);
+    p->n_report = chat_jint(j, "candidates", p->n_report);
+    s->beams = chat_jint(j, "beams", s->beams);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(j, "stop_at_eos");
     if (cJSON_IsBool(eos)) s->stop_at_eos = cJSON_IsTrue(eos);
     const cJSON *sep = cJSON_GetObjectItemCaseSensitive(j, "separator");

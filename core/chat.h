@@ -63,7 +63,7 @@ int chat_separator_parse(const char *text, char *out, size_t cap, char *err, siz
 /* The separator escaped as chat_separator_parse reads it ("none" if empty). */
 const char *chat_separator_show(const char *sep, char *out, size_t cap);
 /* Sampling defaults (temperature 1, no filters), max_tokens 200, beams 1,
- * stop_at_eos 1, n_report 10, separator "\n". */
+ * stop_at_eos 1, n_report 60 (JSON "candidates"), separator "\n". */
 chat_settings_t chat_settings_default(void);
 /* Ranges checked, message names the setting. */
 int chat_settings_check(const chat_settings_t *s, char *err, size_t errlen);

@@ -21,7 +21,7 @@
 
 #include "rng.h"
 
-#define SAMPLER_MAX_REPORT 32
+#define SAMPLER_MAX_REPORT 64
 
 typedef struct sampler_params {
     float temperature;        /* 0 = greedy; default 1 */

@@ -45,10 +45,10 @@ printf '%s\n' '/top-k 5' 'hello world' '/probs' '/attn 1 2' '/attn' '/temp 0.5' 
     "${R[@]}" --max-tokens 10 --no-save >"$TMP/c" 2>"$TMP/c.err"
 ok $? "settings, /probs, /attn, /help: exit 0" "$(cat "$TMP/c.err")"
 grep -q '^token [0-9]* ".*": p [0-9.]* after filters .* 5 candidates kept' "$TMP/c" &&
-    [ "$(grep -c '^  [0-9]\+ \+"' "$TMP/c")" -eq 10 ] && grep -q '<- chosen' "$TMP/c" &&
+    [ "$(grep -c '^  [0-9]\+ \+"' "$TMP/c")" -eq 60 ] && grep -q '<- chosen' "$TMP/c" &&
     grep -q '^entropy [0-9.]* nats raw' "$TMP/c" &&
     [ "$(awk '/^  [0-9]+ +"/{n++} /cut off by top-k/{print n}' "$TMP/c")" = 5 ]
-ok $? "/probs (top-k 5): the chosen token, 10 candidates, the cut after 5, entropy" "$(head -16 "$TMP/c")"
+ok $? "/probs (top-k 5): the chosen token, 60 candidates (the default), the cut after 5, entropy" "$(head -16 "$TMP/c")"
 want_rows=$(($(grep -m1 -o '^attention of position [0-9]*' "$TMP/c" | awk '{print $4}') + 1))
 rows=$(awk '/^attention of position .* layer 1, head 2/{f=1; next} /^attention/{f=0} f && /^ +[0-9]+ /' "$TMP/c" | wc -l)
 [ "$rows" -eq "$want_rows" ]
@@ -103,7 +103,7 @@ for t in turns[1::2]:
     assert len(toks) == 6 and t["stop"] == "max"
     for k in toks:
         c = k["candidates"]
-        assert len(c) == 10
+        assert len(c) == 60
         assert k["chosen_rank"] >= 10 or any(x["id"] == k["id"] for x in c)
         assert 0 < k["chosen_prob"] <= 1
 PY
@@ -307,6 +307,12 @@ ok $? "a schema-1 database is read as it is (windows unknown)" "$(cat "$TMP/v1.e
 printf 'more\n' | "$BIN" repl -m "$M" --db "$TMP/v1.db" -t 1 -n 2 >/dev/null 2>"$TMP/v1.err"
 [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$TMP/v1.db")" = 2 ]
 ok $? "the REPL upgrades a schema-1 database to 2" "$(cat "$TMP/v1.err")"
+
+# how many candidates each token keeps: --candidates and /cands
+printf '/cands\nhello\n/probs\n/cands 70\n' | "${R[@]}" --no-save --candidates 12 -n 2 >"$TMP/cd.out" 2>"$TMP/cd.err"
+grep -q '^cands 12 (/cands N' "$TMP/cd.out" && [ "$(grep -c '^  [0-9]\+ \+"' "$TMP/cd.out")" -eq 12 ] &&
+    grep -q 'cands: 70 is out of range' "$TMP/cd.err"
+ok $? "--candidates 12 keeps 12 per token; /cands shows it and refuses 70" "$(cat "$TMP/cd.out" "$TMP/cd.err" | head -20)"
 
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save

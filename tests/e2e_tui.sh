@@ -430,6 +430,32 @@ ok $? "/sep none: the prompt is shown right after the reply, as it is fed" "$(sh
 keys sp C-d
 wait_exit sp 10
 
+# terminal sizes: 200x60 fills the probability pane (60 candidates are kept
+# per token, it showed 10 and left the rest empty) with a cumulative column;
+# 80x24 still draws every pane
+for size in 200x60 80x24; do
+    cols=${size%x*}
+    rows=${size#*x}
+    cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 OMP_WAIT_POLICY=passive "$BIN" chat -m "$M" \
+        --no-save --threads 1 --seed 1 --max-tokens 5)
+    T new-session -d -s "z$cols" -x "$cols" -y "$rows" "$cmd; sleep 600"
+    wait_for "z$cols" 'F1: help' 10
+    type_text "z$cols" "The old man"
+    keys "z$cols" Enter
+    wait_for "z$cols" '[0-9.]+ tok/s' 20
+    [ "$cols" = 200 ] && wait_for "z$cols" 'entropy [0-9.]+ nats raw' 5
+    n_rows=$(grep -cE '[0-9.]+% +-?[0-9.]+ +[0-9.]+%│$' "$TMP/screen")
+    if [ "$cols" = 200 ]; then
+        [ "$n_rows" -ge 20 ] && grep -qE 'logp +cum│' "$TMP/screen"
+        ok $? "200x60: the probability pane fills its $n_rows rows, with the cumulative mass" "$(shown)"
+    else
+        grep -q 'Transcript' "$TMP/screen" && grep -q 'Probabilities' "$TMP/screen" &&
+            grep -q 'Attention' "$TMP/screen" && [ "$(wc -l <"$TMP/screen")" -le 24 ]
+        ok $? "80x24: transcript, attention and probabilities all drawn" "$(shown)"
+    fi
+    keys "z$cols" C-d
+done
+
 # a prompt longer than the 64-token context: the status line says how much
 # of it the model read
 start lp -- --no-save --seed 3 --max-tokens 3

@@ -23,7 +23,7 @@ typedef enum {
 
 typedef enum {
     CMD_TEMP, CMD_TOP_K, CMD_TOP_P, CMD_MIN_P, CMD_REP, CMD_PRESENCE, CMD_FREQUENCY, CMD_SEED,
-    CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_SEP, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
+    CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_CANDS, CMD_SEP, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
     CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT
 } command_id_t;
 
@@ -48,6 +48,7 @@ static const command_desc_t command_table[] = {
     {"max-tokens", CMD_MAX_TOKENS, ARG_INT, 1, 1000000, "N", "longest reply in tokens"},
     {"beams", CMD_BEAMS, ARG_INT, 1, 16, "N", "beam search with N beams (1 = sample)"},
     {"eos", CMD_EOS, ARG_INT, 0, 1, "0|1", "stop a reply at end-of-text (1) or run on (0)"},
+    {"cands", CMD_CANDS, ARG_INT, 1, SAMPLER_MAX_REPORT, "N", "candidates kept per sampled token (probabilities pane)"},
     {"sep", CMD_SEP, ARG_TEXT_OPT, 0, 0, "[TEXT]", "put TEXT between a reply and the next prompt (\\n, none)"},
     {"set", CMD_SET, ARG_TEXT, 0, 0, "NAME X", "any setting above by name (/set temperature 0.7)"},
     {"model", CMD_MODEL, ARG_TEXT, 0, 0, "DIR", "switch to the model in DIR (a new session)"},
@@ -102,6 +103,7 @@ static const struct {
     {"repetition_penalty", "rep"},  {"presence_penalty", "presence-penalty"},
     {"frequency_penalty", "frequency-penalty"}, {"max_tokens", "max-tokens"},
     {"num_predict", "max-tokens"},  {"max-new", "max-tokens"},
+    {"candidates", "cands"},
 };
 
 static const command_desc_t *command_find(const char *name, size_t len) {
@@ -121,7 +123,8 @@ static const command_desc_t *command_find(const char *name, size_t len) {
 static int command_is_setting(command_id_t id) {
     return id == CMD_TEMP || id == CMD_TOP_K || id == CMD_TOP_P || id == CMD_MIN_P ||
            id == CMD_REP || id == CMD_PRESENCE || id == CMD_FREQUENCY || id == CMD_SEED ||
-           id == CMD_MAX_TOKENS || id == CMD_BEAMS || id == CMD_EOS || id == CMD_SEP;
+           id == CMD_MAX_TOKENS || id == CMD_BEAMS || id == CMD_EOS || id == CMD_SEP ||
+           id == CMD_CANDS;
 }
 
 static void command_setting_value(command_id_t id, const chat_settings_t *s, char *out,
@@ -140,6 +143,7 @@ static void command_setting_value(command_id_t id, const chat_settings_t *s, cha
     case CMD_BEAMS: snprintf(out, cap, "%d", s->beams); break;
     case CMD_EOS: snprintf(out, cap, "%d", s->stop_at_eos); break;
     case CMD_SEP: chat_separator_show(s->separator, out, cap); break;
+    case CMD_CANDS: snprintf(out, cap, "%d", p->n_report); break;
     default: snprintf(out, cap, "?");
     }
 }
@@ -228,11 +232,11 @@ static void command_settings_line(const chat_settings_t *s, char *out, size_t ca
     chat_separator_show(s->separator, sep, sizeof sep);
     snprintf(out, cap,
              "temp %g, top-k %d, top-p %g, min-p %g, rep %g, presence-penalty %g, "
-             "frequency-penalty %g, seed %" PRIu64 ", max-tokens %d, beams %d, eos %s, sep %s",
+             "frequency-penalty %g, seed %" PRIu64 ", max-tokens %d, beams %d, eos %s, cands %d, sep %s",
              (double)p->temperature, p->top_k, (double)p->top_p, (double)p->min_p,
              (double)p->repetition_penalty, (double)p->presence_penalty,
              (double)p->frequency_penalty, p->seed, s->max_tokens, s->beams,
-             s->stop_at_eos ? "stops" : "runs on", sep);
+             s->stop_at_eos ? "stops" : "runs on", p->n_report, sep);
 }
 
 static void command_host_call(int rc, const char *what, command_status_t ok_status,
@@ -321,6 +325,7 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
     case CMD_MAX_TOKENS: s.max_tokens = (int)num; break;
     case CMD_BEAMS: s.beams = (int)num; break;
     case CMD_EOS: s.stop_at_eos = (int)num; break;
+    case CMD_CANDS: s.sampling.n_report = (int)num; break;
     case CMD_SEP: {
         char perr[128];
         if (chat_separator_parse(arg, s.separator, sizeof s.separator, perr, sizeof perr) != 0) {

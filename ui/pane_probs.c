@@ -121,16 +121,18 @@ void pane_probs_draw(pane_probs_t *p) {
     snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
              (double)rep->entropy_final);
     pane_put(p->win, 2, 1, line, w);
-    /* columns: marker 2, label, raw bar + " 00.0%", final bar + " 00.0%", " -00.00" */
+    /* columns: marker 2, label, raw bar + " 00.0%", final bar + " 00.0%", " -00.00",
+     * and where there is room " 100.0%", the final mass of this row and all above */
     int label_w = w >= 60 ? 16 : w >= 44 ? 10 : 8;
-    int fixed = 25 + label_w; /* marker, label, percentages, logprob, spaces */
+    int show_cum = w >= 40 + label_w;
+    int fixed = 25 + label_w + (show_cum ? 7 : 0); /* marker, label, numbers, spaces */
     int bar_w = (w - fixed) / 2;
     if (bar_w > 20) bar_w = 20;
     if (bar_w < 0) bar_w = 0;
     char head[256];
     pp_pad("token", label_w, lab, sizeof lab);
-    snprintf(head, sizeof head, "  %s %*s %*s %6s", lab, bar_w + 7, "raw", bar_w + 7, "final",
-             "logp");
+    snprintf(head, sizeof head, "  %s %*s %*s %6s%s", lab, bar_w + 7, "raw", bar_w + 7, "final",
+             "logp", show_cum ? "    cum" : "");
     wattron(p->win, A_BOLD);
     pane_put(p->win, 3, 1, head, w);
     wattroff(p->win, A_BOLD);
@@ -138,8 +140,10 @@ void pane_probs_draw(pane_probs_t *p) {
     int n_lines = rep->n_cand + (rep->n_kept < rep->n_cand ? 1 : 0);
     if (p->scroll > n_lines - rows) p->scroll = n_lines - rows > 0 ? n_lines - rows : 0;
     int line_i = 0, y = 4, cut_done = 0;
+    double cum = 0; /* final probability of the rows so far, scrolled-off ones included */
     for (int k = 0; k < rep->n_cand && y <= h; k++) {
         const sampler_candidate_t *cd = &rep->cand[k];
+        cum += cd->prob;
         if (!cd->kept && !cut_done) {
             cut_done = 1;
             if (line_i++ >= p->scroll) {
@@ -173,6 +177,10 @@ void pane_probs_draw(pane_probs_t *p) {
         x += pane_put(p->win, y, x, fb, bar_w);
         if (cd->kept) wattroff(p->win, ba);
         snprintf(line, sizeof line, " %5.1f%% %6.2f", 100.0 * cd->prob, (double)cd->raw_logprob);
+        if (show_cum) {
+            size_t ln = strlen(line);
+            snprintf(line + ln, sizeof line - ln, " %5.1f%%", 100.0 * (cum > 1 ? 1 : cum));
+        }
         pane_put(p->win, y, x, line, w + 1 - x);
         y++;
     }
