@@ -26,10 +26,8 @@
 static void cli_vmsg(const char *prefix, const char *suffix, const char *fmt, va_list ap) {
     char msg[8192];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t cap = 4 * strlen(msg) + 8;
-    char *shown = malloc(cap);
-    fprintf(stderr, "gptscope: %s%s%s\n", prefix, shown ? jsonx_escape(msg, shown, cap) : msg,
-            suffix);
+    char *shown = jsonx_escape_dup(msg);
+    fprintf(stderr, "gptscope: %s%s%s\n", prefix, shown ? shown : msg, suffix);
     free(shown);
 }
 

@@ -293,8 +293,8 @@ store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
        synchronous=NORMAL keeps every committed token across a killed process
        (only a power cut can lose the last transactions) */
     int version = store_check(s, err, errlen);
-    s->version = version < 0 ? 0 : version > STORE_SCHEMA_VERSION ? version : STORE_SCHEMA_VERSION;
-    if (readonly && version >= 0) s->version = version;
+    /* read as it is when read-only; otherwise migrated below (or refused) */
+    s->version = readonly ? version : STORE_SCHEMA_VERSION;
     if (version < 0 ||
         (!readonly && store_exec(s, "PRAGMA journal_mode = WAL", err, errlen) != 0) ||
         store_exec(s, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||

@@ -92,8 +92,7 @@ int fileio_read_file(const char *path, size_t max, char **data, size_t *len, cha
     return rc;
 }
 
-int fileio_read_regular(const char *path, size_t max, char **data, size_t *len, char *err,
-                        size_t errlen) {
+int fileio_open_regular(const char *path, long long *size, char *err, size_t errlen) {
     /* O_NONBLOCK: open() of a FIFO for reading otherwise waits for a writer */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -109,6 +108,14 @@ int fileio_read_regular(const char *path, size_t max, char **data, size_t *len, 
     }
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (size) *size = (long long)sb.st_size;
+    return fd;
+}
+
+int fileio_read_regular(const char *path, size_t max, char **data, size_t *len, char *err,
+                        size_t errlen) {
+    int fd = fileio_open_regular(path, NULL, err, errlen);
+    if (fd < 0) return -1;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));

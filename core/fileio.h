@@ -32,5 +32,10 @@ int fileio_read_file(const char *path, size_t max, char **data, size_t *len, cha
  * working for user text such as <(command). */
 int fileio_read_regular(const char *path, size_t max, char **data, size_t *len, char *err,
                         size_t errlen);
+/* Opens path for reading if it is a regular file, without waiting on a FIFO:
+ * returns the descriptor (blocking mode, close-on-exec) with its size in
+ * *size, or -1 with "PATH: is a directory" / "not a regular file" / the
+ * system's error in err. The one check behind fileio_read_regular and st_open. */
+int fileio_open_regular(const char *path, long long *size, char *err, size_t errlen);
 
 #endif

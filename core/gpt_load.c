@@ -51,19 +51,21 @@ static void load_shape_str(char *buf, size_t cap, const int64_t *shape, int nd) 
  * the mapping, which the first forward pass would read anyway). */
 static int64_t load_first_nonfinite(const st_tensor_t *t) {
     const unsigned char *p = t->data;
-    int64_t n = st_numel(t);
+    const int64_t n = st_numel(t);
+    const int wide = t->dtype == ST_F32;
+    const uint32_t mask = wide ? 0x7f800000u : t->dtype == ST_F16 ? 0x7c00u : 0x7f80u;
     const int64_t block = 4096;
     for (int64_t b = 0; b < n; b += block) {
         int64_t e = b + block < n ? b + block : n;
         int bad = 0;
-        if (t->dtype == ST_F32) {
+        /* two loops rather than a per-element test of the width: each vectorises */
+        if (wide) {
             for (int64_t i = b; i < e; i++) {
                 uint32_t u;
                 memcpy(&u, p + 4 * i, 4);
-                bad |= (u & 0x7f800000u) == 0x7f800000u;
+                bad |= (u & mask) == mask;
             }
         } else {
-            uint16_t mask = t->dtype == ST_F16 ? 0x7c00u : 0x7f80u;
             for (int64_t i = b; i < e; i++) {
                 uint16_t u;
                 memcpy(&u, p + 2 * i, 2);
@@ -71,17 +73,16 @@ static int64_t load_first_nonfinite(const st_tensor_t *t) {
             }
         }
         if (!bad) continue;
-        for (int64_t i = b; i < e; i++) {
+        for (int64_t i = b; i < e; i++) { /* the rare block with one: find it */
             uint32_t u = 0;
-            if (t->dtype == ST_F32) {
+            if (wide) {
                 memcpy(&u, p + 4 * i, 4);
-                if ((u & 0x7f800000u) == 0x7f800000u) return i;
             } else {
                 uint16_t h;
                 memcpy(&h, p + 2 * i, 2);
-                uint16_t mask = t->dtype == ST_F16 ? 0x7c00u : 0x7f80u;
-                if ((h & mask) == mask) return i;
+                u = h;
             }
+            if ((u & mask) == mask) return i;
         }
     }
     return -1;

@@ -141,3 +141,9 @@ const char *jsonx_escape(const char *s, char *buf, size_t buflen) {
     buf[o] = '\0';
     return buf;
 }
+
+char *jsonx_escape_dup(const char *s) {
+    size_t cap = 4 * strlen(s ? s : "") + 8; /* \xNN per byte, and room for the end */
+    char *buf = malloc(cap);
+    return buf ? (char *)jsonx_escape(s, buf, cap) : NULL;
+}

@@ -43,5 +43,8 @@ const char *jsonx_int_problem(jsonx_int_status_t st, int64_t lo, int64_t hi, cha
  * characters as they are, a backslash as \\, control characters and bytes
  * that are not valid UTF-8 as \xNN; cut with "..." to fit buflen. */
 const char *jsonx_escape(const char *s, char *buf, size_t buflen);
+/* The same, whole, in a malloc'd string (each byte takes at most 4); NULL
+ * when out of memory. */
+char *jsonx_escape_dup(const char *s);
 
 #endif

@@ -9,15 +9,14 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <utf8proc.h>
 
+#include "fileio.h"
 #include "jsonx.h"
 
 /* A header larger than this is not a model header but a corrupt length. */
@@ -259,29 +258,21 @@ st_file_t *st_open(const char *path, char *err, size_t errlen) {
         free(f);
         return NULL;
     }
-    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-     * writer forever; fstat then refuses anything but a regular file. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    /* a FIFO or a directory is refused, not waited on (fileio.h) */
+    long long size = 0;
+    int fd = fileio_open_regular(path, &size, err, errlen);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         st_close(f);
         return NULL;
     }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        st_close(f);
-        return NULL;
-    }
-    if (sb.st_size < 8) {
+    if (size < 8) {
         snprintf(err, errlen, "%s: file is %lld bytes, too short for a safetensors header", path,
-                 (long long)sb.st_size);
+                 size);
         close(fd);
         st_close(f);
         return NULL;
     }
-    f->map_size = (size_t)sb.st_size;
+    f->map_size = (size_t)size;
     /* MAP_POPULATE faults the whole file in at once (far cheaper than one page
      * fault per 4 KiB during the first forward pass). */
     f->map = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);

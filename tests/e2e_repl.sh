@@ -17,6 +17,18 @@ unset GPTSCOPE_MODEL GPTSCOPE_DB
 export XDG_DATA_HOME=$TMP/xdg HOME=$TMP/home OMP_WAIT_POLICY=passive
 . "$(dirname "$0")/tap.sh"
 
+# tmux_wait SOCKET SESSION PATTERN FILE TRIES PAUSE: captures the pane into
+# FILE until it matches PATTERN (grep); fails after TRIES captures
+tmux_wait() {
+    local i
+    for i in $(seq 1 "$5"); do
+        tmux -S "$1" capture-pane -t "$2" -p >"$4" 2>/dev/null
+        grep -q -- "$3" "$4" && return 0
+        sleep "$6"
+    done
+    return 1
+}
+
 if [ ! -f "$M/model.safetensors" ]; then
     echo "1..0 # SKIP reference model missing"
     exit 0
@@ -192,13 +204,8 @@ if command -v tmux >/dev/null 2>&1; then
     sock=$TMP/tmux.sock
     cmd=$(printf '%q ' env LANG=C.UTF-8 "$BIN" replay "$sid" -m "$SRC/tests/reference/models/gpt2-f16" --db "$DB" --speed 0 -t 1 --history "$TMP/h")
     tmux -S "$sock" new-session -d -s rp -x 120 -y 40 "$cmd; sleep 60"
-    seen=1
-    for _ in $(seq 1 50); do
-        tmux -S "$sock" capture-pane -t rp -p >"$TMP/rp" 2>/dev/null
-        if grep -q 'attention not shown' "$TMP/rp"; then seen=0; break; fi
-        sleep 0.2
-    done
-    ok $seen "replay with other weights says the attention cannot be shown" "$(cat "$TMP/rp")"
+    tmux_wait "$sock" rp 'attention not shown' "$TMP/rp" 50 0.2
+    ok $? "replay with other weights says the attention cannot be shown" "$(cat "$TMP/rp")"
     tmux -S "$sock" kill-server 2>/dev/null
 else
     skip "replay with other weights says the attention cannot be shown" "no tmux"
@@ -247,13 +254,8 @@ if command -v tmux >/dev/null 2>&1; then
     sock=$TMP/banner.sock
     cmd=$(printf '%q ' env LANG=C.UTF-8 "$BIN" repl -m "$M" --no-save)
     tmux -S "$sock" new-session -d -s bn -x 100 -y 10 "$cmd; sleep 30"
-    seen=1
-    for _ in $(seq 1 50); do
-        tmux -S "$sock" capture-pane -t bn -p >"$TMP/bn" 2>/dev/null
-        if grep -q '^gptscope repl - model ' "$TMP/bn"; then seen=0; break; fi
-        sleep 0.1
-    done
-    [ $seen -eq 0 ] && grep -q '^gptscope repl - model gpt2-f32\. /help' "$TMP/bn"
+    tmux_wait "$sock" bn '^gptscope repl - model ' "$TMP/bn" 50 0.1 &&
+        grep -q '^gptscope repl - model gpt2-f32\. /help' "$TMP/bn"
     ok $? "the REPL banner of an unsaved session names the model only" "$(head -2 "$TMP/bn")"
     tmux -S "$sock" kill-server 2>/dev/null
 else

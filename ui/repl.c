@@ -61,10 +61,8 @@ static chat_t *repl_chat(repl_t *r) { return r->host->chat(r->host->user); }
 /* One line on stderr; msg may quote the user's input or a file name, so
  * control bytes and invalid UTF-8 are escaped (jsonx_escape). */
 static void repl_error(repl_t *r, const char *msg) {
-    size_t cap = 4 * strlen(msg) + 8;
-    char *shown = malloc(cap);
-    fprintf(stderr, "%s%s\n", r->interactive ? "error: " : "gptscope: repl: ",
-            shown ? jsonx_escape(msg, shown, cap) : msg);
+    char *shown = jsonx_escape_dup(msg);
+    fprintf(stderr, "%s%s\n", r->interactive ? "error: " : "gptscope: repl: ", shown ? shown : msg);
     free(shown);
     r->had_error = 1;
 }
