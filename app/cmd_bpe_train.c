@@ -11,6 +11,7 @@
 #include "bpe_train.h"
 #include "cli.h"
 #include "tokenizer.h"
+#include "clockx.h"
 
 #define CMD "bpe-train"
 
@@ -37,17 +38,11 @@ typedef struct bpe_cli_progress {
     double t0, last; /* seconds: start, last line drawn */
 } bpe_cli_progress_t;
 
-static double bpe_cli_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* A terminal gets one line redrawn at most 10 times a second; a log file a
  * line every 5 s, so a long run shows it is alive without flooding it. */
 static void bpe_cli_on_progress(void *user, int done, int total) {
     bpe_cli_progress_t *p = user;
-    double now = bpe_cli_now();
+    double now = clockx_now();
     int final = done == total;
     if (p->tty) {
         if (final) {
@@ -117,10 +112,10 @@ int cmd_bpe_train(int argc, char **argv) {
     }
     /* a terminal sees the first update at once; a log, nothing for 5 s */
     int tty = isatty(2);
-    bpe_cli_progress_t prog = {tty, bpe_cli_now(), tty ? 0.0 : bpe_cli_now()};
+    bpe_cli_progress_t prog = {tty, clockx_now(), tty ? 0.0 : clockx_now()};
     bpe_train_opts_t o = {vocab, min_freq, bpe_cli_on_progress, &prog};
     int got = bpe_train((const char *const *)texts, lens, names, n, &o, out, err, sizeof err);
-    double secs = bpe_cli_now() - prog.t0;
+    double secs = clockx_now() - prog.t0;
     if (got < 0) {
         cli_error("%s", err);
         goto done;

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "generate.h"
 #include "sampler.h"
+#include "clockx.h"
 
 #define CMD "generate"
 #define MAX_TOP 100
@@ -220,12 +221,6 @@ static int prompt_ids(const gen_opts_t *o, const cli_model_t *cm, int **ids, siz
     return 0;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The k ids of largest logit, best first (insertion into a short sorted
  * list: k is small, and most logits fail the first comparison). */
 static int top_ids(const float *logits, int n_vocab, int k, int *ids) {
@@ -308,7 +303,7 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_sa);
     if (old_sa.sa_handler == SIG_IGN) sigaction(SIGINT, &old_sa, NULL); /* nohup, cmd & */
-    double t0 = now_s();
+    double t0 = clockx_now();
     /* A prompt that fills the context would make every new token slide the
      * window (a full re-prefill each time): keep room for the reply, up to
      * half the context, by dropping the oldest prompt tokens up front. */
@@ -322,7 +317,7 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
         sigaction(SIGINT, &old_sa, NULL);
         goto done;
     }
-    double t_prefill = now_s() - t0;
+    double t_prefill = clockx_now() - t0;
     n_trunc += n_drop;
     if (n_trunc)
         fprintf(stderr, "gptscope: note: the prompt is longer than the context; using its last "
@@ -333,7 +328,7 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     char text[4096];
     int n_gen = 0;
     gen_step_t step = {0, 0, GEN_STOP_NONE};
-    double t1 = now_s();
+    double t1 = clockx_now();
     rc = CLI_EXIT_OK;
     while (o->max_new > 0 && step.stop == GEN_STOP_NONE) {
         if (interrupted) break;
@@ -355,7 +350,7 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
             fprintf(stderr, "\ngptscope: note: context full; dropped the oldest %d tokens\n",
                     step.n_dropped);
     }
-    double t_gen = now_s() - t1;
+    double t_gen = clockx_now() - t1;
     if (!o->json) {
         int k = tokenizer_stream_flush(&st, text, sizeof text);
         if (k > 0) fwrite(text, 1, (size_t)k, stdout);
@@ -413,14 +408,14 @@ static int run_beams(const gen_opts_t *o, cli_model_t *cm, const int *ids, int n
     if (old_sa.sa_handler == SIG_IGN) sigaction(SIGINT, &old_sa, NULL); /* nohup, cmd & */
     beam_result_t res;
     memset(&res, 0, sizeof res);
-    double t0 = now_s();
+    double t0 = clockx_now();
     int failed = beam_search(cm->model, ids, n_ids, &bp, &res, err, sizeof err);
     sigaction(SIGINT, &old_sa, NULL);
     if (failed) {
         cli_error("%s", err);
         return CLI_EXIT_ERROR;
     }
-    double t = now_s() - t0;
+    double t = clockx_now() - t0;
     int rc = res.interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
     if (res.interrupted)
         fprintf(stderr, "gptscope: note: beam search interrupted; the best hypothesis so far:\n");

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "beam.h"
+#include "clockx.h"
 
 struct chat {
     const gpt_model_t *m;
@@ -40,11 +41,7 @@ struct chat {
     int has_rec;
 };
 
-static double chat_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
+static double chat_now_ms(void) { return 1e3 * clockx_now(); }
 
 const char *chat_stop_name(chat_stop_t s) {
     switch (s) {

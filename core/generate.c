@@ -3,6 +3,7 @@
 #include "generate.h"
 
 #include "threadtune.h"
+#include "clockx.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -26,12 +27,6 @@ struct gen {
     int tuning;        /* adaptive_threads asked for and the kernels allow it */
     threadtune_t tune;
 };
-
-static double gen_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 gen_params_t gen_params_default(void) {
     gen_params_t p;
@@ -162,9 +157,9 @@ static int run_pending(gen_t *g, int *n_dropped, char *err, size_t errlen) {
     } else if (g->tuning) {
         /* one decode step: on the count the tuner picks, timed for it */
         gpt_state_set_threads(g->state, threadtune_threads(&g->tune));
-        double t0 = gen_now();
+        double t0 = clockx_now();
         rc = run_tokens(g, g->n_ids - 1, 1, err, errlen);
-        threadtune_record(&g->tune, gen_now() - t0);
+        threadtune_record(&g->tune, clockx_now() - t0);
         gpt_state_set_threads(g->state, g->p.n_threads); /* prefills and slides: all */
     } else {
         rc = run_tokens(g, g->n_ids - 1, 1, err, errlen);

@@ -22,6 +22,7 @@
 #include "jsonx.h"
 #include "safetensors.h"
 #include "trainer_opts.h"
+#include "clockx.h"
 
 struct trainer {
     trainer_opts_t o;
@@ -71,12 +72,6 @@ void trainer_opts_default(trainer_opts_t *o) {
     o->muon_wd = 0.1f;
     o->muon_momentum = 0.95f;
     o->muon_ns = 5;
-}
-
-static double tr_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int64_t trainer_step(const trainer_t *t) { return t->step; }
@@ -631,7 +626,7 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
                              void *user, char *err, size_t errlen) {
     trainer_opts_t *o = &t->o;
     train_dropout_t drop = {o->dropout, o->dropout, o->dropout};
-    double t_start = tr_now(), t_aside = 0; /* t_aside: time in validation and saving */
+    double t_start = clockx_now(), t_aside = 0; /* t_aside: time in validation and saving */
     int64_t first = t->step, last_saved = t->step;
     char msg[4400];
     while (t->step < o->steps) {
@@ -685,7 +680,7 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         p.loss = (float)(loss_sum / o->accum);
         p.lr = lr;
         p.grad_norm = norm;
-        double now = tr_now();
+        double now = clockx_now();
         double per_step = (now - t_start) / (double)(t->step - first);
         p.tokens_per_s = (double)t->B * t->T * o->accum * (double)(t->step - first) /
                          fmax(now - t_start - t_aside, 1e-9);
@@ -703,8 +698,8 @@ trainer_status_t trainer_run(trainer_t *t, volatile sig_atomic_t *stop, trainer_
         }
         int save_now = (o->save_every > 0 && t->step % o->save_every == 0) || at_end;
         if (save_now && trainer_save(t, err, errlen) != 0) return TRAINER_ERROR;
-        t_aside += tr_now() - now;
-        p.elapsed_s = tr_now() - t_start;
+        t_aside += clockx_now() - now;
+        p.elapsed_s = clockx_now() - t_start;
         p.eta_s = per_step * (double)(o->steps - t->step);
         if (save_now) {
             p.saved = 1;

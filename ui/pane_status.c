@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "text.h"
+#include "clockx.h"
 
 #define STATUS_MESSAGE_S 5.0
 
@@ -21,12 +22,6 @@ struct pane_status {
     double tok_per_s;
     int have_speed;
 };
-
-static double ps_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 pane_status_t *pane_status_create(pane_view_t *v) {
     pane_status_t *p = calloc(1, sizeof *p);
@@ -60,11 +55,11 @@ void pane_status_message(pane_status_t *p, const char *msg, int is_error) {
     char *nl = strchr(p->msg, '\n');
     if (nl) *nl = '\0';
     p->msg_error = is_error;
-    p->msg_until = ps_now() + STATUS_MESSAGE_S;
+    p->msg_until = clockx_now() + STATUS_MESSAGE_S;
 }
 
 int pane_status_has_message(pane_status_t *p) {
-    if (p->msg[0] && ps_now() > p->msg_until) p->msg[0] = '\0';
+    if (p->msg[0] && clockx_now() > p->msg_until) p->msg[0] = '\0';
     return p->msg[0] != '\0';
 }
 

@@ -17,6 +17,7 @@
 #include "command.h"
 #include "jsonx.h"
 #include "text.h"
+#include "clockx.h"
 
 /* Ctrl-C: a signal handler can only set a flag; the reply loop and
    readline's signal hook look at it. Process-wide by nature (one SIGINT). */
@@ -49,12 +50,6 @@ typedef struct repl {
     attn_probe_t *probe;
     const gpt_model_t *probe_model;
 } repl_t;
-
-static double repl_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static chat_t *repl_chat(repl_t *r) { return r->host->chat(r->host->user); }
 
@@ -209,7 +204,7 @@ static void repl_reply(repl_t *r) {
     tokenizer_stream_t ts;
     tokenizer_stream_init(&ts, chat_tokenizer(c));
     chat_stop_t stop = CHAT_STOP_NONE;
-    double t0 = repl_now();
+    double t0 = clockx_now();
     int n = 0, failed = 0;
     repl_interrupted = 0;
     char out[256];
@@ -246,7 +241,7 @@ static void repl_reply(repl_t *r) {
     char notice[256];
     if (r->host->take_notice && r->host->take_notice(r->host->user, notice, sizeof notice))
         fprintf(stderr, "%snote: %s\n", r->interactive ? "" : "gptscope: ", notice);
-    double dt = repl_now() - t0;
+    double dt = clockx_now() - t0;
     if (r->interactive && !r->o->quiet)
         fprintf(stderr, "\033[2m[%d tokens, %.1f tok/s, %s]\033[0m\n", n, dt > 0 ? n / dt : 0.0,
                 chat_stop_name(chat_turn(c, chat_n_turns(c) - 1)->stop));

@@ -33,6 +33,7 @@
 #include "pane_transcript.h"
 #include "term.h"
 #include "text.h"
+#include "clockx.h"
 
 #define TUI_FRAME_S 0.03  /* redraw at most this often while streaming */
 #define TUI_POLL_S 0.01   /* keyboard polled this often while streaming */
@@ -73,12 +74,6 @@ void tui_options_default(tui_options_t *o) {
     o->mouse = 1;
     o->replay_speed = 1.0;
     o->attn_available = 1;
-}
-
-static double tui_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static const char tui_keys_help[] =
@@ -156,12 +151,12 @@ static void tui_draw(tui_t *t) {
         curs_set(0);
         doupdate();
         t->dirty = 0;
-        t->last_draw = tui_now();
+        t->last_draw = clockx_now();
         return;
     }
     char note[512];
     if (input_take_note(t->input, note, sizeof note)) pane_status_message(t->status, note, 0);
-    if (t->view.generating) pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
+    if (t->view.generating) pane_status_speed(t->status, t->reply_n, clockx_now() - t->reply_t0);
     pane_transcript_draw(t->transcript);
     pane_heatmap_draw(t->heatmap);
     pane_probs_draw(t->probs);
@@ -176,7 +171,7 @@ static void tui_draw(tui_t *t) {
     curs_set(t->view.focus == LAYOUT_FOCUS_INPUT && !overlay_shown(t->overlay) ? 1 : 0);
     doupdate();
     t->dirty = 0;
-    t->last_draw = tui_now();
+    t->last_draw = clockx_now();
 }
 
 static void tui_overlay(tui_t *t, const char *title, char *text) {
@@ -212,7 +207,7 @@ static void tui_reply_end(tui_t *t, chat_stop_t why) {
     }
     t->view.generating = 0;
     t->stop_requested = 0;
-    pane_status_speed(t->status, t->reply_n, tui_now() - t->reply_t0);
+    pane_status_speed(t->status, t->reply_n, clockx_now() - t->reply_t0);
     t->view.n_visible = chat_n_tokens(c);
     t->dirty = 1;
 }
@@ -238,7 +233,7 @@ static void tui_start_reply(tui_t *t, const char *text) {
     t->stop_requested = 0;
     term_take_sigint();
     t->reply_n = 0;
-    t->reply_t0 = tui_now();
+    t->reply_t0 = clockx_now();
     t->dirty = 1;
 }
 
@@ -526,7 +521,7 @@ static void tui_reply_step(tui_t *t) {
 /* Reveals the replayed tokens that are due; returns seconds to the next one. */
 static double tui_replay_step(tui_t *t) {
     chat_t *c = tui_chat(t);
-    double now = tui_now(), speed = t->opts.replay_speed > 0 ? t->opts.replay_speed : 1.0;
+    double now = clockx_now(), speed = t->opts.replay_speed > 0 ? t->opts.replay_speed : 1.0;
     int n = chat_n_tokens(c);
     while (t->view.n_visible < n) {
         const chat_token_t *tok = chat_token(c, t->view.n_visible);
@@ -600,7 +595,7 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
         t.quit = 1;
     } else {
         tui_relayout(&t);
-        if (t.replaying) t.replay_next_t0 = tui_now() + 0.3 / t.opts.replay_speed;
+        if (t.replaying) t.replay_next_t0 = clockx_now() + 0.3 / t.opts.replay_speed;
     }
 
     while (!t.quit && !term_ended()) {
@@ -608,14 +603,14 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
         if (v->generating) {
             /* keys every TUI_POLL_S: a poll is a system call, a small model
                makes a token in less than 0.1 ms */
-            double now = tui_now();
+            double now = clockx_now();
             if (now - t.last_poll >= TUI_POLL_S) {
                 tui_poll(&t, 0);
                 t.last_poll = now;
             }
             if (t.quit || term_ended()) break;
             if (v->generating) tui_reply_step(&t);
-            if (t.dirty && (tui_now() - t.last_draw >= TUI_FRAME_S || !v->generating)) tui_draw(&t);
+            if (t.dirty && (clockx_now() - t.last_draw >= TUI_FRAME_S || !v->generating)) tui_draw(&t);
             continue;
         }
         if (t.replaying) {
