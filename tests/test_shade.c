@@ -1,7 +1,7 @@
 /* test_shade.c - attention shading (ui/shade.h): levels grow with the
  * weight, the extremes are exact, block characters in monochrome, the
  * legend, the colour ramp, and max/mean pooling of a hand-computed causal
- * matrix. */
+ * matrix, a region of it, and the linear / log scales. */
 #include "shade.h"
 #include "tap.h"
 
@@ -87,5 +87,36 @@ int main(void) {
     shade_pool(five, 5, 2, SHADE_POOL_MAX, out);
     tap_ok(&t, out[0] == 2.0f && out[3] == 5.0f && out[1] == -1.0f,
            "uneven blocks (5 -> 2): max of the diagonal per block");
+
+    /* a region: queries 2..3 by keys 1..2, unpooled and pooled to one column */
+    float reg[4];
+    shade_pool_region(m, 4, 2, 2, 1, 2, 2, 2, SHADE_POOL_MAX, reg);
+    tap_ok(&t, reg[0] == 0.2f && reg[1] == 0.7f && reg[2] == 0.1f && reg[3] == 0.2f,
+           "a region q2..3 x k1..2 is those entries (%g %g %g %g)", reg[0], reg[1], reg[2], reg[3]);
+    shade_pool_region(m, 4, 0, 2, 1, 2, 2, 1, SHADE_POOL_MAX, reg);
+    tap_ok(&t, reg[0] == -1.0f && reg[1] == 0.6f,
+           "a region's cells above the diagonal are empty (%g %g)", reg[0], reg[1]);
+
+    /* scales */
+    tap_near(&t, shade_fraction(0.25f, 0.5f, SHADE_SCALE_LINEAR), 0.5, 1e-6, "linear: w / wmax");
+    tap_near(&t, shade_fraction(0.25f, 0.5f, SHADE_SCALE_ROW), 0.5, 1e-6, "row: linear in the given max");
+    tap_near(&t, shade_fraction(0.005f, 0.5f, SHADE_SCALE_LOG), 1.0 - 2.0 / 3.0, 1e-5,
+             "log: two decades below the max is a third of the way up");
+    tap_ok(&t, shade_fraction(1e-9f, 0.5f, SHADE_SCALE_LOG) > 0 &&
+                   shade_level(shade_fraction(1e-9f, 0.5f, SHADE_SCALE_LOG), 1.0f, 5) == 1,
+           "log: a weight below the last decade is still visible");
+    tap_ok(&t, shade_fraction(0.5f, 0.5f, SHADE_SCALE_LOG) == 1.0f &&
+                   shade_fraction(0.0f, 0.5f, SHADE_SCALE_LOG) == 0.0f,
+           "log: the max is 1, zero is 0");
+    int logmono = 1;
+    float prevf = 0;
+    for (int i = 1; i <= 1000; i++) {
+        float f = shade_fraction((float)i / 1000.0f, 1.0f, SHADE_SCALE_LOG);
+        if (f < prevf) logmono = 0;
+        prevf = f;
+    }
+    tap_ok(&t, logmono, "log scale never decreases");
+    tap_ok(&t, !shade_dark_ink(0) && shade_dark_ink(SHADE_N_COLORS - 1),
+           "light text on the dark end of the ramp, dark text on the bright end");
     return tap_done(&t);
 }

@@ -10,6 +10,15 @@ int pane_view_pos(const pane_view_t *v) {
     return v->n_visible - 1;
 }
 
+void pane_view_clamp(pane_view_t *v) {
+    const gpt_config_t *cfg = &chat_model(v->chat)->cfg;
+    if (v->layer < 0 || v->layer >= cfg->n_layer) v->layer = cfg->n_layer - 1;
+    if (v->head >= cfg->n_head) v->head = cfg->n_head - 1;
+    if (v->head < -1) v->head = -1;
+}
+
+int pane_view_may_compute(const pane_view_t *v) { return !(v->generating && v->sel < 0); }
+
 attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr) {
     return v->color ? (attr_t)COLOR_PAIR(pair) : mono_attr;
 }

@@ -16,6 +16,7 @@
 
 #include <curses.h>
 
+#include "attn_cache.h"
 #include "chat.h"
 #include "host.h"
 #include "layout.h"
@@ -35,9 +36,19 @@ enum {
     PANE_PAIR_BAR,       /* probability bars */
     PANE_PAIR_TINT0,     /* transcript tint, PANE_N_TINT levels: low .. high probability */
     PANE_PAIR_SHADE0 = PANE_PAIR_TINT0 + 5, /* heatmap, SHADE_N_COLORS background shades */
-    PANE_N_PAIRS = PANE_PAIR_SHADE0 + SHADE_N_COLORS
+    PANE_PAIR_INK0 = PANE_PAIR_SHADE0 + SHADE_N_COLORS, /* text on those shades (transcript) */
+    PANE_N_PAIRS = PANE_PAIR_INK0 + SHADE_N_COLORS
 };
 #define PANE_N_TINT 5
+
+/* What the transcript's colours say: the selected token's attention over
+ * the tokens it read (the default when attention is available), each
+ * sampled token's probability, or nothing. */
+typedef enum { PANE_TINT_OFF = 0, PANE_TINT_ATTN, PANE_TINT_PROB } pane_tint_t;
+/* The attention pane's view: the selected token's row (a list of keys), the
+ * whole causal matrix of one layer and head, or every head of the layer for
+ * the selected token at once (small multiples). */
+typedef enum { PANE_ATTN_ROW = 0, PANE_ATTN_MATRIX, PANE_ATTN_HEADS, PANE_ATTN_N_VIEWS } pane_attn_view_t;
 
 /* The state panes draw from; owned by the screen manager. */
 typedef struct pane_view {
@@ -50,15 +61,22 @@ typedef struct pane_view {
     int generating;       /* a reply is streaming */
     layout_focus_t focus;
     int layer, head;      /* attention shown; head -1 = mean of the heads */
-    int matrix;           /* 1: whole-sequence matrix, 0: the selected row */
+    pane_attn_view_t attn_view;
     shade_pool_t pool;    /* matrix cells when the sequence is longer than the pane */
-    int tint;             /* 1: transcript tinted by probability */
+    shade_scale_t scale;  /* weights to shades: linear, per row, log */
+    pane_tint_t tint;
+    attn_cache_t *attn;   /* attention rows and matrices, shared by the panes */
     int color;            /* 1: colour pairs usable */
     shade_mode_t shade;   /* heatmap colours, or blocks (SHADE_MONO) */
 } pane_view_t;
 
 /* The token the panes describe: the selection, else the newest shown; -1 when none. */
 int pane_view_pos(const pane_view_t *v);
+/* Puts layer and head in range for the chat's model (layer -1: the last). */
+void pane_view_clamp(pane_view_t *v);
+/* May the panes run a forward pass for attention now? Not for the newest
+ * token while a reply streams (generation hands its row over instead). */
+int pane_view_may_compute(const pane_view_t *v);
 /* The attribute of a colour pair, or mono_attr without colour. */
 attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr);
 /* Clears win and draws its frame with title (focused: bold, coloured). */

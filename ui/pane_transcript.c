@@ -143,18 +143,63 @@ static int pt_tint_level(const chat_token_t *t) {
     return pr < 0.05 ? 0 : pr < 0.2 ? 1 : pr < 0.5 ? 2 : pr < 0.8 ? 3 : 4;
 }
 
+/* The selected token's attention, for the tint: keys start..start+n-1. */
+typedef struct pt_attn {
+    int ok, start, n, pos;
+    float wmax;
+} pt_attn_t;
+
+static void pt_attn(pane_transcript_t *p, int pos, pt_attn_t *at) {
+    pane_view_t *v = p->v;
+    memset(at, 0, sizeof *at);
+    if (v->tint != PANE_TINT_ATTN || !v->opts->attn_available || !v->attn || pos < 0) return;
+    pane_view_clamp(v);
+    int rc = attn_cache_row(v->attn, v->chat, v->epoch, pos, pane_view_may_compute(v), v->opts->n_threads);
+    /* while streaming, the newest row may not be there yet: keep the last one */
+    if (rc < 0 || (rc > 0 && attn_cache_row_pos(v->attn, v->chat, v->epoch) < 0)) return;
+    at->ok = 1;
+    at->start = attn_cache_row_start(v->attn);
+    at->n = attn_cache_row_keys(v->attn);
+    at->pos = at->start + at->n - 1;
+    for (int k = 0; k < at->n; k++) {
+        float w = attn_cache_weight(v->attn, v->layer, v->head, k);
+        if (w > at->wmax) at->wmax = w;
+    }
+}
+
+/* Attribute of a glyph made of tokens first..last under the attention tint:
+ * shaded by the heaviest of them; dim when the selected token did not read
+ * any of them (before its window, or after it). */
+static attr_t pt_attn_attr(const pane_view_t *v, const pt_attn_t *at, int first, int last) {
+    if (last < at->start || first > at->pos) return pane_attr(v, PANE_PAIR_DIM, A_DIM);
+    float w = 0;
+    for (int tok = first > at->start ? first : at->start; tok <= last && tok <= at->pos; tok++) {
+        float x = attn_cache_weight(v->attn, v->layer, v->head, tok - at->start);
+        if (x > w) w = x;
+    }
+    float f = shade_fraction(w, at->wmax, v->scale == SHADE_SCALE_LOG ? SHADE_SCALE_LOG : SHADE_SCALE_LINEAR);
+    if (v->color && v->shade != SHADE_MONO) {
+        /* rounded, not ceiled as in the pane: the many near-zero keys stay unshaded */
+        int l = (int)(f * (float)(SHADE_N_COLORS - 1) + 0.5f);
+        return l > 0 ? (attr_t)COLOR_PAIR(PANE_PAIR_INK0 + l) : 0;
+    }
+    int l = (int)(f * (float)(SHADE_N_BLOCKS - 1) + 0.5f);
+    return l >= 4 ? A_BOLD | A_UNDERLINE : l == 3 ? A_BOLD : l == 2 ? A_UNDERLINE : 0;
+}
+
 void pane_transcript_draw(pane_transcript_t *p) {
     if (!p->win) return;
     pane_view_t *v = p->v;
     pt_sync(p);
-    char title[96];
+    char title[128];
     int pos = pane_view_pos(v);
+    const char *tint = v->tint == PANE_TINT_ATTN   ? " \xc2\xb7 attention tint"
+                       : v->tint == PANE_TINT_PROB ? " \xc2\xb7 probability tint"
+                                                   : "";
     if (v->sel >= 0)
-        snprintf(title, sizeof title, "Transcript \xc2\xb7 token %d of %d%s", pos, v->n_visible,
-                 v->tint ? " \xc2\xb7 tint" : "");
+        snprintf(title, sizeof title, "Transcript \xc2\xb7 token %d of %d%s", pos, v->n_visible, tint);
     else
-        snprintf(title, sizeof title, "Transcript%s%s", v->generating ? " \xc2\xb7 generating" : "",
-                 v->tint ? " \xc2\xb7 tint" : "");
+        snprintf(title, sizeof title, "Transcript%s%s", v->generating ? " \xc2\xb7 generating" : "", tint);
     pane_frame(v, p->win, title, v->focus == LAYOUT_FOCUS_TRANSCRIPT);
     int h = pt_inner_h(p), w = pt_inner_w(p);
     const chat_t *c = v->chat;
@@ -164,6 +209,8 @@ void pane_transcript_draw(pane_transcript_t *p) {
         wattroff(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
         return;
     }
+    pt_attn_t at;
+    pt_attn(p, pos, &at);
     for (int gi = text_first_on_line(&p->gs, p->top); gi < p->gs.n; gi++) {
         const text_glyph_t *g = &p->gs.g[gi];
         int row = g->line - p->top;
@@ -179,9 +226,12 @@ void pane_transcript_draw(pane_transcript_t *p) {
                 /* never read by the model (a prompt longer than the context
                  * keeps its last n_ctx - 1 tokens): shown dim, as it was */
                 a = pane_attr(v, PANE_PAIR_DIM, A_DIM);
+            } else if (at.ok) {
+                a = pt_attn_attr(v, &at, g->tok_first, g->tok_last);
+                if (tu && tu->role == CHAT_USER) a |= A_BOLD;
             } else if (tu && tu->role == CHAT_USER) {
                 a = pane_attr(v, PANE_PAIR_USER, A_BOLD);
-            } else if (v->tint && t->has_report) {
+            } else if (v->tint == PANE_TINT_PROB && t->has_report) {
                 int l = pt_tint_level(t);
                 a = v->color ? (attr_t)COLOR_PAIR(PANE_PAIR_TINT0 + l)
                              : l == 0 ? A_UNDERLINE : l == 1 ? A_DIM : 0;

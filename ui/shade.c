@@ -1,6 +1,7 @@
 /* shade.c - weights to block characters and gradient colours (shade.h). */
 #include "shade.h"
 
+#include <math.h>
 #include <stdio.h>
 
 int shade_level(float w, float wmax, int n_levels) {
@@ -11,6 +12,27 @@ int shade_level(float w, float wmax, int n_levels) {
     if (l < 1) l = 1;
     if (l > n_levels - 1) l = n_levels - 1;
     return l;
+}
+
+float shade_fraction(float w, float wmax, shade_scale_t scale) {
+    if (!(w > 0) || !(wmax > 0)) return 0.0f;
+    if (w >= wmax) return 1.0f;
+    float f = w / wmax;
+    if (scale != SHADE_SCALE_LOG) return f;
+    float lf = 1.0f + log10f(f) / SHADE_LOG_DECADES;
+    /* below the last decade: the smallest positive fraction, still visible */
+    return lf > 1e-6f ? lf : 1e-6f;
+}
+
+const char *shade_scale_name(shade_scale_t scale) {
+    return scale == SHADE_SCALE_ROW ? "row" : scale == SHADE_SCALE_LOG ? "log" : "linear";
+}
+
+int shade_dark_ink(int level) {
+    unsigned c = shade_rgb(level);
+    /* relative luminance (Rec. 709 weights) past the middle: dark text reads better */
+    double y = 0.2126 * (c >> 16) + 0.7152 * ((c >> 8) & 0xff) + 0.0722 * (c & 0xff);
+    return y > 110.0;
 }
 
 const char *shade_block(int level) {
@@ -61,20 +83,25 @@ void shade_legend(float wmax, char *out, size_t cap) {
 }
 
 void shade_pool(const float *m, int n, int out_n, shade_pool_t how, float *out) {
-    for (int i = 0; i < out_n; i++) {
-        int q0 = (int)((long)i * n / out_n), q1 = (int)((long)(i + 1) * n / out_n);
-        for (int j = 0; j < out_n; j++) {
-            int k0 = (int)((long)j * n / out_n), k1 = (int)((long)(j + 1) * n / out_n);
+    shade_pool_region(m, n, 0, n, 0, n, out_n, out_n, how, out);
+}
+
+void shade_pool_region(const float *m, int n, int q0, int nq, int k0, int nk, int out_q, int out_k,
+                       shade_pool_t how, float *out) {
+    for (int i = 0; i < out_q; i++) {
+        int qa = q0 + (int)((long)i * nq / out_q), qb = q0 + (int)((long)(i + 1) * nq / out_q);
+        for (int j = 0; j < out_k; j++) {
+            int ka = k0 + (int)((long)j * nk / out_k), kb = k0 + (int)((long)(j + 1) * nk / out_k);
             float acc = 0.0f;
             int count = 0;
-            for (int q = q0; q < q1; q++)
-                for (int k = k0; k < k1 && k <= q; k++) {
+            for (int q = qa; q < qb; q++)
+                for (int k = ka; k < kb && k <= q; k++) {
                     float v = m[(size_t)q * n + k];
                     if (how == SHADE_POOL_MAX) acc = count == 0 || v > acc ? v : acc;
                     else acc += v;
                     count++;
                 }
-            out[(size_t)i * out_n + j] =
+            out[(size_t)i * out_k + j] =
                 count == 0 ? -1.0f : how == SHADE_POOL_MEAN ? acc / (float)count : acc;
         }
     }

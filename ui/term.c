@@ -81,6 +81,7 @@ static void term_colors(int no_color, pane_view_t *v) {
         unsigned rgb = shade_rgb(l);
         int bg = v->shade == SHADE_RGB ? (int)rgb : shade_xterm256(rgb);
         init_extended_pair(PANE_PAIR_SHADE0 + l, -1, bg);
+        init_extended_pair(PANE_PAIR_INK0 + l, shade_dark_ink(l) ? COLOR_BLACK : COLOR_WHITE, bg);
     }
 }
 

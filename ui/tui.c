@@ -89,12 +89,16 @@ static const char tui_keys_help[] =
     "Transcript, attention and probability panes (after Tab)\n"
     "  arrows, h j k l   move the token cursor   Home/End, g/G  first/last token\n"
     "  f, Esc            follow the newest token  Enter, i       back to the input\n"
-    "  [ ]  layer   { }  head   a  mean of heads  m  row / matrix view\n"
-    "  p  max / mean pooling (matrix)   s  sort the row by weight (attention pane)\n"
-    "  t  tint tokens by probability    z  zoom the pane   q  quit\n"
-    "     (tint: red < 5%, magenta < 20%, yellow < 50%, plain < 80%, green above;\n"
-    "      without colour: underlined < 5%, dim < 20%)\n"
-    "  j k, arrows in the attention / probability pane scroll its list\n"
+    "  [ ]  layer   { }  head   a  mean of heads   n  linear / row / log shading\n"
+    "  m  row / matrix view   H  row / all-heads view   p  max / mean pooling (matrix)\n"
+    "  t  transcript tint: attention of the selected token (shaded by weight in\n"
+    "     the layer and head shown; dim: not read by it), probability, or none\n"
+    "     (probability: red < 5%, magenta < 20%, yellow < 50%, plain < 80%, green\n"
+    "      above; without colour: underlined < 5%, dim < 20%)\n"
+    "  z  zoom the pane   q  quit\n"
+    "Attention pane: s sort the row by weight; j k, arrows scroll it (pick the head\n"
+    "  in the heads view); matrix: + - zoom around the selected token, < > move\n"
+    "  the keys left / right.  Probability pane: j k, arrows scroll\n"
     "\n"
     "Slash commands\n";
 
@@ -254,7 +258,7 @@ static void tui_run_command(tui_t *t, const char *line) {
     case COMMAND_ATTN:
         if (res.layer >= 0) v->layer = res.layer;
         if (res.head != -2) v->head = res.head;
-        v->matrix = 0;
+        v->attn_view = PANE_ATTN_ROW;
         v->focus = LAYOUT_FOCUS_ATTN;
         tui_message(t, res.msg, 0);
         break;
@@ -347,14 +351,20 @@ static void tui_pane_key(tui_t *t, int key) {
     default: break;
     }
     if (!(r & PANE_CONSUMED) && v->focus != LAYOUT_FOCUS_ATTN && v->opts->attn_available &&
-        key > 0 && key < 128 && strchr("[]{}amp", key))
+        key > 0 && key < 128 && strchr("[]{}ampnH", key))
         r = pane_heatmap_handle_key(t->heatmap, key);
     if (r & PANE_CONSUMED) {
         if (r & PANE_REDRAW) t->dirty = 1;
         return;
     }
     switch (key) {
-    case 't': v->tint = !v->tint; break;
+    case 't':
+        /* attention, probability, none (attention only when there is some) */
+        v->tint = v->tint == PANE_TINT_ATTN   ? PANE_TINT_PROB
+                  : v->tint == PANE_TINT_PROB ? PANE_TINT_OFF
+                  : v->opts->attn_available   ? PANE_TINT_ATTN
+                                              : PANE_TINT_PROB;
+        break;
     case 'z':
         t->zoom = !t->zoom;
         tui_relayout(t);
@@ -547,6 +557,7 @@ static double tui_replay_step(tui_t *t) {
 static void tui_free(tui_t *t) {
     pane_transcript_free(t->transcript);
     pane_heatmap_free(t->heatmap);
+    attn_cache_free(t->view.attn);
     pane_probs_free(t->probs);
     pane_status_free(t->status);
     input_free(t->input);
@@ -572,7 +583,12 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     v->sel = -1;
     v->layer = -1; /* the last layer */
     v->head = -1;  /* mean of the heads */
-    v->tint = 1;
+    v->tint = t.opts.attn_available ? PANE_TINT_ATTN : PANE_TINT_PROB;
+    v->attn = attn_cache_create();
+    /* each row (each head, in the heads view) shaded by its own maximum: a
+       whole-matrix scale is dominated by the first query, whose only key
+       has weight 1 */
+    v->scale = SHADE_SCALE_ROW;
     v->focus = LAYOUT_FOCUS_INPUT;
     v->n_visible = t.opts.replay ? 0 : chat_n_tokens(v->chat);
     t.replaying = t.opts.replay && chat_n_tokens(v->chat) > 0;
@@ -589,7 +605,7 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     t.overlay = overlay_create(v);
     t.input = input_create(v, t.opts.history_path, err, errlen);
     int rc = 0;
-    if (!t.transcript || !t.heatmap || !t.probs || !t.status || !t.overlay || !t.input) {
+    if (!v->attn || !t.transcript || !t.heatmap || !t.probs || !t.status || !t.overlay || !t.input) {
         if (t.input) snprintf(err, errlen, "out of memory");
         rc = -1;
         t.quit = 1;
