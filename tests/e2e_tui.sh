@@ -366,8 +366,14 @@ PY
     keys sl Enter
     wait_for sl '[0-9.]+ tok/s' 30
     sleep 0.5
-    keys sl Tab End Left
+    # End, then Left once the End is drawn: sent together, the screen can be
+    # read between the two keys
+    keys sl Tab End
     wait_for sl 'Transcript · token [0-9]+ of' 5
+    last=$(grep -oE 'Transcript · token [0-9]+' "$TMP/screen" | grep -oE '[0-9]+$')
+    keys sl Left
+    wait_for sl "Transcript · token $((${last:-1} - 1)) of" 5 &&
+        wait_for sl "token $((${last:-1} - 1)) \"[^│]*\" over [0-9]+ token" 5
     live=$(grep -oE 'token [0-9]+ "[^│]*" over [0-9]+ token' "$TMP/screen" | sed 's/ ".*"//')
     keys sl C-d
     wait_exit sl 10
@@ -376,10 +382,12 @@ PY
         --db "$DB" --history "$HIST" --threads 1 --speed 0)
     T new-session -d -s r3 -x 120 -y 40 "$cmd; sleep 600"
     wait_for r3 'replay finished' 15
-    keys r3 Tab End Left
+    keys r3 Tab End
     wait_for r3 'Transcript · token [0-9]+ of' 5
-    sleep 0.5
-    screen r3
+    last=$(grep -oE 'Transcript · token [0-9]+' "$TMP/screen" | grep -oE '[0-9]+$')
+    keys r3 Left
+    wait_for r3 "Transcript · token $((${last:-1} - 1)) of" 5 &&
+        wait_for r3 "token $((${last:-1} - 1)) \"[^│]*\" over [0-9]+ token" 5
     again=$(grep -oE 'token [0-9]+ "[^│]*" over [0-9]+ token' "$TMP/screen" | sed 's/ ".*"//')
     [ -n "$live" ] && [ "$live" = "$again" ] && [ "${live##* over }" != "64 token" ]
     ok $? "replay after a slide: attention over the window seen live ($live / $again)"
@@ -430,6 +438,74 @@ ok $? "/sep none: the prompt is shown right after the reply, as it is fed" "$(sh
 keys sp C-d
 wait_exit sp 10
 
+# views NAME SIZE: each way of reading attention, on a finished reply
+views() {
+    local z=$1 sz=$2
+    # the transcript tinted by the newest token's attention (the default):
+    # the prompt's tokens carry background shades (256-colour or direct)
+    T capture-pane -e -p -t "$z" >"$TMP/escreen"
+    local l2 rest
+    l2=$(sed -n 2p "$TMP/escreen")
+    grep -qE 'attention tint|· attn ' "$TMP/escreen" &&
+        [[ $l2 =~ $'\e'\[48\;(5\;[0-9]+|2\;[0-9\;]+)m[^│]*The ]]
+    ok $? "$sz: the transcript is tinted by attention, the prompt's words shaded" "$(head -3 "$TMP/escreen" | cat -v)"
+    keys "$z" Tab # the transcript
+    keys "$z" Home
+    wait_for "$z" 'token 0 of|· 0/' 5
+    T capture-pane -e -p -t "$z" >"$TMP/escreen"
+    # the first token reads only itself: the tokens after it are dim, unshaded
+    l2=$(sed -n 2p "$TMP/escreen")
+    rest=${l2#*The}
+    rest=${rest%%│*}
+    [ "$rest" != "$l2" ] && [[ $rest == *old* ]] && [[ $rest != *$'\e[48;'* ]]
+    ok $? "$sz: the first token selected: the tokens after it are not shaded" "$(echo "$rest" | cat -v)"
+    keys "$z" End
+    keys "$z" t
+    wait_for "$z" 'probability tint|· prob ' 5
+    ok $? "$sz: t: tint by probability" "$(head -1 "$TMP/screen")"
+    keys "$z" t
+    wait_for "$z" '─ Transcript · (token [0-9]+ of [0-9]+|[0-9]+/[0-9]+) ─' 5
+    ok $? "$sz: t again: no tint" "$(head -1 "$TMP/screen")"
+    keys "$z" t
+    wait_for "$z" 'attention tint|· attn ' 5
+    ok $? "$sz: t again: attention tint" "$(head -1 "$TMP/screen")"
+    # the matrix, its token axes, zoom and key panning
+    keys "$z" Tab # the attention pane
+    keys "$z" m
+    wait_for "$z" 'tokens 0\.\.[0-9]+' 5 && wait_for "$z" '│The +[^│]*│' 5
+    ok $? "$sz: m: the matrix, its rows labelled with tokens" "$(shown)"
+    keys "$z" +
+    wait_for "$z" 'zoom [0-9]+ of [0-9]+' 5
+    ok $? "$sz: +: zoomed in around the selected token" "$(shown)"
+    keys "$z" + + +
+    keys "$z" '<'
+    wait_for "$z" 'keys [0-9]+\.\.[0-9]+' 5
+    ok $? "$sz: <: the keys move left of the queries" "$(shown)"
+    keys "$z" -
+    keys "$z" - - - -
+    wait_for "$z" 'tokens 0\.\.[0-9]+(, max-pooled)? ' 5 && ! grep -q 'zoom [0-9]' "$TMP/screen"
+    ok $? "$sz: -: back to the whole window" "$(shown)"
+    keys "$z" n
+    wait_for "$z" '[0-9]\.[0-9]{3} log ' 5
+    ok $? "$sz: n: log shading, named in the legend" "$(shown)"
+    keys "$z" n
+    wait_for "$z" '[0-9]\.[0-9]{3}  ' 5
+    ok $? "$sz: n again: linear" "$(shown)"
+    keys "$z" n
+    # every head of the layer at once
+    keys "$z" H
+    wait_for "$z" 'all 4 heads' 5 && wait_for "$z" '▶mean' 5 &&
+        [ "$(grep -cE '│ h[0-3] ' "$TMP/screen")" -ge 2 ]
+    ok $? "$sz: H: one strip per head, the mean selected" "$(shown)"
+    keys "$z" j j
+    wait_for "$z" '▶h1' 5 && wait_for "$z" 'Heads · layer [0-9]+/2 · head 1/4' 5
+    ok $? "$sz: j in the heads view picks a head (the title follows)" "$(shown)"
+    keys "$z" H
+    wait_for "$z" 'Attention · layer [0-9]+/2 · head 1/4' 5 && wait_for "$z" 'over [0-9]+ tokens' 5
+    ok $? "$sz: H again: the row of that head" "$(shown)"
+    keys "$z" Enter
+}
+
 # terminal sizes: 200x60 fills the probability pane (60 candidates are kept
 # per token, it showed 10 and left the rest empty) with a cumulative column;
 # 80x24 still draws every pane
@@ -453,6 +529,7 @@ for size in 200x60 80x24; do
             grep -q 'Attention' "$TMP/screen" && [ "$(wc -l <"$TMP/screen")" -le 24 ]
         ok $? "80x24: transcript, attention and probabilities all drawn" "$(shown)"
     fi
+    views "z$cols" "${cols}x$rows"
     keys "z$cols" C-d
 done
 

@@ -22,8 +22,7 @@ void heat_heads_draw(heat_heads_t *hh, const heat_ctx_t *c, int pos) {
     if (heat_need_row(c, pos) != 0) return;
     int start = attn_cache_row_start(v->attn), nk = attn_cache_row_keys(v->attn);
     heat_label(ch, pos, lab, 32);
-    snprintf(line, sizeof line, "token %d \"%s\" over %d \xc2\xb7 layer %d, all %d heads", pos, lab, nk,
-             v->layer, cfg->n_head);
+    snprintf(line, sizeof line, "all %d heads \xc2\xb7 token %d \"%s\" over %d", cfg->n_head, pos, lab, nk);
     pane_put(c->win, 1, 1, line, c->w);
     int rows = c->h - 2;
     int tw = c->w >= 60 ? 24 : c->w >= 34 ? 6 : 0; /* the tail: weight, key, entropy */

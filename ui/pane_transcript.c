@@ -200,6 +200,12 @@ void pane_transcript_draw(pane_transcript_t *p) {
         snprintf(title, sizeof title, "Transcript \xc2\xb7 token %d of %d%s", pos, v->n_visible, tint);
     else
         snprintf(title, sizeof title, "Transcript%s%s", v->generating ? " \xc2\xb7 generating" : "", tint);
+    if (text_width(title, strlen(title)) > p->r.w - 6) {
+        /* a narrow pane: the short form, so the tint is still named */
+        tint = v->tint == PANE_TINT_ATTN ? " \xc2\xb7 attn" : v->tint == PANE_TINT_PROB ? " \xc2\xb7 prob" : "";
+        if (v->sel >= 0) snprintf(title, sizeof title, "Transcript \xc2\xb7 %d/%d%s", pos, v->n_visible, tint);
+        else snprintf(title, sizeof title, "Transcript%s%s", v->generating ? " \xc2\xb7 gen" : "", tint);
+    }
     pane_frame(v, p->win, title, v->focus == LAYOUT_FOCUS_TRANSCRIPT);
     int h = pt_inner_h(p), w = pt_inner_w(p);
     const chat_t *c = v->chat;
