@@ -183,7 +183,23 @@ void export_json(const store_session_data_t *d, FILE *out) {
             }
             fputc('}', out);
         }
-        fputs("]}", out);
+        fputc(']', out);
+        /* a beam-search reply: every hypothesis, best (the reply) first */
+        if (t->n_hyps > 0) {
+            fputs(",\"beams\":[", out);
+            for (int h = 0; h < t->n_hyps; h++) {
+                fprintf(out, "%s{\"score\":", h ? "," : "");
+                cli_json_number(out, t->hyps[h].score);
+                fputs(",\"sum_logprob\":", out);
+                cli_json_number(out, t->hyps[h].sum_logprob);
+                fputs(",\"ids\":[", out);
+                for (int i = 0; i < t->hyps[h].n; i++)
+                    fprintf(out, "%s%d", i ? "," : "", t->hyps[h].ids[i]);
+                fputs("]}", out);
+            }
+            fputc(']', out);
+        }
+        fputc('}', out);
     }
     fputs("]}\n", out);
 }

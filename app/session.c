@@ -198,6 +198,20 @@ static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *er
     /* a user turn's tokens are all there already (a re-saved model turn's too) */
     for (int i = 0; (t->role == CHAT_USER || turn < chat_n_turns(c) - 1) && i < t->n; i++)
         if (sess_store_token(s, c, t->first + i, i, err, errlen) != 0) return -1;
+    /* a beam search ran before its reply began: its hypotheses are known */
+    if (t->n_hyps > 0) {
+        store_hyp_t *h = calloc((size_t)t->n_hyps, sizeof *h);
+        if (!h) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (int k = 0; k < t->n_hyps; k++)
+            h[k] = (store_hyp_t){t->hyps[k].n, t->hyps[k].ids, t->hyps[k].score,
+                                 t->hyps[k].sum_logprob};
+        int rc = store_turn_hyps(s->store, id, h, t->n_hyps, err, errlen);
+        free(h);
+        if (rc != 0) return -1;
+    }
     return 0;
 }
 
@@ -483,6 +497,19 @@ int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, c
             int ws = t->tokens[k].window_start;
             if (ws >= 0 && ws <= first + k)
                 rc = chat_restore_windows(s->chat, first + k, 1, &ws, err, errlen);
+        }
+        if (rc == 0 && n > 0 && role == CHAT_MODEL && t->n_hyps > 0) {
+            chat_hyp_t *h = calloc((size_t)t->n_hyps, sizeof *h);
+            if (!h) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            }
+            for (int k = 0; h && k < t->n_hyps; k++)
+                h[k] = (chat_hyp_t){t->hyps[k].n, t->hyps[k].ids, (float)t->hyps[k].score,
+                                    (float)t->hyps[k].sum_logprob};
+            if (h) rc = chat_restore_hyps(s->chat, chat_n_turns(s->chat) - 1, h, t->n_hyps, err,
+                                          errlen);
+            free(h);
         }
         if (rc == 0 && n > 0) s->turn_ids[chat_n_turns(s->chat) - 1] = t->id;
         free(ids);

@@ -50,11 +50,17 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     /* 1 -> 2: the window each token was run in, so a replay recomputes
      * attention over exactly what the model saw */
     "ALTER TABLE tokens ADD COLUMN window_start INTEGER;",
+    /* 2 -> 3: a beam-search reply's hypotheses, so the probability pane can
+     * show where the others went; ids as space-separated decimals */
+    "CREATE TABLE beam_hyps ("
+    "  turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,"
+    "  rank INTEGER NOT NULL, score REAL, sum_logprob REAL, ids TEXT NOT NULL,"
+    "  PRIMARY KEY (turn_id, rank)) WITHOUT ROWID;",
 };
 
 enum {
     ST_SESSION_NEW, ST_SESSION_SETTINGS, ST_TURN_BEGIN, ST_TOKEN_ADD, ST_CAND_ADD, ST_TURN_TEXT,
-    ST_TURN_END, ST_TITLE, ST_TOUCH, ST_TOKEN_WINDOW, ST_COUNT
+    ST_TURN_END, ST_TITLE, ST_TOUCH, ST_TOKEN_WINDOW, ST_HYP_ADD, ST_COUNT
 };
 
 static const char *const store_sql[ST_COUNT] = {
@@ -76,6 +82,8 @@ static const char *const store_sql[ST_COUNT] = {
     "AND title IS NULL",
     "UPDATE sessions SET updated = ?2 WHERE id = (SELECT session_id FROM turns WHERE id = ?1)",
     "UPDATE tokens SET window_start = ?3 WHERE turn_id = ?1 AND idx = ?2",
+    "INSERT OR REPLACE INTO beam_hyps (turn_id, rank, score, sum_logprob, ids) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 struct store {
@@ -457,6 +465,38 @@ int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err,
     return rc;
 }
 
+int store_turn_hyps(store_t *s, int64_t turn, const store_hyp_t *hyps, int n, char *err,
+                    size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "storing beam hypotheses");
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < n; k++) {
+        size_t cap = (size_t)hyps[k].n * 12 + 1, o = 0;
+        char *text = malloc(cap);
+        if (!text) {
+            snprintf(err, errlen, "%s: out of memory storing beam hypotheses", s->path);
+            rc = -1;
+            break;
+        }
+        text[0] = '\0';
+        for (int i = 0; i < hyps[k].n; i++)
+            o += (size_t)snprintf(text + o, cap - o, i ? " %d" : "%d", hyps[k].ids[i]);
+        sqlite3_stmt *q = store_stmt(s, ST_HYP_ADD);
+        sqlite3_bind_int64(q, 1, turn);
+        sqlite3_bind_int(q, 2, k);
+        sqlite3_bind_double(q, 3, hyps[k].score);
+        sqlite3_bind_double(q, 4, hyps[k].sum_logprob);
+        sqlite3_bind_text(q, 5, text, (int)o, SQLITE_TRANSIENT);
+        free(text);
+        rc = store_done(s, q, err, errlen, "storing beam hypotheses");
+    }
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = store_fail(s, err, errlen, "storing beam hypotheses");
+    if (rc != 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms, char *err,
                    size_t errlen) {
     if (store_writable(s, err, errlen) != 0) return -1;
@@ -578,6 +618,8 @@ void store_session_data_free(store_session_data_t *d) {
         store_turn_data_t *t = &d->turns[i];
         for (int k = 0; k < t->n_tokens; k++) store_token_free(&t->tokens[k]);
         free(t->tokens);
+        for (int k = 0; k < t->n_hyps; k++) free(t->hyps[k].ids);
+        free(t->hyps);
         free(t->text);
         free(t->settings_json);
         free(t->stop);
@@ -591,6 +633,47 @@ void store_session_data_free(store_session_data_t *d) {
     "SELECT id, idx, token_id, text, t_ms, has_sample, chosen_prob, chosen_raw_logprob, "       \
     "entropy_raw, entropy_final, n_kept, chosen_rank, settings, " window_col                    \
     " FROM tokens WHERE turn_id = ?1 ORDER BY idx"
+
+/* The hypotheses of turn t (qh: rank order). A stored ids text that is not
+ * a list of integers is an error, not a shorter reply. 0, or -1 with err. */
+static int store_load_hyps(store_t *s, store_turn_data_t *t, sqlite3_stmt *qh, char *err,
+                           size_t errlen) {
+    sqlite3_reset(qh);
+    sqlite3_bind_int64(qh, 1, t->id);
+    int rc;
+    while ((rc = sqlite3_step(qh)) == SQLITE_ROW) {
+        store_hyp_t *v = realloc(t->hyps, ((size_t)t->n_hyps + 1) * sizeof *v);
+        if (!v) goto nomem;
+        t->hyps = v;
+        store_hyp_t *h = &t->hyps[t->n_hyps++];
+        memset(h, 0, sizeof *h);
+        h->score = sqlite3_column_double(qh, 0);
+        h->sum_logprob = sqlite3_column_double(qh, 1);
+        const char *text = (const char *)sqlite3_column_text(qh, 2);
+        size_t len = text ? strlen(text) : 0;
+        h->ids = malloc((len / 2 + 1) * sizeof *h->ids); /* at most one id per 2 bytes */
+        if (!h->ids) goto nomem;
+        const char *p = text ? text : "";
+        while (*p) {
+            char *end;
+            errno = 0;
+            long id = strtol(p, &end, 10);
+            if (end == p || errno || id < 0 || id > 0x7fffffff || (*end && *end != ' ')) {
+                snprintf(err, errlen, "%s: turn %lld: beam hypothesis %d: bad ids text", s->path,
+                         (long long)t->id, t->n_hyps);
+                return -1;
+            }
+            h->ids[h->n++] = (int)id;
+            p = *end ? end + 1 : end;
+        }
+    }
+    if (rc == SQLITE_DONE) return 0;
+    store_fail(s, err, errlen, "reading beam hypotheses");
+    return -1;
+nomem:
+    snprintf(err, errlen, "%s: out of memory reading beam hypotheses", s->path);
+    return -1;
+}
 
 static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt, sqlite3_stmt *qc) {
     sqlite3_reset(qt);
@@ -657,7 +740,7 @@ static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt,
 int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *err,
                        size_t errlen) {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *qi = NULL, *qturn = NULL, *qt = NULL, *qc = NULL;
+    sqlite3_stmt *qi = NULL, *qturn = NULL, *qt = NULL, *qc = NULL, *qh = NULL;
     int rc = -1;
     /* one read transaction: a writer adding tokens meanwhile is not seen half-way */
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -674,7 +757,12 @@ int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *
         sqlite3_prepare_v2(s->db,
                            "SELECT token_id, text, logit, raw_prob, prob, kept FROM candidates "
                            "WHERE token_row = ?1 ORDER BY rank",
-                           -1, &qc, NULL) != SQLITE_OK) {
+                           -1, &qc, NULL) != SQLITE_OK ||
+        (s->version >= 3 && /* before schema 3 there were none */
+         sqlite3_prepare_v2(s->db,
+                            "SELECT score, sum_logprob, ids FROM beam_hyps WHERE turn_id = ?1 "
+                            "ORDER BY rank",
+                            -1, &qh, NULL) != SQLITE_OK)) {
         store_fail(s, err, errlen, "reading a session");
         goto done;
     }
@@ -687,7 +775,7 @@ int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *
     }
     store_read_info(qi, &out->info);
     sqlite3_bind_int64(qturn, 1, id);
-    int cap = 0;
+    int cap = 0, hyps_failed = 0;
     while ((step = sqlite3_step(qturn)) == SQLITE_ROW) {
         if (out->n_turns == cap) {
             cap = cap ? 2 * cap : 16;
@@ -709,10 +797,19 @@ int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *
             step = SQLITE_NOMEM;
             break;
         }
+        if (qh && store_load_hyps(s, t, qh, err, errlen) != 0) {
+            hyps_failed = 1; /* err says why */
+            break;
+        }
     }
     if (step != SQLITE_DONE) {
-        if (step == SQLITE_NOMEM || step == SQLITE_ROW) snprintf(err, errlen, "%s: out of memory reading session %lld", s->path, (long long)id);
-        else store_fail(s, err, errlen, "reading a session");
+        if (hyps_failed) {
+            /* err is set */
+        } else if (step == SQLITE_NOMEM || step == SQLITE_ROW) {
+            snprintf(err, errlen, "%s: out of memory reading session %lld", s->path, (long long)id);
+        } else {
+            store_fail(s, err, errlen, "reading a session");
+        }
         goto done;
     }
     rc = 0;
@@ -721,6 +818,7 @@ done:
     sqlite3_finalize(qturn);
     sqlite3_finalize(qt);
     sqlite3_finalize(qc);
+    sqlite3_finalize(qh);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc != 0) store_session_data_free(out);
     return rc;

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store_t;
 
@@ -83,6 +83,18 @@ int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err,
  * ran (a reply's last token runs when the next prompt is fed). */
 int store_token_set_window(store_t *s, int64_t turn, int idx, int window_start, char *err,
                            size_t errlen);
+/* One beam-search hypothesis of a model turn: the ids it would have replied
+ * with and its scores (beam.h). */
+typedef struct store_hyp {
+    int n;
+    int *ids;
+    double score, sum_logprob;
+} store_hyp_t;
+
+/* Stores the hypotheses of a model turn, best first (rank 0 is the reply),
+ * in one transaction. */
+int store_turn_hyps(store_t *s, int64_t turn, const store_hyp_t *hyps, int n, char *err,
+                    size_t errlen);
 /* Ends a turn: why it stopped ("eos", "max", "interrupted", "error", or NULL
  * for a user turn) and how long it took. */
 int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms, char *err,
@@ -106,6 +118,8 @@ typedef struct store_turn_data {
     double elapsed_ms;
     int n_tokens;
     store_token_t *tokens;   /* owned: texts, settings and cand arrays are malloc'd */
+    int n_hyps;              /* a beam-search reply's hypotheses (schema 3), best first */
+    store_hyp_t *hyps;       /* owned, ids included */
 } store_turn_data_t;
 
 typedef struct store_session_data {

@@ -32,8 +32,7 @@ struct chat {
     int in_reply;
     chat_stop_t reply_stop; /* set when the reply stopped by itself */
     double reply_t0;        /* monotonic ms when the reply began */
-    int *beam_ids;          /* a searched reply being handed out */
-    int n_beam, beam_next;
+    int n_beam, beam_next;  /* a searched reply being handed out: the turn's hyps[0] */
     int have_history;       /* the generator holds a processed prompt */
     int n_windowed;         /* toks[0..n_windowed) have their window_start */
     int sim_have, sim_ws;   /* the sliding window replayed over restored turns */
@@ -281,14 +280,40 @@ chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t 
     return c;
 }
 
+static void chat_turn_free_hyps(chat_turn_t *t) {
+    for (int k = 0; k < t->n_hyps; k++) free(t->hyps[k].ids);
+    free(t->hyps);
+    t->hyps = NULL;
+    t->n_hyps = 0;
+}
+
+/* Copies hyps[0..n) into turn t (which has none). 0, or -1 out of memory. */
+static int chat_turn_set_hyps(chat_turn_t *t, const chat_hyp_t *hyps, int n) {
+    if (n <= 0) return 0;
+    t->hyps = calloc((size_t)n, sizeof *t->hyps);
+    if (!t->hyps) return -1;
+    t->n_hyps = n;
+    for (int k = 0; k < n; k++) {
+        t->hyps[k] = hyps[k];
+        t->hyps[k].ids = malloc((size_t)(hyps[k].n > 0 ? hyps[k].n : 1) * sizeof(int));
+        if (!t->hyps[k].ids) {
+            t->n_hyps = k;
+            chat_turn_free_hyps(t);
+            return -1;
+        }
+        if (hyps[k].n > 0) memcpy(t->hyps[k].ids, hyps[k].ids, (size_t)hyps[k].n * sizeof(int));
+    }
+    return 0;
+}
+
 void chat_free(chat_t *c) {
     if (!c) return;
     gen_free(c->gen);
     sampler_free(c->smp);
     free(c->toks);
     free(c->ids);
+    for (int i = 0; i < c->n_turns; i++) chat_turn_free_hyps(&c->turns[i]);
     free(c->turns);
-    free(c->beam_ids);
     free(c);
 }
 
@@ -459,9 +484,8 @@ int chat_reply_begin(chat_t *c, char *err, size_t errlen) {
         return -1;
     }
     if (!c->have_history && chat_feed(c, NULL, 0, err, errlen) != 0) return -1;
-    free(c->beam_ids);
-    c->beam_ids = NULL;
     c->n_beam = c->beam_next = 0;
+    beam_result_t res = {0};
     if (c->set.beams > 1) {
         int n_ctx = c->m->cfg.n_ctx;
         int max_new = c->set.max_tokens < n_ctx - 1 ? c->set.max_tokens : n_ctx - 1;
@@ -470,22 +494,29 @@ int chat_reply_begin(chat_t *c, char *err, size_t errlen) {
         beam_params_t bp = {c->set.beams,   max_new,      1.0f, tokenizer_eot_id(c->tok),
                             c->n_threads, NULL};
         if (!c->set.stop_at_eos) bp.eos_id = -1;
-        beam_result_t res;
         if (beam_search(c->m, chat_ids(c) + start, c->n_toks - start, &bp, &res, err, errlen))
             return -1;
-        if (res.n_hyps > 0 && res.hyps[0].n > 0) {
-            c->beam_ids = malloc((size_t)res.hyps[0].n * sizeof(int));
-            if (!c->beam_ids) {
-                beam_result_free(&res);
-                snprintf(err, errlen, "chat: out of memory");
-                return -1;
-            }
-            memcpy(c->beam_ids, res.hyps[0].ids, (size_t)res.hyps[0].n * sizeof(int));
-            c->n_beam = res.hyps[0].n;
-        }
-        beam_result_free(&res);
     }
-    if (chat_push_turn(c, CHAT_MODEL, err, errlen) != 0) return -1;
+    if (chat_push_turn(c, CHAT_MODEL, err, errlen) != 0) {
+        beam_result_free(&res);
+        return -1;
+    }
+    if (res.n_hyps > 0) {
+        chat_turn_t *turn = &c->turns[c->n_turns - 1];
+        chat_hyp_t *h = calloc((size_t)res.n_hyps, sizeof *h);
+        for (int k = 0; h && k < res.n_hyps; k++)
+            h[k] = (chat_hyp_t){res.hyps[k].n, res.hyps[k].ids, res.hyps[k].score,
+                                res.hyps[k].sum_logprob};
+        int rc = h ? chat_turn_set_hyps(turn, h, res.n_hyps) : -1;
+        free(h);
+        beam_result_free(&res);
+        if (rc != 0) {
+            c->n_turns--;
+            snprintf(err, errlen, "chat: out of memory");
+            return -1;
+        }
+        c->n_beam = turn->hyps[0].n;
+    }
     c->in_reply = 1;
     c->reply_stop = CHAT_STOP_NONE;
     c->reply_t0 = chat_now_ms();
@@ -514,10 +545,16 @@ int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen) {
     gen_step_t st;
     sampler_report_t rep;
     int rc;
-    if (c->set.beams > 1)
-        rc = gen_accept(c->gen, c->beam_ids[c->beam_next++], &st, err, errlen);
-    else
+    if (c->set.beams > 1) {
+        /* the distribution at this position, before the search's token is
+         * appended: what the search ranked its proposals by */
+        int id = turn->hyps[0].ids[c->beam_next++];
+        rc = gen_sync(c->gen, err, errlen);
+        if (rc == 0) sampler_describe(c->smp, gen_logits(c->gen), id, &rep);
+        if (rc == 0) rc = gen_accept(c->gen, id, &st, err, errlen);
+    } else {
         rc = gen_step(c->gen, c->smp, &rep, &st, err, errlen);
+    }
     if (rc != 0) {
         c->reply_stop = CHAT_STOP_ERROR;
         return -1;
@@ -530,10 +567,8 @@ int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen) {
     chat_note_windows(c);
     chat_token_t *t = &c->toks[c->n_toks - 1];
     t->t_ms = chat_now_ms() - c->reply_t0;
-    if (c->set.beams <= 1) {
-        t->has_report = 1;
-        t->report = rep;
-    }
+    t->has_report = 1;
+    t->report = rep;
     turn->n++;
     int eos = tokenizer_eot_id(c->tok);
     if (c->set.stop_at_eos && eos >= 0 && st.id == eos)
@@ -669,7 +704,36 @@ int chat_sync(chat_t *c, char *err, size_t errlen) {
     return chat_feed(c, NULL, 0, err, errlen);
 }
 
+int chat_restore_hyps(chat_t *c, int turn, const chat_hyp_t *hyps, int n, char *err,
+                      size_t errlen) {
+    if (turn < 0 || turn >= c->n_turns || c->turns[turn].role != CHAT_MODEL) {
+        snprintf(err, errlen, "chat: turn %d is not a reply", turn);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) {
+        if (hyps[k].n < 0 || (hyps[k].n > 0 && !hyps[k].ids)) {
+            snprintf(err, errlen, "chat: beam hypothesis %d of turn %d has no ids", k + 1, turn);
+            return -1;
+        }
+        for (int i = 0; i < hyps[k].n; i++)
+            if (hyps[k].ids[i] < 0 || hyps[k].ids[i] >= c->m->cfg.n_vocab) {
+                snprintf(err, errlen,
+                         "chat: beam hypothesis %d of turn %d: token id %d is outside this "
+                         "model's vocabulary (%d)",
+                         k + 1, turn, hyps[k].ids[i], c->m->cfg.n_vocab);
+                return -1;
+            }
+    }
+    chat_turn_free_hyps(&c->turns[turn]);
+    if (chat_turn_set_hyps(&c->turns[turn], hyps, n) != 0) {
+        snprintf(err, errlen, "chat: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 void chat_clear(chat_t *c) {
+    for (int i = 0; i < c->n_turns; i++) chat_turn_free_hyps(&c->turns[i]);
     c->n_windowed = 0;
     c->sim_have = c->sim_ws = 0;
     c->n_toks = 0;

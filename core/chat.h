@@ -12,7 +12,9 @@
  * handle keys between tokens; chat_reply_end closes it (with
  * CHAT_STOP_INTERRUPTED when the user stopped it). With beams > 1 the reply
  * is searched in full by chat_reply_begin (beam.h) and then handed out one
- * token per step like a sampled one, without a sampler report.
+ * token per step like a sampled one; its report describes the raw
+ * distribution the search ranked by (sampler_describe), and the turn keeps
+ * every hypothesis the search finished with (chat_turn_t.hyps).
  *
  * A recorder (optional) hears of every turn and token as it happens, so that
  * a caller can store the session (the app keeps it in SQLite); a recorder
@@ -90,12 +92,24 @@ typedef struct chat_token {
     sampler_report_t report;
 } chat_token_t;
 
+/* One hypothesis of a beam search: the ids it would have replied with. */
+typedef struct chat_hyp {
+    int n;
+    int *ids;          /* owned by the chat */
+    float score;       /* sum_logprob / n (length penalty 1, beam.h) */
+    float sum_logprob;
+} chat_hyp_t;
+
 typedef struct chat_turn {
     chat_role_t role;
     int first, n;      /* its tokens: [first, first + n) */
     chat_stop_t stop;
     double elapsed_ms;
     chat_settings_t settings; /* in force when the turn was made */
+    /* A beam-search reply: the finished hypotheses, best (the reply) first;
+     * 0 / NULL otherwise. */
+    int n_hyps;
+    chat_hyp_t *hyps;
 } chat_turn_t;
 
 typedef struct chat chat_t;
@@ -148,6 +162,9 @@ int chat_restore_turn(chat_t *c, chat_role_t role, const int *ids, int n,
                       double elapsed_ms, const chat_settings_t *settings, char *err,
                       size_t errlen);
 int chat_sync(chat_t *c, char *err, size_t errlen);
+/* Gives restored model turn `turn` its beam hypotheses (copied), as stored. */
+int chat_restore_hyps(chat_t *c, int turn, const chat_hyp_t *hyps, int n, char *err,
+                      size_t errlen);
 /* Restored tokens get the window starts the live sliding policy would have
  * given them (generate.h), as if the turns had been made in one sitting;
  * a caller that stored the real ones puts them back with this: window

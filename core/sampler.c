@@ -600,3 +600,29 @@ int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t
     if (report) fill_report(s, logits, &ks, z, chosen, chosen_e, report);
     return chosen;
 }
+
+/* The raw distribution at temperature 1 with nothing filtered: the pipeline's
+ * report path with every id kept, so a token chosen by other means (beam
+ * search ranks by these very log-probabilities) is described the same way. */
+void sampler_describe(sampler_t *s, const float *logits, int chosen, sampler_report_t *report) {
+    const int V = s->n_vocab;
+    float *restrict sv = s->s, *restrict ev = s->e;
+    for (int i = 0; i < V; i++) sv[i] = logits[i] == logits[i] ? logits[i] : -INFINITY;
+    float l_max = max_f32(sv, V);
+    if (l_max == -INFINITY) { /* nothing finite: a point mass on the chosen id */
+        for (int i = 0; i < V; i++) {
+            sv[i] = i == chosen ? 0.0f : -INFINITY;
+            ev[i] = i == chosen ? 1.0f : 0.0f;
+        }
+    } else {
+        for (int i = 0; i < V; i++) {
+            sv[i] -= l_max;
+            ev[i] = mathx_exp(sv[i]);
+        }
+    }
+    kept_set_t ks = {0, V, 0.0f};
+    double z = sum_f64(ev, V);
+    fill_report(s, logits, &ks, z, chosen, ev[chosen], report);
+    if (l_max == -INFINITY) /* no raw distribution to measure */
+        report->entropy_raw = report->entropy_final = 0.0f;
+}

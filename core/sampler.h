@@ -78,6 +78,13 @@ const sampler_params_t *sampler_get_params(const sampler_t *s);
 int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t n_history,
                    sampler_report_t *report);
 
+/* Fills report for a token chosen by other means (beam search): the raw
+ * distribution (softmax of logits, no penalties, temperature or filters, so
+ * final = raw and every id is kept), chosen = the given id with its rank in
+ * it. The parameters' n_report sets the number of candidates; the RNG is not
+ * touched. chosen must be in [0, n_vocab). */
+void sampler_describe(sampler_t *s, const float *logits, int chosen, sampler_report_t *report);
+
 /* log softmax helpers shared by eval and beam search:
  * returns logsumexp(logits[0..n)) computed stably (max subtracted first). */
 float sampler_logsumexp(const float *logits, int n);

@@ -302,19 +302,26 @@ ok $? "each stored token has the window it ran in, and the windows slide"
 # a schema-1 database (before windows were stored) is still read by the
 # reading commands, and the REPL upgrades it
 cp "$TMP/win.db" "$TMP/v1.db"
-python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('ALTER TABLE tokens DROP COLUMN window_start'); db.execute('PRAGMA user_version = 1'); db.commit()" "$TMP/v1.db"
+python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('DROP TABLE beam_hyps'); db.execute('ALTER TABLE tokens DROP COLUMN window_start'); db.execute('PRAGMA user_version = 1'); db.commit()" "$TMP/v1.db"
 "$BIN" sessions export 1 --db "$TMP/v1.db" --format json >"$TMP/v1.json" 2>"$TMP/v1.err" &&
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert all(k["window_start"] is None for t in d["turns"] for k in t["tokens"])' "$TMP/v1.json"
 ok $? "a schema-1 database is read as it is (windows unknown)" "$(cat "$TMP/v1.err")"
 printf 'more\n' | "$BIN" repl -m "$M" --db "$TMP/v1.db" -t 1 -n 2 >/dev/null 2>"$TMP/v1.err"
-[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$TMP/v1.db")" = 2 ]
-ok $? "the REPL upgrades a schema-1 database to 2" "$(cat "$TMP/v1.err")"
+[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$TMP/v1.db")" = 3 ]
+ok $? "the REPL upgrades a schema-1 database to 3" "$(cat "$TMP/v1.err")"
 
 # how many candidates each token keeps: --candidates and /cands
 printf '/cands\nhello\n/probs\n/cands 70\n' | "${R[@]}" --no-save --candidates 12 -n 2 >"$TMP/cd.out" 2>"$TMP/cd.err"
 grep -q '^cands 12 (/cands N' "$TMP/cd.out" && [ "$(grep -c '^  [0-9]\+ \+"' "$TMP/cd.out")" -eq 12 ] &&
     grep -q 'cands: 70 is out of range' "$TMP/cd.err"
 ok $? "--candidates 12 keeps 12 per token; /cands shows it and refuses 70" "$(cat "$TMP/cd.out" "$TMP/cd.err" | head -20)"
+
+# beam search: /probs describes the raw distribution and lists the hypotheses
+printf '/beams 3\nThe old man\n/probs\n' | "${R[@]}" --no-save -n 5 >"$TMP/bm.out" 2>"$TMP/bm.err"
+grep -q '^chosen by beam search; entropy [0-9.]* nats' "$TMP/bm.out" &&
+    grep -q '^beam hypotheses' "$TMP/bm.out" && [ "$(grep -cE '^  [1-3] +-[0-9.]+  "' "$TMP/bm.out")" -eq 3 ] &&
+    grep -qE '^  1 +-[0-9.]+  ".*"  <- reply$' "$TMP/bm.out"
+ok $? "/probs after a beam reply: the raw distribution and the 3 hypotheses" "$(tail -8 "$TMP/bm.out"; cat "$TMP/bm.err")"
 
 # ---------------------------------------------------------------- bad input
 expect_fail "a model directory that does not exist" 1 "$BIN" repl -m "$TMP/nope" --no-save

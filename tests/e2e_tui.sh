@@ -308,8 +308,12 @@ type_text b "/max-tokens 4"
 keys b Enter
 type_text b "beam"
 keys b Enter
-wait_for b 'a beam-search token' 15
-ok $? "/beams 3: the reply's tokens are beam-search tokens, without a sampler report" "$(shown)"
+# the pane describes a beam token by the raw distribution and lists the
+# search's three hypotheses (the reply first) above the candidates
+wait_for b 'beam +score +here' 15 && wait_for b '│> 1 +-[0-9]+\.[0-9]{3}  "[^│]*" +reply' 5 &&
+    wait_for b '│  3 +-[0-9]+\.[0-9]{3}  ' 5 && wait_for b 'nats \(beam: raw = final\)' 5 &&
+    wait_for b '│  token +raw +final +logp' 5
+ok $? "/beams 3: the probability pane shows the hypotheses and the raw candidates" "$(shown)"
 type_text b "/clear"
 keys b Enter
 wait_for b 'Type a prompt below' 5
@@ -345,6 +349,26 @@ assert t[4]["text"] == sep(4) + "first line\nsecond", repr(t[4]["text"])
 assert all(len(x["tokens"]) > 0 for x in t[1::2])
 PY
     ok $? "every turn stored as it happened; the stopped reply is 'interrupted'"
+    second=$(python3 -c "import json,sys; print(max(s['id'] for s in json.load(open(sys.argv[1]))))" "$TMP/list.json" 2>/dev/null)
+    "$BIN" sessions export "${second:-2}" --db "$DB" --format json >"$TMP/b.json" 2>/dev/null
+    python3 - "$TMP/b.json" <<'PY'
+import json, sys
+t = [x for x in json.load(open(sys.argv[1]))["turns"] if "beams" in x]
+assert len(t) == 1, len(t)
+b = t[0]["beams"]
+assert len(b) == 3 and b[0]["ids"] == [k["id"] for k in t[0]["tokens"]], b
+assert [x["score"] for x in b] == sorted((x["score"] for x in b), reverse=True), b
+assert all(k["n_kept"] > 1 and k["chosen_prob"] > 0 for k in t[0]["tokens"]), t[0]["tokens"]
+PY
+    ok $? "the beam reply is stored with its 3 hypotheses, the reply first"
+    cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${second:-2}" -m "$M" \
+        --db "$DB" --history "$HIST" --threads 1 --speed 0)
+    T new-session -d -s rb -x 120 -y 40 "$cmd; sleep 600"
+    wait_for rb 'replay finished' 15
+    keys rb Tab End
+    wait_for rb 'beam +score +here' 5 && wait_for rb '│  3 +-[0-9]+\.[0-9]{3}  ' 5
+    ok $? "replay: the stored hypotheses in the probability pane" "$(shown)"
+    keys rb C-d
     # replay: the stored session comes back in the TUI
     cmd=$(printf '%q ' env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$BIN" replay "${first:-1}" -m "$M" \
         --db "$DB" --history "$HIST" --threads 1 --speed 0)
@@ -364,8 +388,8 @@ PY
     wait_for sl 'F1: help' 10
     type_text sl "The old man"
     keys sl Enter
-    wait_for sl '[0-9.]+ tok/s' 30
-    sleep 0.5
+    # a speed is shown once tokens come; the title says "generating" until the end
+    wait_for sl '[0-9.]+ tok/s' 30 && wait_gone sl 'Transcript · gen' 30
     # End, then Left once the End is drawn: sent together, the screen can be
     # read between the two keys
     keys sl Tab End

@@ -8,6 +8,7 @@
  * fresh prefill of the same window; probe rows must equal the attention the
  * generator captured live, and the matrix rows the probe's single rows. */
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "attn_probe.h"
@@ -318,8 +319,47 @@ static void test_beams(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
              res.n_hyps > 0 && res.hyps[0].n == chat_n_tokens(c) - n_prompt &&
              memcmp(res.hyps[0].ids, chat_ids(c) + n_prompt, (size_t)res.hyps[0].n * sizeof(int)) == 0;
     tap_ok(t, ok, "with /beams 3 the reply is beam search's best hypothesis (%s)", rc ? err : "");
-    tap_ok(t, c && !chat_token(c, chat_n_tokens(c) - 1)->has_report,
-           "beam tokens carry no sampler report");
+    /* each token is described by the raw distribution it was chosen from */
+    const chat_token_t *last = c ? chat_token(c, chat_n_tokens(c) - 1) : NULL;
+    tap_ok(t, last && last->has_report && last->report.chosen == last->id &&
+                  last->report.n_cand == s.sampling.n_report &&
+                  last->report.n_kept == m->cfg.n_vocab,
+           "beam tokens carry a report of the raw distribution (chosen, %d candidates, all kept)",
+           s.sampling.n_report);
+    int ranks_ok = c != NULL;
+    for (int i = n_prompt; c && i < chat_n_tokens(c); i++) {
+        const sampler_report_t *r = &chat_token(c, i)->report;
+        int r_chosen = 0; /* rank of the chosen id among the candidates by raw prob */
+        while (r_chosen < r->n_cand && r->cand[r_chosen].id != r->chosen) r_chosen++;
+        float sum = 0;
+        for (int k = 0; k < r->n_cand; k++) sum += r->cand[k].prob - r->cand[k].raw_prob;
+        ranks_ok &= (r_chosen == r->n_cand || r_chosen == r->chosen_rank) && fabsf(sum) < 1e-5f &&
+                    fabsf(r->entropy_raw - r->entropy_final) < 1e-4f;
+    }
+    tap_ok(t, ranks_ok, "a beam token's rank is its raw rank; final = raw, one entropy");
+    /* the turn keeps the search's hypotheses, the reply first */
+    const chat_turn_t *tu = c ? chat_turn(c, chat_n_turns(c) - 1) : NULL;
+    int hyps_ok = tu && res.n_hyps > 0 && tu->n_hyps == res.n_hyps;
+    for (int k = 0; hyps_ok && k < res.n_hyps; k++)
+        hyps_ok = tu->hyps[k].n == res.hyps[k].n && tu->hyps[k].score == res.hyps[k].score &&
+                  memcmp(tu->hyps[k].ids, res.hyps[k].ids, (size_t)res.hyps[k].n * sizeof(int)) == 0;
+    tap_ok(t, hyps_ok, "the reply turn keeps the %d hypotheses, best first", res.n_hyps);
+    /* restored: copied in, checked against the vocabulary */
+    if (tu && tu->n_hyps > 0) {
+        chat_hyp_t bad = tu->hyps[0];
+        int big = m->cfg.n_vocab;
+        bad.ids = &big;
+        bad.n = 1;
+        int turn = chat_n_turns(c) - 1;
+        tap_ok(t, chat_restore_hyps(c, turn, &bad, 1, err, sizeof err) == -1 && strstr(err, "vocabulary"),
+               "a stored hypothesis outside the vocabulary is refused (%s)", err);
+        tap_ok(t, chat_restore_hyps(c, 0, tu->hyps, 1, err, sizeof err) == -1,
+               "hypotheses only on a reply turn");
+        chat_hyp_t one = {2, (int[]){1, 2}, -0.5f, -1.0f};
+        tap_ok(t, chat_restore_hyps(c, turn, &one, 1, err, sizeof err) == 0 &&
+                      chat_turn(c, turn)->n_hyps == 1 && chat_turn(c, turn)->hyps[0].ids[1] == 2,
+               "restored hypotheses replace the turn's");
+    }
     beam_result_free(&res);
     chat_free(c);
 }

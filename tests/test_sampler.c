@@ -495,8 +495,47 @@ static void test_gpt2_vocab(tap_t *t) {
     free(l);
 }
 
+/* sampler_describe: a token chosen elsewhere (beam search), described by the
+ * raw distribution; the draw sequence is not disturbed. */
+static void test_describe(tap_t *t) {
+    sampler_params_t p = sampler_params_default();
+    p.top_k = 2; /* the filters are not applied to a description */
+    p.temperature = 0.5f;
+    p.n_report = 4;
+    p.seed = 11;
+    float l[6] = {0.5f, 3.0f, -1.0f, 3.0f, 2.9f, NAN};
+    sampler_t *a = make(&p, 6), *b = make(&p, 6);
+    sampler_report_t r;
+    sampler_describe(a, l, 4, &r);
+    double z = 0, h = 0;
+    for (int i = 0; i < 5; i++) z += exp(l[i]);
+    for (int i = 0; i < 5; i++) h -= exp(l[i]) / z * (l[i] - log(z));
+    int ok = r.chosen == 4 && r.chosen_rank == 2 && r.n_kept == 6 && r.n_cand == 4 &&
+             r.cand[0].id == 1 && r.cand[1].id == 3 && r.cand[2].id == 4 && r.cand[3].id == 0;
+    for (int k = 0; ok && k < r.n_cand; k++)
+        ok = fabs(r.cand[k].raw_prob - exp(l[r.cand[k].id]) / z) < 1e-6 &&
+             r.cand[k].prob == r.cand[k].raw_prob && r.cand[k].kept;
+    tap_ok(t, ok, "describe: raw softmax at temperature 1, nothing cut, chosen's rank 3 (got %d)",
+           r.chosen_rank + 1);
+    tap_ok(t, fabs(r.entropy_raw - h) < 1e-5 && fabs(r.entropy_final - r.entropy_raw) < 1e-6 &&
+                  fabs(r.chosen_raw_logprob - (l[4] - log(z))) < 1e-6,
+           "describe: one entropy (%.5f, want %.5f), the chosen log-prob", (double)r.entropy_raw, h);
+    int same = 1;
+    for (int i = 0; i < 20; i++) same &= sampler_sample(a, l, NULL, 0, NULL) == sampler_sample(b, l, NULL, 0, NULL);
+    tap_ok(t, same, "describe leaves the seeded draws as they were");
+    float dead[3] = {-INFINITY, -INFINITY, NAN};
+    sampler_t *c = make(&p, 3);
+    sampler_describe(c, dead, 2, &r);
+    tap_ok(t, r.chosen == 2 && r.chosen_prob == 1.0f && r.entropy_raw == r.entropy_raw,
+           "describe over nothing finite: a point mass on the chosen id, no NaN");
+    sampler_free(a);
+    sampler_free(b);
+    sampler_free(c);
+}
+
 int main(void) {
     tap_t t = {0, 0};
+    test_describe(&t);
     test_params(&t);
     test_logsumexp(&t);
     test_greedy(&t);

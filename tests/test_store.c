@@ -133,6 +133,10 @@ static void test_round_trip(tap_t *t, const char *dir) {
         store_token_t tk = make_token(i, 20 + i, gen[i], cand[i], 10);
         rc = store_token_add(s, m, &tk, err, sizeof err);
     }
+    /* the reply came from a beam search: its hypotheses, best first */
+    int h0[3] = {20, 21, 22}, h1[2] = {20, 99999};
+    store_hyp_t hyps[3] = {{3, h0, -0.5, -1.5}, {2, h1, -0.75, -1.5}, {0, NULL, -2.0, 0.0}};
+    rc |= store_turn_hyps(s, m, hyps, 3, err, sizeof err);
     rc |= store_turn_end(s, m, "max", 123.5, err, sizeof err);
     tap_ok(t, rc == 0, "a session with a prompt and a reply is stored (%s)", rc ? err : "");
     tap_ok(t, store_turn_begin(s, sid, "system", "", NULL, err, sizeof err) == -1 && strstr(err, "role"),
@@ -170,7 +174,19 @@ static void test_round_trip(tap_t *t, const char *dir) {
                    k->cand[c].prob == cand[i][c].prob && k->cand[c].kept == cand[i][c].kept;
     }
     tap_ok(t, same, "every token and candidate comes back byte for byte (partial UTF-8 too)");
+    tap_ok(t, t0->n_hyps == 0 && t1->n_hyps == 3 && t1->hyps[0].n == 3 && t1->hyps[0].ids[2] == 22 &&
+                  t1->hyps[0].score == -0.5 && t1->hyps[1].n == 2 && t1->hyps[1].ids[1] == 99999 &&
+                  t1->hyps[1].score == -0.75 && t1->hyps[1].sum_logprob == -1.5 &&
+                  t1->hyps[2].n == 0,
+           "a beam reply's hypotheses come back in rank order, an empty one too");
     store_session_data_free(&d);
+    /* a damaged ids text is an error naming the file, not a shorter reply */
+    exec_sql(path, "UPDATE beam_hyps SET ids = '20 x' WHERE rank = 1");
+    rc = store_session_load(s, sid, &d, err, sizeof err);
+    tap_ok(t, rc == -1 && strstr(err, "bad ids") && strstr(err, path),
+           "a damaged hypothesis is refused with the file named (%s)", err);
+    if (rc == 0) store_session_data_free(&d);
+    exec_sql(path, "UPDATE beam_hyps SET ids = '20 99999' WHERE rank = 1");
 
     /* a second session: listing is newest first, with counts */
     usleep(2000);

@@ -6,7 +6,14 @@
  *   > " the"      ████  31.2%   ██████ 45.0%  -1.17
  *     " a"        ██    12.0%   ███    20.1%  -2.12
  *   --- cut by top-k/top-p/min-p ---
- *     " an"       ▌      2.0%           0.0%  -3.91   */
+ *     " an"       ▌      2.0%           0.0%  -3.91
+ *
+ * A beam-search token is described by the raw distribution the search
+ * ranked by (nothing filtered, final = raw), and above its candidates the
+ * turn's hypotheses say what each would have put here:
+ *     beam  score  here
+ *   > 1    -2.201  ","         reply
+ *     2    -2.250  " the"      from 43     (left the reply at token 43)   */
 #include "pane_probs.h"
 
 #include <stdio.h>
@@ -80,6 +87,58 @@ static void pp_pad(const char *s, int cols, char *out, size_t cap) {
     out[n + pad] = '\0';
 }
 
+/* The hypotheses of beam turn tu at token pos, from row y; returns the rows
+ * used (at most max_rows). */
+static int pp_beams(pane_probs_t *p, const chat_turn_t *tu, int pos, int y, int w, int label_w,
+                    int max_rows) {
+    pane_view_t *v = p->v;
+    const chat_t *c = v->chat;
+    if (max_rows < 2 || tu->n_hyps == 0) return 0;
+    int j = pos - tu->first; /* index in the reply */
+    const chat_hyp_t *best = &tu->hyps[0];
+    char line[256], label[128], lab[160];
+    pp_pad("here", label_w, lab, sizeof lab);
+    snprintf(line, sizeof line, "  %-4s%7s  %s", "beam", "score", lab);
+    wattron(p->win, A_BOLD);
+    pane_put(p->win, y, 1, line, w);
+    wattroff(p->win, A_BOLD);
+    int shown = tu->n_hyps, room = max_rows - 1;
+    if (shown > room) shown = room - 1; /* the last row says how many are left */
+    for (int k = 0; k < shown; k++) {
+        const chat_hyp_t *hy = &tu->hyps[k];
+        const char *tail = "";
+        char from[32];
+        if (j >= hy->n) {
+            snprintf(label, sizeof label, "(ended)");
+        } else {
+            pp_label(c, hy->ids[j], label, sizeof label);
+            int d = 0; /* first index where it leaves the reply */
+            while (d <= j && d < best->n && hy->ids[d] == best->ids[d]) d++;
+            if (k == 0) tail = "reply";
+            else if (d > j) tail = "same so far";
+            else {
+                snprintf(from, sizeof from, "from %d", tu->first + d);
+                tail = from;
+            }
+        }
+        pp_pad(label, label_w, lab, sizeof lab);
+        snprintf(line, sizeof line, "%c %-4d%7.3f  %s  %s", k == 0 ? '>' : ' ', k + 1,
+                 (double)hy->score, lab, tail);
+        attr_t a = k == 0 ? pane_attr(v, PANE_PAIR_CHOSEN, A_REVERSE) | A_BOLD : 0;
+        wattron(p->win, a);
+        pane_put(p->win, y + 1 + k, 1, line, w);
+        wattroff(p->win, a);
+    }
+    if (shown < tu->n_hyps) {
+        snprintf(line, sizeof line, "  + %d more hypotheses", tu->n_hyps - shown);
+        wattron(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
+        pane_put(p->win, y + 1 + shown, 1, line, w);
+        wattroff(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
+        shown++;
+    }
+    return 1 + shown;
+}
+
 void pane_probs_draw(pane_probs_t *p) {
     if (!p->win) return;
     pane_view_t *v = p->v;
@@ -100,26 +159,30 @@ void pane_probs_draw(pane_probs_t *p) {
         pane_put(p->win, 1, 1, line, w);
         const char *why = tu && tu->role == CHAT_USER
                               ? "a prompt token: it was typed, not sampled"
-                              : tu && tu->settings.beams > 1
-                                    ? "a beam-search token: chosen by the search, no sampler report"
-                                    : "no sampler report stored for this token";
+                              : "no sampler report stored for this token";
         wattron(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
         pane_put(p->win, 2, 1, why, w);
         wattroff(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
         return;
     }
     const sampler_report_t *rep = &t->report;
+    int beam = tu && tu->role == CHAT_MODEL && tu->settings.beams > 1;
     int n = snprintf(line, sizeof line, "token %d %s  p %.3f  rank %d", pos, label,
                      (double)rep->chosen_prob, rep->chosen_rank + 1); /* 1 = the most likely */
     char kept[32];
-    int nk = snprintf(kept, sizeof kept, "  %d kept", rep->n_kept);
+    int nk = beam ? snprintf(kept, sizeof kept, "  beam search")
+                  : snprintf(kept, sizeof kept, "  %d kept", rep->n_kept);
     /* the kept count only when it fits whole */
     if (n > 0 && (size_t)n + (size_t)nk < sizeof line &&
         text_width(line, (size_t)n) + nk <= w)
         memcpy(line + n, kept, (size_t)nk + 1);
     pane_put(p->win, 1, 1, line, w);
-    snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
-             (double)rep->entropy_final);
+    if (beam) /* the search ranks by the raw distribution: nothing is filtered */
+        snprintf(line, sizeof line, "entropy %.2f nats (beam: raw = final)",
+                 (double)rep->entropy_raw);
+    else
+        snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
+                 (double)rep->entropy_final);
     pane_put(p->win, 2, 1, line, w);
     /* columns: marker 2, label, raw bar + " 00.0%", final bar + " 00.0%", " -00.00",
      * and where there is room " 100.0%", the final mass of this row and all above */
@@ -129,17 +192,20 @@ void pane_probs_draw(pane_probs_t *p) {
     int bar_w = (w - fixed) / 2;
     if (bar_w > 20) bar_w = 20;
     if (bar_w < 0) bar_w = 0;
+    /* a beam token's hypotheses take at most half of the rows below */
+    int top = 3;
+    if (beam) top += pp_beams(p, tu, pos, top, w, label_w, (h - 2) / 2);
     char head[256];
     pp_pad("token", label_w, lab, sizeof lab);
     snprintf(head, sizeof head, "  %s %*s %*s %6s%s", lab, bar_w + 7, "raw", bar_w + 7, "final",
              "logp", show_cum ? "    cum" : "");
     wattron(p->win, A_BOLD);
-    pane_put(p->win, 3, 1, head, w);
+    pane_put(p->win, top, 1, head, w);
     wattroff(p->win, A_BOLD);
-    int rows = h - 3;
+    int rows = h - top;
     int n_lines = rep->n_cand + (rep->n_kept < rep->n_cand ? 1 : 0);
     if (p->scroll > n_lines - rows) p->scroll = n_lines - rows > 0 ? n_lines - rows : 0;
-    int line_i = 0, y = 4, cut_done = 0;
+    int line_i = 0, y = top + 1, cut_done = 0;
     double cum = 0; /* final probability of the rows so far, scrolled-off ones included */
     for (int k = 0; k < rep->n_cand && y <= h; k++) {
         const sampler_candidate_t *cd = &rep->cand[k];

@@ -93,10 +93,12 @@ static void repl_probs(repl_t *r) {
     int i = chat_n_tokens(c) - 1;
     const chat_token_t *t = chat_token(c, i);
     if (!t || !t->has_report) {
-        repl_error(r, t ? "/probs: the last token was not sampled (a prompt or beam-search token)"
+        repl_error(r, t ? "/probs: the last token was not generated (a prompt token)"
                         : "/probs: nothing generated yet");
         return;
     }
+    const chat_turn_t *tu = chat_turn(c, t->turn);
+    int beam = tu && tu->role == CHAT_MODEL && tu->settings.beams > 1;
     const sampler_report_t *rep = &t->report;
     tokenizer_t *tok = chat_tokenizer(c);
     char label[160];
@@ -107,8 +109,12 @@ static void repl_probs(repl_t *r) {
     printf("token %d %s: p %.4f after filters (raw logprob %.4f), rank %d; %d candidates kept\n", i,
            label, (double)rep->chosen_prob, (double)rep->chosen_raw_logprob, rep->chosen_rank + 1,
            rep->n_kept);
-    printf("entropy %.3f nats raw, %.3f after temperature/top-k/top-p/min-p\n",
-           (double)rep->entropy_raw, (double)rep->entropy_final);
+    if (beam) /* beam search ranks by the raw distribution: nothing is filtered */
+        printf("chosen by beam search; entropy %.3f nats (raw = final: beams filter nothing)\n",
+               (double)rep->entropy_raw);
+    else
+        printf("entropy %.3f nats raw, %.3f after temperature/top-k/top-p/min-p\n",
+               (double)rep->entropy_raw, (double)rep->entropy_final);
     printf("  %-4s %-20s %8s %9s %8s  %s\n", "rank", "token", "raw p", "logprob", "final p", "");
     int cut_shown = 0;
     for (int k = 0; k < rep->n_cand; k++) {
@@ -124,6 +130,19 @@ static void repl_probs(repl_t *r) {
         printf("  %-4d %-20s %8.4f %9.4f %8.4f  %s%s\n", k + 1, label, (double)cd->raw_prob,
                (double)cd->raw_logprob, (double)cd->prob, bar,
                cd->id == rep->chosen ? "  <- chosen" : "");
+    }
+    /* the search's hypotheses: what each would have replied */
+    for (int k = 0; beam && k < tu->n_hyps; k++) {
+        if (k == 0) printf("beam hypotheses (score = mean log-prob), the reply first:\n");
+        char err[128];
+        size_t len = 0;
+        char *text = tokenizer_decode(tok, tu->hyps[k].ids, (size_t)tu->hyps[k].n, &len, err,
+                                      sizeof err);
+        char esc[400];
+        text_escape(text ? text : "", text ? len : 0, esc, sizeof esc);
+        printf("  %-3d %8.4f  \"%s\"%s\n", k + 1, (double)tu->hyps[k].score, esc,
+               k == 0 ? "  <- reply" : "");
+        free(text);
     }
 }
 
