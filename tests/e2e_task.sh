@@ -1,0 +1,75 @@
+#!/bin/bash
+# e2e_task.sh - the labelled-task commands end to end: baseline-nb against
+# an independent Python naive Bayes (tests/nb_reference.py) on the
+# SpamAssassin split in ../shared, and its errors on malformed files.
+# TAP; the spam comparison skips without ../shared.
+set -u
+BIN=${GPTSCOPE_BIN:?GPTSCOPE_BIN must point at the gptscope binary}
+SRC=${GPTSCOPE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+SHARED=${GPTSCOPE_SHARED:-$SRC/../shared/data}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/tap.sh"
+
+"$BIN" baseline-nb --help | grep -q '^usage: gptscope baseline-nb'
+ok $? "baseline-nb --help"
+
+# a small task worked by hand: "c" only in spam, "a" only in ham
+cat >"$TMP/train.jsonl" <<'J'
+{"text": "a a b", "label": "ham"}
+{"text": "a b", "label": "ham"}
+{"text": "c c b", "label": "spam"}
+J
+cat >"$TMP/test.jsonl" <<'J'
+{"text": "A!", "label": "ham"}
+{"text": "c", "label": "spam"}
+{"text": "c a", "label": "ham"}
+J
+"$BIN" baseline-nb --train "$TMP/train.jsonl" --test "$TMP/test.jsonl" --json >"$TMP/o.json" 2>"$TMP/err"
+python3 - "$TMP/o.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["n"] == 3 and d["labels"] == ["ham", "spam"] and d["vocabulary"] == 3, d
+# "c a": ham 2/3 * 1/8 * 1/2 = 1/24 beats spam 1/3 * 1/2 * 1/6 = 1/36
+assert d["confusion"] == [[2, 0], [0, 1]], d
+assert d["accuracy"] == 1.0 and d["f1"]["spam"] == 1.0, d
+PY
+ok $? "baseline-nb --json on a hand-worked task" "$(cat "$TMP/o.json" "$TMP/err")"
+"$BIN" baseline-nb --train "$TMP/train.jsonl" --test "$TMP/test.jsonl" >"$TMP/o.txt"
+grep -q '^examples 3, accuracy 1.0000' "$TMP/o.txt" && grep -q '^confusion' "$TMP/o.txt"
+ok $? "baseline-nb prints accuracy, the per-class table and the confusion matrix" "$(cat "$TMP/o.txt")"
+
+if [ -f "$SHARED/spam/train.jsonl" ]; then
+    "$BIN" baseline-nb --train "$SHARED/spam/train.jsonl" --test "$SHARED/spam/valid.jsonl" --json \
+        >"$TMP/nb.json" 2>"$TMP/err"
+    python3 "$SRC/tests/nb_reference.py" "$SHARED/spam/train.jsonl" "$SHARED/spam/valid.jsonl" >"$TMP/ref.json"
+    python3 - "$TMP/nb.json" "$TMP/ref.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["confusion"] == b["confusion"] and a["vocabulary"] == b["vocabulary"], (a, b)
+assert abs(a["accuracy"] - b["accuracy"]) < 1e-12 and a["accuracy"] > 0.9, (a, b)
+PY
+    ok $? "spam: baseline-nb equals an independent naive Bayes ($(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["accuracy"], 4))' "$TMP/nb.json" 2>/dev/null) accuracy)" \
+        "$(cat "$TMP/nb.json" "$TMP/ref.json" "$TMP/err")"
+else
+    skip "spam: baseline-nb equals an independent naive Bayes" "no $SHARED/spam"
+fi
+
+# bad input: one line naming the file, the line and the field
+printf '{"text": "a", "label": "ham"}\n{"label": "ham"}\n' >"$TMP/nofield.jsonl"
+expect_fail "a line without \"text\"" 1 "$BIN" baseline-nb --train "$TMP/nofield.jsonl" --test "$TMP/test.jsonl"
+grep -q "nofield.jsonl:2: \"text\" is missing" "$TMP/err"
+ok $? "... names the file, line 2 and the field" "$(cat "$TMP/err")"
+printf '{"text": "a", "label": "eggs"}\n' >"$TMP/eggs.jsonl"
+expect_fail "a test label the training set does not have" 1 "$BIN" baseline-nb --train "$TMP/train.jsonl" --test "$TMP/eggs.jsonl"
+grep -q 'eggs.jsonl:1: label "eggs" is not one of' "$TMP/err"
+ok $? "... says which label and which are known" "$(cat "$TMP/err")"
+printf '{"text": "a", "label": "x"\n' >"$TMP/trunc.jsonl"
+expect_fail "a truncated JSON line" 1 "$BIN" baseline-nb --train "$TMP/trunc.jsonl" --test "$TMP/test.jsonl"
+printf '{"text": "\xff", "label": "x"}\n' >"$TMP/utf.jsonl"
+expect_fail "invalid UTF-8 in a text" 1 "$BIN" baseline-nb --train "$TMP/utf.jsonl" --test "$TMP/test.jsonl"
+expect_fail "a missing file" 1 "$BIN" baseline-nb --train "$TMP/none.jsonl" --test "$TMP/test.jsonl"
+expect_fail "no --test" 2 "$BIN" baseline-nb --train "$TMP/train.jsonl"
+expect_fail "--task choice" 2 "$BIN" baseline-nb --task choice --train "$TMP/train.jsonl" --test "$TMP/test.jsonl"
+expect_fail "--alpha 0" 2 "$BIN" baseline-nb --alpha 0 --train "$TMP/train.jsonl" --test "$TMP/test.jsonl"
+tap_finish
