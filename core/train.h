@@ -95,6 +95,17 @@ float train_forward(train_model_t *m, train_acts_t *a, const int *inputs, const 
 /* Backward of the last train_forward: grads += d(loss * loss_scale)/dparams
  * (loss_scale = 1 / accumulation steps), so micro-batches accumulate. */
 void train_backward(train_model_t *m, train_acts_t *a, float loss_scale);
+/* The final hidden states of the last train_forward, [B*T, C]: after ln_f
+ * (GPT-2) or the last block (GPT-1), what the LM head reads and what a task
+ * head (GPT-1 fine-tuning) reads at its extract token. Valid until the next
+ * forward. */
+const float *train_last_hidden(const train_model_t *m, const train_acts_t *a);
+/* train_backward plus a gradient dhidden [B*T, C] (NULL: none) on those
+ * hidden states from another loss, added to the LM loss's: the fine-tuning
+ * objective L_task + lambda L_lm is backward(lambda, dL_task/dhidden). With
+ * loss_scale 0 (or no LM targets) only dhidden flows back. */
+void train_backward_with(train_model_t *m, train_acts_t *a, float loss_scale,
+                         const float *dhidden);
 /* Number of positions with a target in the last forward. */
 int64_t train_last_count(const train_acts_t *a);
 

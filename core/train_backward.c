@@ -18,25 +18,48 @@ static const float *bwd_dropout(float *dst, const float *src, size_t n, float p,
     return dst;
 }
 
+const float *train_last_hidden(const train_model_t *m, const train_acts_t *a) {
+    const gpt_config_t *c = &m->cfg;
+    size_t NC = (size_t)a->B * a->T * c->n_embd;
+    if (c->final_ln) return a->lnf;
+    return c->pre_norm ? a->r2 + (size_t)(c->n_layer - 1) * NC
+                       : a->lnB + (size_t)(c->n_layer - 1) * NC;
+}
+
+/* dst += src over n floats */
+static void bwd_add(float *dst, const float *src, size_t n, int n_threads) {
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
 void train_backward(train_model_t *m, train_acts_t *a, float loss_scale) {
+    train_backward_with(m, a, loss_scale, NULL);
+}
+
+void train_backward_with(train_model_t *m, train_acts_t *a, float loss_scale,
+                         const float *dhidden) {
     const gpt_config_t *c = &m->cfg;
     int B = a->B, T = a->T, N = B * T, nt = a->n_threads;
     int C = c->n_embd, F = c->n_inner, V = c->n_vocab, H = c->n_head;
     size_t NC = (size_t)N * C;
-    if (a->count <= 0) return;
+    int lm = a->count > 0 && loss_scale != 0.0f;
+    if (!lm && !dhidden) return;
     float *dout = a->dres, *dbuf = a->dres2, *dtmp = a->dtmp;
 
-    /* loss -> logits -> final hidden state */
-    train_softmax_xent_backward(a->logits, a->targets, N, V, loss_scale / (float)a->count, nt);
+    /* loss -> logits -> final hidden state, plus the task head's gradient
+     * there: the hidden state feeds both, so their gradients add */
+    if (lm)
+        train_softmax_xent_backward(a->logits, a->targets, N, V, loss_scale / (float)a->count, nt);
     const float *last = c->pre_norm ? a->r2 + (size_t)(c->n_layer - 1) * NC
                                     : a->lnB + (size_t)(c->n_layer - 1) * NC;
-    if (c->final_ln) {
-        train_logits_backward(dbuf, m->dwte, a->logits, a->lnf, m->wte, N, C, V, nt, a->amx);
+    float *dh = c->final_ln ? dbuf : dout;
+    if (lm) train_logits_backward(dh, m->dwte, a->logits, c->final_ln ? a->lnf : last, m->wte, N,
+                                  C, V, nt, a->amx);
+    else memset(dh, 0, NC * sizeof(float));
+    if (dhidden) bwd_add(dh, dhidden, NC, nt);
+    if (c->final_ln)
         train_layernorm_backward(dout, 0, m->dlnf_g, m->dlnf_b, dbuf, last, a->lnf_mean,
                                  a->lnf_rstd, m->lnf_g, N, C, nt);
-    } else {
-        train_logits_backward(dout, m->dwte, a->logits, last, m->wte, N, C, V, nt, a->amx);
-    }
 
     for (int l = c->n_layer - 1; l >= 0; l--) {
         const train_layer_t *Lw = &m->layers[l];

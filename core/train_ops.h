@@ -48,7 +48,7 @@ struct train_acts {
 
 /* Dropout sites: each draws its mask from hash(key, site, element index). */
 enum { TRAIN_SITE_EMBD = 0, TRAIN_SITE_ATTN = 1, TRAIN_SITE_RESID_ATTN = 2,
-       TRAIN_SITE_RESID_MLP = 3 };
+       TRAIN_SITE_RESID_MLP = 3, TRAIN_SITE_TASK_HEAD = 4 };
 uint64_t train_site_key(uint64_t key, int layer, int site);
 /* 1 if element idx survives dropout with probability p. */
 static inline int train_keep(uint64_t site_key, uint64_t idx, uint32_t threshold) {
