@@ -30,6 +30,10 @@ typedef struct gpt_config {
     int pre_norm;        /* 1: GPT-2 block, 0: GPT-1 block */
     int final_ln;        /* 1: ln_f after the last block */
     int eos_id;          /* end-of-text id from the config, -1 if none */
+    /* Outputs of a fine-tuned task head (clf.weight [n_clf, C], clf.bias
+     * [n_clf]), from config.json's "gptscope_task": {"n_out": K, ...}
+     * (task_config.h reads the rest); 0: a plain language model. */
+    int n_clf;
 } gpt_config_t;
 
 /* Parses a Hugging Face config.json (model_type "gpt2" or "openai-gpt",
@@ -56,6 +60,7 @@ typedef struct gpt_model {
     kernel_weight_t wte;            /* [V, C], also the output matrix (OUT_IN) */
     kernel_weight_t wpe;            /* [n_ctx, C] */
     const float *lnf_g, *lnf_b;     /* NULL for GPT-1 */
+    const float *clf_w, *clf_b;     /* the task head, f32 [n_clf, C] and [n_clf]; NULL if none */
     gpt_layer_t *layers;            /* n_layer */
     kernel_dtype_t dtype;           /* dtype of the big matrices */
     char *dir;                      /* model directory */

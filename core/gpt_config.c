@@ -79,6 +79,16 @@ static int cfg_parse(gpt_config_t *cfg, const cJSON *root, const char *path, cha
         cfg_int(root, "n_inner", 0, -1, 1, GPT_MAX_INNER, &cfg->n_inner, path, err, errlen) ||
         cfg_int(root, "eos_token_id", 0, -1, 0, GPT_MAX_VOCAB - 1, &cfg->eos_id, path, err, errlen))
         return -1;
+    /* a fine-tuned model's task head: only its size matters here */
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(root, "gptscope_task");
+    cfg->n_clf = 0;
+    if (task && !cJSON_IsNull(task)) {
+        if (!cJSON_IsObject(task)) {
+            snprintf(err, errlen, "%s: \"gptscope_task\" must be an object", path);
+            return -1;
+        }
+        if (cfg_int(task, "n_out", 1, 0, 1, 4096, &cfg->n_clf, path, err, errlen)) return -1;
+    }
     cfg->n_ctx = n_pos > 0 ? n_pos : n_ctx_key;
     if (cfg->n_ctx <= 0) {
         snprintf(err, errlen, "%s: missing \"n_positions\"", path);

@@ -271,6 +271,20 @@ gpt_model_t *gpt_load(const char *dir, char *err, size_t errlen) {
     for (int l = 0; l < c->n_layer; l++)
         if (load_layer(m, l, path, err, errlen) != 0) goto fail;
     if (load_check_extra_layers(m, path, err, errlen) != 0) goto fail;
+    if (c->n_clf > 0) {
+        /* the task head: small, so an owned f32 copy whatever its dtype */
+        const st_tensor_t *t = load_tensor(m, path, "clf.weight", c->n_clf, c->n_embd, err, errlen);
+        float *w = t ? malloc((size_t)c->n_clf * c->n_embd * sizeof(float)) : NULL;
+        if (t && (!w || load_own(m, w) != 0)) {
+            free(w);
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto fail;
+        }
+        if (!t) goto fail;
+        kernel_row_to_f32(w, t->data, load_kdtype(t->dtype), (size_t)c->n_clf * c->n_embd);
+        m->clf_w = w;
+        if (!(m->clf_b = load_vector(m, path, "clf.bias", c->n_clf, err, errlen))) goto fail;
+    }
     free(path);
     return m;
 fail:

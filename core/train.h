@@ -10,7 +10,9 @@
  *   openai-gpt: tokens_embed.weight, positions_embed.weight, h.L.*
  *   h.L.ln_1.{weight,bias} [C], h.L.attn.c_attn.{weight [C, 3C], bias [3C]},
  *   h.L.attn.c_proj.{weight [C, C], bias}, h.L.ln_2.*, h.L.mlp.c_fc.{weight
- *   [C, F], bias [F]}, h.L.mlp.c_proj.{weight [F, C], bias [C]}.
+ *   [C, F], bias [F]}, h.L.mlp.c_proj.{weight [F, C], bias [C]}; a fine-tuned
+ *   model's task head clf.weight [n_clf, C] (nn.Linear's layout) and
+ *   clf.bias [n_clf] come last.
  * The output matrix is wte (tied), so wte's gradient has both uses. */
 #ifndef GPTSCOPE_TRAIN_H
 #define GPTSCOPE_TRAIN_H
@@ -44,6 +46,9 @@ typedef struct train_model {
     float *wte, *wpe, *lnf_g, *lnf_b;   /* lnf NULL for GPT-1 */
     train_layer_t *layers, *dlayers;    /* views into params / grads */
     float *dwte, *dwpe, *dlnf_g, *dlnf_b;
+    float *clf_w, *clf_b, *dclf_w, *dclf_b; /* the task head (cfg.n_clf > 0), else NULL */
+    char *task_json;             /* config.json's "gptscope_task" object as text (malloc'd,
+                                    owned; NULL: none): what a fine-tuned model's head is for */
     float pdrop;                 /* the dropout it is trained with, saved as config.json's
                                     attn/embd/resid_pdrop (0.1, GPT-2's, until set) */
 } train_model_t;

@@ -72,6 +72,10 @@ static size_t tm_layout(train_model_t *m) {
         tm_add(m, &off, "ln_f.weight", C, -1, 0, 0);
         tm_add(m, &off, "ln_f.bias", C, -1, 0, 0);
     }
+    if (c->n_clf > 0) {
+        tm_add(m, &off, "clf.weight", c->n_clf, C, 1, 0);
+        tm_add(m, &off, "clf.bias", c->n_clf, -1, 0, 0);
+    }
     return off;
 }
 
@@ -112,6 +116,16 @@ static void tm_bind(train_model_t *m, train_layer_t *ls, int grads) {
             m->lnf_b = TM_P(b + 1);
         }
     }
+    if (m->cfg.n_clf > 0) {
+        int b = 2 + 12 * m->cfg.n_layer + (m->cfg.final_ln ? 2 : 0);
+        if (grads) {
+            m->dclf_w = TM_P(b);
+            m->dclf_b = TM_P(b + 1);
+        } else {
+            m->clf_w = TM_P(b);
+            m->clf_b = TM_P(b + 1);
+        }
+    }
 #undef TM_P
 }
 
@@ -122,6 +136,7 @@ void train_model_free(train_model_t *m) {
     free(m->tensors);
     free(m->layers);
     free(m->dlayers);
+    free(m->task_json);
     free(m);
 }
 
@@ -131,7 +146,7 @@ train_model_t *train_model_init(const gpt_config_t *cfg, char *err, size_t errle
     if (!m) goto oom;
     m->cfg = *cfg;
     m->pdrop = 0.1f;
-    int max_tensors = 4 + 12 * cfg->n_layer;
+    int max_tensors = 6 + 12 * cfg->n_layer;
     m->tensors = calloc((size_t)max_tensors, sizeof(*m->tensors));
     m->layers = calloc((size_t)cfg->n_layer, sizeof(*m->layers));
     m->dlayers = calloc((size_t)cfg->n_layer, sizeof(*m->dlayers));
@@ -214,6 +229,10 @@ train_model_t *train_model_from_gpt(const gpt_model_t *g, char *err, size_t errl
         memcpy(m->lnf_g, g->lnf_g, C * sizeof(float));
         memcpy(m->lnf_b, g->lnf_b, C * sizeof(float));
     }
+    if (c->n_clf > 0 && g->clf_w && g->clf_b) {
+        memcpy(m->clf_w, g->clf_w, (size_t)c->n_clf * C * sizeof(float));
+        memcpy(m->clf_b, g->clf_b, (size_t)c->n_clf * sizeof(float));
+    }
     return m;
 }
 
@@ -257,6 +276,18 @@ static cJSON *tm_config_json(const train_model_t *m) {
         cJSON_AddNumberToObject(o, "eos_token_id", c->eos_id);
     }
     cJSON_AddBoolToObject(o, "tie_word_embeddings", 1);
+    if (c->n_clf > 0) {
+        /* what the head is for (labels, special tokens) as the fine-tuner
+         * gave it, with n_out made to agree with the tensors */
+        cJSON *task = m->task_json ? cJSON_Parse(m->task_json) : NULL;
+        if (!cJSON_IsObject(task)) {
+            cJSON_Delete(task);
+            task = cJSON_CreateObject();
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(task, "n_out");
+        cJSON_AddNumberToObject(task, "n_out", c->n_clf);
+        cJSON_AddItemToObject(o, "gptscope_task", task);
+    }
     return o;
 }
 

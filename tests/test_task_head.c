@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
+#include "gpt.h"
 #include "rng.h"
 #include "tap.h"
 #include "task_head.h"
@@ -156,8 +158,83 @@ static void check(tap_t *t, int gpt1, task_head_mode_t mode, float lambda) {
     train_model_free(f.m);
 }
 
+/* A model with a head is saved in the Hugging Face layout plus clf.* and
+ * config.json's "gptscope_task", and loads back for inference and training. */
+static void test_checkpoint(tap_t *t, int gpt1) {
+    char err[512], dir[] = "/tmp/gptscope-head-XXXXXX";
+    if (!mkdtemp(dir)) return;
+    train_model_t *m = tiny_model(gpt1, 5);
+    train_model_t *h = NULL;
+    if (m) {
+        gpt_config_t c = m->cfg;
+        c.n_clf = 3;
+        h = train_model_init(&c, err, sizeof err);
+    }
+    if (!tap_ok(t, h != NULL, "a %s model with a 3-output head (%s)", gpt1 ? "GPT-1" : "GPT-2", h ? "" : err))
+        return;
+    train_model_init_weights(h, 9, 1);
+    h->task_json = strdup("{\"task\": \"classify\", \"labels\": [\"a\", \"b\", \"c\"], \"n_out\": 7}");
+    int rc = train_model_save(h, dir, KERNEL_F32, err, sizeof err);
+    gpt_model_t *g = rc == 0 ? gpt_load(dir, err, sizeof err) : NULL;
+    int same = g && g->cfg.n_clf == 3 && g->clf_w && g->clf_b &&
+               memcmp(g->clf_w, h->clf_w, 3 * TC * sizeof(float)) == 0 &&
+               memcmp(g->clf_b, h->clf_b, 3 * sizeof(float)) == 0;
+    tap_ok(t, same, "saved and loaded: clf.weight [3, %d] and clf.bias [3] as they were (%s)", TC,
+           g ? "" : err);
+    char path[512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    tap_ok(t, fileio_read_file(path, 0, &text, &len, err, sizeof err) == 0 &&
+                  strstr(text, "\"gptscope_task\"") && strstr(text, "\"labels\"") &&
+                  strstr(text, "\"n_out\":\t3") && !strstr(text, "\"n_out\":\t7"),
+           "config.json keeps the task's labels, with n_out made to agree with the tensors");
+    free(text);
+    train_model_t *back = g ? train_model_from_gpt(g, err, sizeof err) : NULL;
+    tap_ok(t, back && back->clf_w && memcmp(back->clf_w, h->clf_w, 3 * TC * sizeof(float)) == 0,
+           "train_model_from_gpt copies the head (fine-tuning goes on from it)");
+    train_model_free(back);
+    gpt_free(g);
+    /* a head the config promises but the weights lack: the plain model's
+     * weights under the head model's config.json */
+    char dir2[] = "/tmp/gptscope-head2-XXXXXX";
+    if (mkdtemp(dir2) && train_model_save(m, dir2, KERNEL_F32, err, sizeof err) == 0) {
+        char from[600], to[600];
+        snprintf(from, sizeof from, "%s/model.safetensors", dir2);
+        snprintf(to, sizeof to, "%s/model.safetensors", dir);
+        rc = fileio_copy_atomic(from, to, err, sizeof err);
+        g = rc == 0 ? gpt_load(dir, err, sizeof err) : NULL;
+        tap_ok(t, !g && strstr(err, "clf.weight"), "a missing clf.weight is named: %s", err);
+        gpt_free(g);
+        char cmd[1300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir2);
+        if (system(cmd) != 0) tap_diag("could not remove %s", dir2);
+    }
+    /* a "gptscope_task" that is not an object */
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (fileio_read_file(path, 0, &text, &len, err, sizeof err) == 0) {
+        char *at = strstr(text, "\"gptscope_task\":");
+        if (at) {
+            *at = '\0';
+            char bad[8192];
+            snprintf(bad, sizeof bad, "%s\"gptscope_task\": 5\n}\n", text);
+            fileio_write_atomic(path, bad, strlen(bad), err, sizeof err);
+            g = gpt_load(dir, err, sizeof err);
+            tap_ok(t, !g && strstr(err, "\"gptscope_task\" must be an object"), "%s", err);
+            gpt_free(g);
+        }
+        free(text);
+    }
+    train_model_free(h);
+    train_model_free(m);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) tap_diag("could not remove %s", dir);
+}
+
 int main(void) {
     tap_t t = {0};
+    test_checkpoint(&t, 0);
+    test_checkpoint(&t, 1);
     for (int gpt1 = 0; gpt1 <= 1; gpt1++) {
         check(&t, gpt1, TASK_HEAD_SUM, 0.5f);
         check(&t, gpt1, TASK_HEAD_CHOICE, 0.5f);
