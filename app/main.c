@@ -31,6 +31,7 @@ static const command_t commands[] = {
     {"info", cmd_info, cmd_info_help, "describe a model directory"},
     {"train", cmd_train, cmd_train_help, "pre-train (or continue training) a model on text"},
     {"bpe-train", cmd_bpe_train, cmd_bpe_train_help, "learn a BPE vocabulary from text"},
+    {"finetune", cmd_finetune, cmd_finetune_help, "GPT-1 fine-tuning: a task head on labelled examples"},
     {"baseline-nb", cmd_baseline_nb, cmd_baseline_nb_help, "naive Bayes baseline for a labelled task"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -63,6 +63,12 @@ void train_model_free(train_model_t *m);
 void train_model_init_weights(train_model_t *m, uint64_t seed, int scaled_residual);
 /* f32 copy of a loaded model (any dtype), for --init. */
 train_model_t *train_model_from_gpt(const gpt_model_t *g, char *err, size_t errlen);
+/* The model fine-tuning starts from: base's weights with n_new_tokens more
+ * embedding rows (the task's special tokens, N(0, 0.02) as GPT-1's) and a
+ * task head of n_clf outputs (weights N(0, 0.02), bias 0; base's own head is
+ * not kept). NULL with err on a bad size or out of memory. */
+train_model_t *train_model_for_task(const train_model_t *base, int n_new_tokens, int n_clf,
+                                    uint64_t seed, char *err, size_t errlen);
 /* Writes DIR/config.json and DIR/model.safetensors (F32, or F16/BF16 with
  * dtype) through temporary files renamed into place; creates DIR if needed.
  * The tokenizer files are the caller's. Returns 0 or -1 with err. */

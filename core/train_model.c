@@ -236,6 +236,38 @@ train_model_t *train_model_from_gpt(const gpt_model_t *g, char *err, size_t errl
     return m;
 }
 
+train_model_t *train_model_for_task(const train_model_t *base, int n_new_tokens, int n_clf,
+                                    uint64_t seed, char *err, size_t errlen) {
+    gpt_config_t c = base->cfg;
+    if (n_new_tokens < 0 || n_clf < 1) {
+        snprintf(err, errlen, "a task model needs a head (got %d outputs)", n_clf);
+        return NULL;
+    }
+    c.n_vocab += n_new_tokens;
+    c.n_clf = n_clf;
+    train_model_t *m = train_model_init(&c, err, errlen);
+    if (!m) return NULL;
+    m->pdrop = base->pdrop;
+    rng_t r;
+    rng_seed(&r, seed);
+    /* every tensor of base by name (the embedding: its rows first) */
+    for (int i = 0; i < m->n_tensors; i++) {
+        train_tensor_t *t = &m->tensors[i];
+        const train_tensor_t *s = train_model_find(base, t->name);
+        int head = strncmp(t->name, "clf.", 4) == 0;
+        if (s && !head) {
+            size_t n = s->numel < t->numel ? s->numel : t->numel;
+            memcpy(t->data, s->data, n * sizeof(float));
+            for (size_t k = n; k < t->numel; k++) t->data[k] = 0.02f * rng_normal(&r);
+        } else if (strcmp(t->name, "clf.bias") == 0) {
+            memset(t->data, 0, t->numel * sizeof(float));
+        } else {
+            for (size_t k = 0; k < t->numel; k++) t->data[k] = 0.02f * rng_normal(&r);
+        }
+    }
+    return m;
+}
+
 /* config.json in Hugging Face's spelling for the family, so that
  * GPT2LMHeadModel / OpenAIGPTLMHeadModel.from_pretrained read it as is. */
 static cJSON *tm_config_json(const train_model_t *m) {

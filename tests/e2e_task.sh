@@ -1,7 +1,9 @@
 #!/bin/bash
 # e2e_task.sh - the labelled-task commands end to end: baseline-nb against
 # an independent Python naive Bayes (tests/nb_reference.py) on the
-# SpamAssassin split in ../shared, and its errors on malformed files.
+# SpamAssassin split in ../shared, and its errors on malformed files;
+# finetune reaching far-better-than-chance accuracy on a synthetic task with
+# the tiny reference model, its output directory, and its refusals.
 # TAP; the spam comparison skips without ../shared.
 set -u
 BIN=${GPTSCOPE_BIN:?GPTSCOPE_BIN must point at the gptscope binary}
@@ -72,4 +74,61 @@ expect_fail "a missing file" 1 "$BIN" baseline-nb --train "$TMP/none.jsonl" --te
 expect_fail "no --test" 2 "$BIN" baseline-nb --train "$TMP/train.jsonl"
 expect_fail "--task choice" 2 "$BIN" baseline-nb --task choice --train "$TMP/train.jsonl" --test "$TMP/test.jsonl"
 expect_fail "--alpha 0" 2 "$BIN" baseline-nb --alpha 0 --train "$TMP/train.jsonl" --test "$TMP/test.jsonl"
+# ------------------------------------------------------------ finetune
+M=$SRC/tests/reference/models/gpt2-f32
+"$BIN" finetune --help | grep -q '^usage: gptscope finetune'
+ok $? "finetune --help"
+if [ -f "$M/model.safetensors" ]; then
+    # a synthetic task the tiny reference model can learn: "good" or "bad"
+    # somewhere among random words decides the label
+    python3 - "$TMP" <<'PY'
+import json, random, sys
+random.seed(1)
+words = "the cat sat on a mat dog ran far away old man sea boat".split()
+def ex():
+    w = [random.choice(words) for _ in range(random.randint(3, 8))]
+    lab = random.choice(["neg", "pos"])
+    w.insert(random.randint(0, len(w)), "good" if lab == "pos" else "bad")
+    return {"text": " ".join(w), "label": lab}
+for name, n in (("syn_train", 400), ("syn_valid", 100)):
+    with open(f"{sys.argv[1]}/{name}.jsonl", "w") as f:
+        for _ in range(n):
+            f.write(json.dumps(ex()) + "\n")
+PY
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" \
+        --valid "$TMP/syn_valid.jsonl" -o "$TMP/ft" --epochs 30 --lr 2e-3 --batch 16 -t 2 \
+        >"$TMP/ft.out" 2>"$TMP/ft.err"
+    acc=$(sed -n 's/^finetune: best valid accuracy \([0-9.]*\).*/\1/p' "$TMP/ft.out")
+    python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 0.9 else 1)" "${acc:-0}"
+    ok $? "finetune on a synthetic task: valid accuracy ${acc:-none} (chance 0.5, want >= 0.9)" \
+        "$(tail -5 "$TMP/ft.err"; cat "$TMP/ft.out")"
+    grep -q '^epoch 1: valid accuracy [0-9.]*, F1 [0-9.]*' "$TMP/ft.err"
+    ok $? "finetune logs validation accuracy and F1 every epoch"
+    python3 - "$TMP/ft" <<'PY'
+import json, sys
+d = sys.argv[1]
+c = json.load(open(d + "/config.json"))
+t = c["gptscope_task"]
+v = json.load(open(d + "/vocab.json"))
+assert t["task"] == "classify" and t["labels"] == ["neg", "pos"] and t["n_out"] == 2, t
+assert c["vocab_size"] == len(v) and v["<|extract|>"] == t["extract_id"] == c["vocab_size"] - 1, (c, t)
+PY
+    ok $? "the output is a model directory: labels, special tokens and the head in config.json"
+    "$BIN" generate -m "$TMP/ft" -p "the cat" -n 3 -t 1 >/dev/null 2>"$TMP/g.err"
+    ok $? "the fine-tuned model still loads as a language model" "$(cat "$TMP/g.err")"
+    expect_fail "fine-tuning a model that already has a head" 1 \
+        "$BIN" finetune --init "$TMP/ft" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/ft2"
+    printf '{"text": "a", "label": "x"}\n' >"$TMP/one.jsonl"
+    TAP_QUIET_STDOUT=1 expect_fail_late "a training file with one label" 1 \
+        "$BIN" finetune --init "$M" --task classify --train "$TMP/one.jsonl" -o "$TMP/ft3"
+    expect_fail_late "--max-len beyond the context" 1 \
+        "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/ft4" --max-len 999
+    expect_fail_late "a malformed training line" 1 \
+        "$BIN" finetune --init "$M" --task classify --train "$TMP/nofield.jsonl" -o "$TMP/ft5"
+else
+    skip "finetune on a synthetic task" "$M not built"
+fi
+expect_fail "finetune without --task" 2 "$BIN" finetune --train x -o y
+expect_fail "finetune --task bogus" 2 "$BIN" finetune --task bogus --train x -o y
+
 tap_finish

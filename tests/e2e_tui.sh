@@ -291,6 +291,8 @@ type_text b "Hello"
 keys b Enter
 wait_for b '[0-9.]+ tok/s' 20 && wait_for b '0 ░▒▓█ [0-9.]+' 5
 ok $? "NO_COLOR: the heatmap legend is made of blocks" "$(shown)"
+# settings cannot change while a reply streams: let "Hello"'s reply end
+wait_gone b 'Transcript · gen' 60
 pid=$(chat_pid b)
 type_text b "/max-tokens 100000"
 keys b Enter
@@ -306,6 +308,7 @@ type_text b "/beams 3"
 keys b Enter
 type_text b "/max-tokens 4"
 keys b Enter
+wait_for b 'max 4 beams 3' 10
 type_text b "beam"
 keys b Enter
 # the pane describes a beam token by the raw distribution and lists the
