@@ -32,6 +32,8 @@ static const command_t commands[] = {
     {"train", cmd_train, cmd_train_help, "pre-train (or continue training) a model on text"},
     {"bpe-train", cmd_bpe_train, cmd_bpe_train_help, "learn a BPE vocabulary from text"},
     {"finetune", cmd_finetune, cmd_finetune_help, "GPT-1 fine-tuning: a task head on labelled examples"},
+    {"classify", cmd_classify, cmd_classify_help, "labels and class probabilities from a fine-tuned model"},
+    {"eval-task", cmd_eval_task, cmd_eval_task_help, "accuracy, F1 and confusion of a fine-tuned model"},
     {"baseline-nb", cmd_baseline_nb, cmd_baseline_nb_help, "naive Bayes baseline for a labelled task"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -114,6 +114,29 @@ assert t["task"] == "classify" and t["labels"] == ["neg", "pos"] and t["n_out"] 
 assert c["vocab_size"] == len(v) and v["<|extract|>"] == t["extract_id"] == c["vocab_size"] - 1, (c, t)
 PY
     ok $? "the output is a model directory: labels, special tokens and the head in config.json"
+    # eval-task on the validation file: the same accuracy the fine-tuner saw
+    "$BIN" eval-task -m "$TMP/ft" --json "$TMP/syn_valid.jsonl" -t 2 >"$TMP/ev.json" 2>"$TMP/ev.err"
+    python3 - "$TMP/ev.json" "${acc:-0}" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["n"] == 100 and d["labels"] == ["neg", "pos"] and abs(d["accuracy"] - float(sys.argv[2])) < 1e-4, d
+assert sum(map(sum, d["confusion"])) == 100 and set(d["f1"]) == {"neg", "pos"}, d
+PY
+    ok $? "eval-task --json: n, labels, confusion, and the accuracy finetune reported" "$(cat "$TMP/ev.json" "$TMP/ev.err")"
+    "$BIN" eval-task -m "$TMP/ft" "$TMP/syn_valid.jsonl" -t 2 | grep -q '^confusion (rows: true label'
+    ok $? "eval-task prints the per-class table and the confusion matrix"
+    printf 'the cat good sat\n{"text": "a dog bad ran"}\n' | "$BIN" classify -m "$TMP/ft" -t 2 >"$TMP/cl.out" 2>"$TMP/cl.err"
+    [ "$(cut -f1 "$TMP/cl.out" | tr '\n' ' ')" = "pos neg " ] && grep -qE '^pos	neg 0\.[0-9]{4}	pos 0\.[0-9]{4}$' "$TMP/cl.out"
+    ok $? "classify: raw lines and JSON objects from stdin, label then class probabilities" "$(cat "$TMP/cl.out" "$TMP/cl.err")"
+    printf 'the cat good sat\n' | "$BIN" classify -m "$TMP/ft" --json -t 2 | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+assert d["label"] == "pos" and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
+    ok $? "classify --json: label and probabilities summing to 1"
+    expect_fail "classify with a model that has no head" 1 "$BIN" classify -m "$M" /dev/null
+    expect_fail "eval-task --task that is not the model's" 1 "$BIN" eval-task -m "$TMP/ft" --task entail "$TMP/syn_valid.jsonl"
+    expect_fail "eval-task with an unlabelled line" 1 "$BIN" eval-task -m "$TMP/ft" <(printf '{"text": "a"}\n')
+    expect_fail "eval-task without a file" 2 "$BIN" eval-task -m "$TMP/ft"
     "$BIN" generate -m "$TMP/ft" -p "the cat" -n 3 -t 1 >/dev/null 2>"$TMP/g.err"
     ok $? "the fine-tuned model still loads as a language model" "$(cat "$TMP/g.err")"
     expect_fail "fine-tuning a model that already has a head" 1 \
