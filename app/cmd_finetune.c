@@ -53,12 +53,10 @@ enum {
 
 typedef struct ft_ctx {
     const char *out;
-    const task_data_t *train;
     int saved, interactive;
     double best_acc, best_f1;
     int best_epoch;
     char err[1024];
-    volatile sig_atomic_t *stop;
 } ft_ctx_t;
 
 static volatile sig_atomic_t ft_stop_flag;
@@ -259,7 +257,7 @@ int cmd_finetune(int argc, char **argv) {
             valid_path ? valid_path : "", train.n_labels, cm.dir, (double)o.lr, o.batch,
             o.steps ? "steps" : "epochs", (long long)(o.steps ? o.steps : o.epochs), (double)o.lm_coef,
             max_len);
-    ft_ctx_t ctx = {out, &train, 0, isatty(2), 0, 0, 0, "", &ft_stop_flag};
+    ft_ctx_t ctx = {out, 0, isatty(2), 0, 0, 0, ""};
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = ft_on_sigint;

@@ -13,6 +13,7 @@
 #include "clockx.h"
 #include "rng.h"
 #include "task_head.h"
+#include "task_metrics.h"
 
 finetune_opts_t finetune_opts_default(void) {
     finetune_opts_t o;
@@ -138,11 +139,17 @@ static task_head_batch_t ft_head_batch(const ft_batch_t *b, const finetune_set_t
     return hb;
 }
 
-int finetune_predict(train_model_t *m, const finetune_set_t *s, task_kind_t kind, int n_classes,
-                     int micro, int n_threads, float *probs, int *pred, char *err, size_t errlen) {
+/* the longest sequence of the set: what the activations are sized for */
+static int ft_max_len(const finetune_set_t *s) {
     int max_T = 1;
     for (int i = 0; i < s->n; i++)
         for (int k = 0; k < s->n_seq; k++) max_T = s->seqs[i].len[k] > max_T ? s->seqs[i].len[k] : max_T;
+    return max_T;
+}
+
+int finetune_predict(train_model_t *m, const finetune_set_t *s, task_kind_t kind, int n_classes,
+                     int micro, int n_threads, float *probs, int *pred, char *err, size_t errlen) {
+    int max_T = ft_max_len(s);
     err[0] = '\0';
     if (micro < 1) micro = 1;
     if (micro > 4096) micro = 4096;
@@ -185,23 +192,15 @@ done:
 }
 
 /* accuracy and F1 (class 1 for two classes, else macro) of predictions */
-static void ft_score(const finetune_set_t *s, const int *pred, int n_out, double *acc, double *f1) {
-    int right = 0;
-    for (int i = 0; i < s->n; i++) right += pred[i] == s->labels[i];
-    *acc = s->n ? (double)right / s->n : 0.0;
-    double sum = 0;
-    int from = n_out == 2 ? 1 : 0, to = n_out == 2 ? 2 : n_out;
-    for (int k = from; k < to; k++) {
-        int tp = 0, np = 0, nt = 0;
-        for (int i = 0; i < s->n; i++) {
-            tp += pred[i] == k && s->labels[i] == k;
-            np += pred[i] == k;
-            nt += s->labels[i] == k;
-        }
-        double p = np ? (double)tp / np : 0, r = nt ? (double)tp / nt : 0;
-        sum += p + r > 0 ? 2 * p * r / (p + r) : 0;
-    }
-    *f1 = to > from ? sum / (to - from) : 0;
+static int ft_score(const finetune_set_t *s, const int *pred, int n_out, double *acc, double *f1) {
+    task_metrics_t met;
+    if (task_metrics_init(&met, n_out) != 0) return -1;
+    for (int i = 0; i < s->n; i++) task_metrics_add(&met, s->labels[i], pred[i]);
+    *acc = task_metrics_accuracy(&met);
+    if (n_out == 2) task_metrics_class(&met, 1, NULL, NULL, f1);
+    else *f1 = task_metrics_macro_f1(&met);
+    task_metrics_free(&met);
+    return 0;
 }
 
 static float ft_lr(int64_t step, int64_t warm, int64_t total, float lr) {
@@ -229,10 +228,7 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
     int64_t total = o->steps > 0 ? o->steps : per_epoch * (o->epochs > 0 ? o->epochs : 1);
     int64_t warm = (int64_t)ceil((double)o->warmup * (double)total);
     if (warm < 1) warm = 1;
-    int max_T = 1;
-    for (int i = 0; i < train->n; i++)
-        for (int k = 0; k < train->n_seq; k++)
-            max_T = train->seqs[i].len[k] > max_T ? train->seqs[i].len[k] : max_T;
+    int max_T = ft_max_len(train);
     ft_batch_t b;
     task_head_t h = {0};
     train_acts_t *a = NULL;
@@ -301,7 +297,10 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
             if (finetune_predict(m, valid, kind, n_classes, micro, o->n_threads, vprobs, vpred, err,
                                  errlen) != 0)
                 goto done;
-            ft_score(valid, vpred, n_out, &rep.accuracy, &rep.f1);
+            if (ft_score(valid, vpred, n_out, &rep.accuracy, &rep.f1) != 0) {
+                snprintf(err, errlen, "out of memory scoring the validation set");
+                goto done;
+            }
             rep.validated = 1;
             rep.is_best = rep.accuracy > best;
             if (rep.is_best) best = rep.accuracy;

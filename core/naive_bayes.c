@@ -197,17 +197,6 @@ static void nb_prior(const nb_model_t *m, double *logp) {
         logp[k] = log((m->class_docs[k] + 1e-9) / (m->n_docs + 1e-9 * m->n_classes));
 }
 
-int nb_predict(const nb_model_t *m, const char *text, double *probs) {
-    double logp[64], *lp = m->n_classes <= 64 ? logp : malloc((size_t)m->n_classes * sizeof *lp);
-    if (!lp) return 0;
-    nb_prior(m, lp);
-    nb_score_ctx_t c = {m, lp};
-    nb_words(text, nb_score_word, &c);
-    int best = nb_finish(m, lp, probs);
-    if (lp != logp) free(lp);
-    return best;
-}
-
 int nb_predict_example(const nb_model_t *m, const task_example_t *e, double *probs) {
     double logp[64], *lp = m->n_classes <= 64 ? logp : malloc((size_t)m->n_classes * sizeof *lp);
     if (!lp) return 0;
@@ -217,4 +206,10 @@ int nb_predict_example(const nb_model_t *m, const task_example_t *e, double *pro
     int best = nb_finish(m, lp, probs);
     if (lp != logp) free(lp);
     return best;
+}
+
+int nb_predict(const nb_model_t *m, const char *text, double *probs) {
+    char *field = (char *)text; /* read only */
+    task_example_t e = {1, &field, -1, 0};
+    return nb_predict_example(m, &e, probs);
 }
