@@ -10,7 +10,9 @@
  * (M x N x K, 2MNK flops) with 1 and 2 threads, or --threads N. Each figure is
  * the best of a few repetitions, the median next to it (the machine is shared
  * and noisy); "err" is max |amx - sgemm| / max |sgemm| for the shape, the
- * cost of bf16 inputs. Where the CPU has no AMX only sgemm is timed.
+ * cost of bf16 inputs. The backend is the trainer's (amx_best_backend: AMX
+ * tiles, else the AVX512-BF16 micro-kernel); where there is neither only
+ * sgemm is timed.
  *
  * Usage: bench_amx [--threads N] [--reps R] [--quick] [--shape MxNxK:XY] */
 #include <cblas.h>
@@ -81,11 +83,12 @@ static int time_gemm(amx_ctx_t *amx, const bench_shape_t *s, const float *A, con
     return 0;
 }
 
-static void bench_shape(const bench_shape_t *s, int threads, int reps, int have_amx) {
+static void bench_shape(const bench_shape_t *s, int threads, int reps, amx_backend_t be) {
+    const int have_amx = be != AMX_BACKEND_NONE;
     const size_t na = (size_t)s->M * s->K, nb = (size_t)s->K * s->N, nc = (size_t)s->M * s->N;
     float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float));
     float *C0 = calloc(nc, sizeof(float)), *C1 = calloc(nc, sizeof(float));
-    amx_ctx_t *amx = have_amx ? amx_ctx_init(threads) : NULL;
+    amx_ctx_t *amx = have_amx ? amx_ctx_init_backend(threads, be) : NULL;
     char name[64];
     snprintf(name, sizeof name, "%c%c %dx%dx%d", s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', s->M, s->N,
              s->K);
@@ -175,16 +178,16 @@ int main(int argc, char **argv) {
     }
     if (reps < 1) reps = 1;
     if (quick) reps = 2;
-    const int have_amx = amx_available();
+    const amx_backend_t be = amx_best_backend();
     printf("amx_sgemm_bf16 (bf16 in, f32 accumulate, packing included) vs OpenBLAS cblas_sgemm,\n"
-           "GFLOP/s best / median of %d; AMX-BF16 %s\n",
-           reps, have_amx ? "available" : "NOT available: sgemm only");
+           "GFLOP/s best / median of %d; bf16 backend: %s\n",
+           reps, be != AMX_BACKEND_NONE ? amx_backend_name(be) : "none, sgemm only");
     printf("%-20s %-18s %2s  %8s %8s  %8s %8s  %6s  %7s\n", "shape MxNxK", "what", "th",
            "sgemm", "(med)", "amx", "(med)", "speed", "err");
     const bench_shape_t *list = custom.M ? &custom : quick ? quick_shapes : shapes;
     const size_t n = custom.M ? 1 : quick ? sizeof quick_shapes / sizeof quick_shapes[0]
                                           : sizeof shapes / sizeof shapes[0];
     for (int th = threads ? threads : 1; th <= (threads ? threads : 2); th++)
-        for (size_t k = 0; k < n; k++) bench_shape(&list[k], th, reps, have_amx);
+        for (size_t k = 0; k < n; k++) bench_shape(&list[k], th, reps, be);
     return 0;
 }

@@ -79,6 +79,8 @@
 #define AMX_MC 256
 /* bytes of bf16 in one thread's A block (with a B panel, stays in its L2) */
 #define AMX_A_BYTES (1 << 20)
+/* the same for the AVX-512 micro-kernel, sized for Zen 4's 1 MB L2 */
+#define AMX_A_BYTES_AVX (1 << 18)
 /* least work worth another thread: about 10-20 us of one core's tiles */
 #define AMX_THREAD_FLOPS (double)(1 << 24)
 /* C at least this large is written around the caches (see amx_kernel_32x32) */
@@ -88,19 +90,36 @@
 
 struct amx_ctx {
     int n_threads;
-    int usable;           /* amx_available() when the context was made */
+    amx_backend_t backend; /* what computes the products (checked at init) */
     uint16_t *bpack;      /* all of op(B), tiles [n tile][k tile] */
     size_t bpack_cap;     /* elements */
     uint16_t *apack;      /* n_threads A blocks of apack_stride elements */
     size_t apack_cap;     /* elements */
 };
 
-amx_ctx_t *amx_ctx_init(int n_threads) {
+amx_ctx_t *amx_ctx_init_backend(int n_threads, amx_backend_t backend) {
     amx_ctx_t *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return NULL;
     ctx->n_threads = n_threads > 0 ? n_threads : 1;
-    ctx->usable = amx_available();
+    const int ok = backend == AMX_BACKEND_TILES    ? amx_available()
+                   : backend == AMX_BACKEND_AVX512 ? amx_avx512bf16_available()
+                                                   : 0;
+    ctx->backend = ok ? backend : AMX_BACKEND_NONE;
     return ctx;
+}
+
+amx_ctx_t *amx_ctx_init(int n_threads) { return amx_ctx_init_backend(n_threads, amx_best_backend()); }
+
+amx_backend_t amx_ctx_backend(const amx_ctx_t *ctx) { return ctx ? ctx->backend : AMX_BACKEND_NONE; }
+
+amx_backend_t amx_best_backend(void) {
+    if (amx_available()) return AMX_BACKEND_TILES;
+    if (amx_avx512bf16_available()) return AMX_BACKEND_AVX512;
+    return AMX_BACKEND_NONE;
+}
+
+const char *amx_backend_name(amx_backend_t b) {
+    return b == AMX_BACKEND_TILES ? "AMX tiles" : b == AMX_BACKEND_AVX512 ? "AVX512-BF16" : "none";
 }
 
 void amx_ctx_free(amx_ctx_t *ctx) {
@@ -112,7 +131,7 @@ void amx_ctx_free(amx_ctx_t *ctx) {
 
 /* No cached flag: CPUID and the (idempotent) permission request cost a
  * microsecond or two, and callers ask once per context, which keeps the
- * answer (ctx->usable). Asking the kernel is also what makes the answer true:
+ * answer (ctx->backend). Asking the kernel is also what makes the answer true:
  * until ARCH_REQ_XCOMP_PERM has succeeded, the first tile instruction of the
  * process would fault. The permission covers every thread of the process. */
 int amx_available(void) {
@@ -129,6 +148,20 @@ int amx_available(void) {
     /* ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 (Linux 5.16+;
      * older kernels, or a sigaltstack too small for the tile state, refuse) */
     return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return 0;
+#endif
+}
+
+/* AVX512_BF16 (VDPBF16PS, VCVTNE2PS2BF16) with AVX-512F/BW/VL enabled by
+ * the OS: what the packing and the AVX-512 micro-kernel use. AMD Zen 4 has
+ * it without AMX, and so do Intel parts such as Cooper Lake. */
+int amx_avx512bf16_available(void) {
+#if AMX_BUILD
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !((a >> 5) & 1)) return 0;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
 #else
     return 0;
 #endif
@@ -422,6 +455,64 @@ AMX_TARGET static void amx_kernel_32x32(const uint16_t *a, size_t a_next, const 
     }
 }
 
+/* The AVX-512 micro-kernel, for CPUs with AVX512_BF16 but no tiles: the
+ * same packed tiles, the same 32 x 32 block of C, as four 16 x 16 quarters.
+ * A quarter keeps its 16 rows of C in 16 zmm accumulators; for each k pair
+ * r of a tile it loads B's pair row (16 n x 2 bf16, VNNI order is exactly
+ * what VDPBF16PS takes) once and, for every row m, broadcasts A's pair
+ * (the 32-bit word r of A tile row m, an embedded-broadcast memory operand)
+ * into one VDPBF16PS: 16 dot-product instructions per 64-byte load. The
+ * 16 accumulators are independent chains, enough to cover the instruction's
+ * latency. VDPBF16PS flushes subnormal inputs and outputs as TDPBF16PS does,
+ * and its two products are exact in f32; only the order of the f32 sums
+ * differs from the tiles. */
+AMX_TARGET static void amx_avx_quarter(const uint16_t *a, const uint16_t *b, int k_tiles,
+                                       float *c, int ldc, int rows, __mmask16 cols, float alpha,
+                                       float beta, int stream, const float *bias) {
+    __m512 acc[16];
+    const __m512 init = bias ? _mm512_maskz_loadu_ps(cols, bias) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int m = 0; m < 16; m++) acc[m] = init;
+    for (int kt = 0; kt < k_tiles; kt++) {
+        const uint32_t *at = (const uint32_t *)(a + (size_t)kt * AMX_TILE_ELEMS);
+        const uint16_t *bt = b + (size_t)kt * AMX_TILE_ELEMS;
+        for (int r = 0; r < 16; r++) {
+            const __m512bh bv = (__m512bh)_mm512_load_si512(bt + r * 32);
+#pragma GCC unroll 16
+            for (int m = 0; m < 16; m++)
+                acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_set1_epi32((int)at[m * 16 + r]),
+                                          bv);
+        }
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int m = 0; m < rows; m++) {
+        float *cr = c + (size_t)m * (size_t)ldc;
+        __m512 y = alpha == 1.0f ? acc[m] : _mm512_mul_ps(va, acc[m]);
+        if (beta != 0.0f) y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(cols, cr), y);
+        if (stream)
+            _mm512_stream_ps(cr, y);
+        else
+            _mm512_mask_storeu_ps(cr, cols, y);
+    }
+}
+
+/* amx_kernel_32x32's work on the AVX-512 micro-kernel (same arguments). */
+AMX_TARGET static void amx_avx_32x32(const uint16_t *a, size_t a_next, const uint16_t *b,
+                                     size_t b_next, int k_tiles, float *C, int ldc, int M, int N,
+                                     int m0, int n0, float alpha, float beta, int stream,
+                                     const float *bias) {
+    const int whole = m0 + 32 <= M && n0 + 32 <= N;
+    for (int q = 0; q < 4; q++) {
+        const int mt = m0 + (q >> 1) * 16, nt = n0 + (q & 1) * 16;
+        const int rows = M - mt < 16 ? M - mt : 16;
+        const __mmask16 cols = amx_mask16(N - nt);
+        if (rows <= 0 || !cols) continue;
+        amx_avx_quarter(a + (q >> 1) * a_next, b + (q & 1) * b_next, k_tiles,
+                        C + (size_t)mt * (size_t)ldc + (size_t)nt, ldc, rows, cols, alpha, beta,
+                        stream && whole && beta == 0.0f && alpha == 1.0f, bias ? bias + nt : NULL);
+    }
+}
+
 /* The shape of one call's work, shared by every thread. */
 typedef struct amx_plan {
     int trans_a, M, N, K, lda, ldc;
@@ -439,6 +530,7 @@ typedef struct amx_plan {
     uint16_t *bpack;
     uint16_t *apack;
     size_t apack_stride;      /* elements per thread's A buffer */
+    int tiles;                /* AMX tiles; else the AVX-512 micro-kernel */
 } amx_plan_t;
 
 /* One task: M block mb, N range ns, all K blocks. */
@@ -472,9 +564,15 @@ AMX_TARGET static void amx_task(const amx_plan_t *p, uint16_t *abuf, int mb, int
                         __builtin_prefetch(c + 16, 1, 3);
                         __builtin_prefetch(c + 31, 1, 3);
                     }
-                amx_kernel_32x32(abuf + (size_t)(2 * (mp - mp0)) * a_next, a_next, b, b_next, kct,
-                                 p->C, p->ldc, p->M, p->N, mp * 32, np * 32, p->alpha, beta,
-                                 p->c_stream, kb == 0 ? p->bias : NULL);
+                const uint16_t *ablk = abuf + (size_t)(2 * (mp - mp0)) * a_next;
+                if (p->tiles)
+                    amx_kernel_32x32(ablk, a_next, b, b_next, kct, p->C, p->ldc, p->M, p->N,
+                                     mp * 32, np * 32, p->alpha, beta, p->c_stream,
+                                     kb == 0 ? p->bias : NULL);
+                else
+                    amx_avx_32x32(ablk, a_next, b, b_next, kct, p->C, p->ldc, p->M, p->N,
+                                  mp * 32, np * 32, p->alpha, beta, p->c_stream,
+                                  kb == 0 ? p->bias : NULL);
             }
         }
     }
@@ -499,13 +597,13 @@ AMX_TARGET static void amx_run(const amx_plan_t *p, int n_threads, const float *
                            !trans_b, 0, p->N, p->K, 0, t0, t1, p->k_tiles);
         }
         /* the tile configuration and state belong to the thread */
-        _tile_loadconfig(&amx_tilecfg);
+        if (p->tiles) _tile_loadconfig(&amx_tilecfg);
         uint16_t *abuf = p->apack + (size_t)omp_get_thread_num() * p->apack_stride;
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < n_tasks; task++)
             amx_task(p, abuf, task / p->n_nsplit, task % p->n_nsplit);
         if (p->c_stream) _mm_sfence(); /* streamed C visible before the barrier */
-        _tile_release();
+        if (p->tiles) _tile_release();
     }
 }
 
@@ -515,7 +613,7 @@ static int amx_gemm(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int 
                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
                     int ldc, const float *bias) {
 #if AMX_BUILD
-    if (!ctx || !ctx->usable || M <= 0 || N <= 0 || K <= 0 || !A || !B || !C) return -1;
+    if (!ctx || ctx->backend == AMX_BACKEND_NONE || M <= 0 || N <= 0 || K <= 0 || !A || !B || !C) return -1;
     if (lda < (trans_a ? M : K) || ldb < (trans_b ? K : N) || ldc < N) return -1;
     /* a thread per AMX_THREAD_FLOPS of work at most: waking a thread and the
      * barriers cost microseconds, as much as a small product (one head's
@@ -525,7 +623,8 @@ static int amx_gemm(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int 
     if (flops < (double)nt * AMX_THREAD_FLOPS)
         nt = flops < AMX_THREAD_FLOPS ? 1 : (int)(flops / AMX_THREAD_FLOPS);
     amx_plan_t p = {.trans_a = trans_a, .M = M, .N = N, .K = K, .lda = lda, .ldc = ldc, .A = A,
-                    .C = C, .alpha = alpha, .beta = beta, .bias = bias};
+                    .C = C, .alpha = alpha, .beta = beta, .bias = bias,
+                    .tiles = ctx->backend == AMX_BACKEND_TILES};
     p.k_tiles = (int)(amx_round32((size_t)K) / 32);
     p.n_kblocks = (p.k_tiles + AMX_KC / 32 - 1) / (AMX_KC / 32);
     p.kc_tiles = (p.k_tiles + p.n_kblocks - 1) / p.n_kblocks; /* even blocks */
@@ -541,7 +640,8 @@ static int amx_gemm(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int 
     /* M blocks: A blocks of at most AMX_A_BYTES and AMX_MC rows, their count
      * a multiple of the thread count where there are enough rows, so that no
      * thread idles at the end */
-    int mc_pairs = AMX_A_BYTES / (p.kc_tiles * 32 * 32 * 2);
+    const int a_bytes = p.tiles ? AMX_A_BYTES : AMX_A_BYTES_AVX;
+    int mc_pairs = a_bytes / (p.kc_tiles * 32 * 32 * 2);
     mc_pairs = mc_pairs < 1 ? 1 : mc_pairs > AMX_MC / 32 ? AMX_MC / 32 : mc_pairs;
     p.n_mblocks = (p.m_pairs + mc_pairs - 1) / mc_pairs;
     if (p.m_pairs >= nt) p.n_mblocks = (p.n_mblocks + nt - 1) / nt * nt;

@@ -11,14 +11,33 @@
 
 #include <stddef.h>
 
-/* Per-caller state: the thread count, whether AMX is usable (asked once, at
+/* What computes the products: AMX tiles (TDPBF16PS), or, on a CPU with
+ * AVX512_BF16 but no AMX (AMD Zen 4, Intel Cooper Lake), an AVX-512
+ * micro-kernel (VDPBF16PS) on the same packed bf16 tiles, about half the
+ * tiles' speed per core but some 1.5-2x f32 sgemm's. Both give each product
+ * bf16(a) * bf16(b) exactly and sum in f32 (in different orders). */
+typedef enum { AMX_BACKEND_NONE = 0, AMX_BACKEND_TILES, AMX_BACKEND_AVX512 } amx_backend_t;
+
+/* Per-caller state: the thread count, the backend (asked once, at
  * init), and the bf16 packing buffers, grown on demand and kept for the next
  * call (a bf16 copy of the largest op(B) so far, plus up to 1 MB per
  * thread). No globals; one call at a time per context (from inside a
  * parallel region, give each thread its own). amx_ctx_free(NULL) is a no-op. */
 typedef struct amx_ctx amx_ctx_t;
-amx_ctx_t *amx_ctx_init(int n_threads);
+amx_ctx_t *amx_ctx_init(int n_threads);  /* amx_best_backend() */
+/* A context on a given backend (tests, benchmarks); one the CPU lacks gives
+ * a context on AMX_BACKEND_NONE, which refuses every product. */
+amx_ctx_t *amx_ctx_init_backend(int n_threads, amx_backend_t backend);
+amx_backend_t amx_ctx_backend(const amx_ctx_t *ctx);
 void amx_ctx_free(amx_ctx_t *ctx);
+
+/* Tiles where amx_available(), else AVX-512 where amx_avx512bf16_available(),
+ * else none (then nothing here runs and the callers use f32 sgemm). */
+amx_backend_t amx_best_backend(void);
+const char *amx_backend_name(amx_backend_t b);  /* "AMX tiles", "AVX512-BF16", "none" */
+
+/* 1 if the CPU has AVX512_BF16 with AVX-512F/BW/VL and the OS saves zmm. */
+int amx_avx512bf16_available(void);
 
 /* 1 if the CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 and the kernel granted
  * this process the tile data state (Linux: arch_prctl(ARCH_REQ_XCOMP_PERM,

@@ -45,9 +45,9 @@ int train_acts_set_bf16(train_acts_t *a, int on, char *err, size_t errlen) {
         a->amx = NULL;
         return 0;
     }
-    if (!amx_available()) {
-        snprintf(err, errlen, "bf16 training needs a CPU with AMX-BF16 (and a kernel that "
-                              "grants the tile state); this one has none");
+    if (amx_best_backend() == AMX_BACKEND_NONE) {
+        snprintf(err, errlen, "bf16 training needs a CPU with AMX-BF16 or AVX512-BF16; this one "
+                              "has neither");
         return -1;
     }
     if (!a->amx && !(a->amx = amx_ctx_init(a->n_threads))) {

@@ -261,7 +261,7 @@ static void test_rounding(tap_t *t, amx_ctx_t *ctx) {
 
 /* Two products at once from two OpenMP threads, each with its own context
  * (nested: each runs on one thread with its own tile configuration). */
-static void test_concurrent(tap_t *t) {
+static void test_concurrent(tap_t *t, amx_backend_t be) {
     const gemm_case_t g = {0, 1, 70, 45, 100, 1.0f, 0.0f, 0, DATA_INT};
     operands_t o[2] = {{0}, {0}};
     int ok = 1;
@@ -269,7 +269,7 @@ static void test_concurrent(tap_t *t) {
     if (ok) {
 #pragma omp parallel for num_threads(2)
         for (int i = 0; i < 2; i++) {
-            amx_ctx_t *ctx = amx_ctx_init(2);
+            amx_ctx_t *ctx = amx_ctx_init_backend(2, be);
             if (!ctx || amx_sgemm_bf16(ctx, g.ta, g.tb, g.M, g.N, g.K, g.alpha, o[i].A, o[i].lda,
                                        o[i].B, o[i].ldb, g.beta, o[i].C, o[i].ldc) != 0)
                 o[i].C[0] = -12345.0f; /* marks the failure */
@@ -362,12 +362,10 @@ static void test_refusals(tap_t *t, amx_ctx_t *ctx) {
     amx_ctx_free(NULL);
 }
 
-int main(void) {
-    if (!amx_available()) {
-        printf("1..0 # SKIP no AMX-BF16 on this CPU (or the kernel refused the tile state)\n");
-        return 0;
-    }
-    tap_t t = {0};
+/* Every check on one backend. */
+static void run_backend(tap_t *tp, amx_backend_t be) {
+    tap_t t = *tp;
+    printf("# backend: %s\n", amx_backend_name(be));
     /* sizes around the tile (16), pair (32), K block (512) and M block (256)
      * boundaries */
     static const int sizes[][3] = {
@@ -376,10 +374,12 @@ int main(void) {
     };
     const size_t n_sizes = sizeof sizes / sizeof sizes[0];
     amx_ctx_t *ctx[4] = {NULL, NULL, NULL, NULL};
-    for (int th = 1; th <= 3; th++) ctx[th] = amx_ctx_init(th);
-    if (!ctx[1] || !ctx[2] || !ctx[3]) {
-        tap_ok(&t, 0, "amx_ctx_init");
-        return tap_done(&t);
+    for (int th = 1; th <= 3; th++) ctx[th] = amx_ctx_init_backend(th, be);
+    if (!ctx[1] || !ctx[2] || !ctx[3] || amx_ctx_backend(ctx[1]) != be) {
+        tap_ok(&t, 0, "amx_ctx_init_backend");
+        for (int th = 1; th <= 3; th++) amx_ctx_free(ctx[th]);
+        *tp = t;
+        return;
     }
 
     /* exact on integers: every transpose, size, stride, beta, thread count */
@@ -448,10 +448,31 @@ int main(void) {
         check_ref(&t, ctx[2], 2, &reuse[s], 0);
 
     test_rounding(&t, ctx[1]);
-    test_concurrent(&t);
+    test_concurrent(&t, be);
     test_thread_invariance(&t, ctx[1], ctx[3]);
     test_bias(&t, ctx[2]);
     test_refusals(&t, ctx[1]);
     for (int th = 1; th <= 3; th++) amx_ctx_free(ctx[th]);
+    *tp = t;
+}
+
+/* Both backends where the CPU has them: an AMX host also checks the AVX-512
+ * micro-kernel that hosts without tiles run. */
+int main(void) {
+    const int tiles = amx_available(), avx = amx_avx512bf16_available();
+    if (!tiles && !avx) {
+        printf("1..0 # SKIP no AMX-BF16 and no AVX512-BF16 on this CPU\n");
+        return 0;
+    }
+    tap_t t = {0};
+    if (tiles) run_backend(&t, AMX_BACKEND_TILES);
+    if (avx) run_backend(&t, AMX_BACKEND_AVX512);
+    /* a backend the CPU lacks gives a context that refuses */
+    amx_ctx_t *none = amx_ctx_init_backend(1, AMX_BACKEND_NONE);
+    float A[4] = {1, 2, 3, 4}, C[4] = {7, 7, 7, 7};
+    tap_ok(&t, none && amx_ctx_backend(none) == AMX_BACKEND_NONE &&
+                   amx_sgemm_bf16(none, 0, 0, 2, 2, 2, 1, A, 2, A, 2, 0, C, 2) == -1 && C[0] == 7,
+           "a context on no backend refuses, C untouched");
+    amx_ctx_free(none);
     return tap_done(&t);
 }
