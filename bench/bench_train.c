@@ -147,7 +147,10 @@ int main(int argc, char **argv) {
     printf("training %s: %d layers x %d, %d heads, vocab %d, batch %d x %d, %.2f M params, "
            "%d threads, dropout 0.1, %s%s\n",
            shape, L, C, H, V, B, T, (double)n_params * 1e-6, threads,
-           bf16 ? (amx_best_backend() == AMX_BACKEND_TILES ? "bf16 products on AMX tiles" : "bf16 products on AVX512-BF16") : "f32", muon_ns > 0 ? ", Muon" : "");
+           !bf16                                      ? "f32"
+           : amx_best_backend() == AMX_BACKEND_TILES ? "bf16 products on AMX tiles"
+                                                      : "bf16 products on AVX512-BF16",
+           muon_ns > 0 ? ", Muon" : "");
     for (int s = 0; s <= steps; s++) { /* step 0 warms up */
         for (int i = 0; i < B * T; i++) {
             in[i] = (int)(rng_next(&r) % (uint64_t)V);

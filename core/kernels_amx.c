@@ -108,9 +108,13 @@ amx_ctx_t *amx_ctx_init_backend(int n_threads, amx_backend_t backend) {
     return ctx;
 }
 
-amx_ctx_t *amx_ctx_init(int n_threads) { return amx_ctx_init_backend(n_threads, amx_best_backend()); }
+amx_ctx_t *amx_ctx_init(int n_threads) {
+    return amx_ctx_init_backend(n_threads, amx_best_backend());
+}
 
-amx_backend_t amx_ctx_backend(const amx_ctx_t *ctx) { return ctx ? ctx->backend : AMX_BACKEND_NONE; }
+amx_backend_t amx_ctx_backend(const amx_ctx_t *ctx) {
+    return ctx ? ctx->backend : AMX_BACKEND_NONE;
+}
 
 amx_backend_t amx_best_backend(void) {
     if (amx_available()) return AMX_BACKEND_TILES;
@@ -613,7 +617,8 @@ static int amx_gemm(amx_ctx_t *ctx, int trans_a, int trans_b, int M, int N, int 
                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
                     int ldc, const float *bias) {
 #if AMX_BUILD
-    if (!ctx || ctx->backend == AMX_BACKEND_NONE || M <= 0 || N <= 0 || K <= 0 || !A || !B || !C) return -1;
+    if (!ctx || ctx->backend == AMX_BACKEND_NONE || M <= 0 || N <= 0 || K <= 0 || !A || !B || !C)
+        return -1;
     if (lda < (trans_a ? M : K) || ldb < (trans_b ? K : N) || ldc < N) return -1;
     /* a thread per AMX_THREAD_FLOPS of work at most: waking a thread and the
      * barriers cost microseconds, as much as a small product (one head's
