@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "jsonx.h"
+#include "kernels_amx.h"
 
 #ifndef GPTSCOPE_DATADIR
 #define GPTSCOPE_DATADIR "/usr/local/share"
@@ -119,6 +120,26 @@ int cli_parse_float(const char *cmd, const char *flag, const char *s, double lo,
 int cli_default_threads(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 1 && n <= 1024 ? (int)n : 1;
+}
+
+int cli_parse_precision(const char *cmd, const char *s, int *bf16) {
+    const int have = amx_best_backend() != AMX_BACKEND_NONE;
+    if (!strcmp(s, "auto")) *bf16 = have;
+    else if (!strcmp(s, "f32")) *bf16 = 0;
+    else if (!strcmp(s, "bf16") && have) *bf16 = 1;
+    else if (!strcmp(s, "bf16")) {
+        cli_usage_error(cmd, "--precision bf16 needs a CPU with AMX-BF16 or AVX512-BF16");
+        return 1;
+    } else {
+        cli_usage_error(cmd, "--precision must be auto, f32 or bf16 (got '%s')", s);
+        return 1;
+    }
+    return 0;
+}
+
+const char *cli_precision_name(int bf16) {
+    if (!bf16) return "f32";
+    return amx_best_backend() == AMX_BACKEND_TILES ? "bf16 (AMX tiles)" : "bf16 (AVX512-BF16)";
 }
 
 static int is_dir(const char *path) {

@@ -38,6 +38,12 @@ int cli_parse_float(const char *cmd, const char *flag, const char *s, double lo,
                     double hi, int hi_open, float *out);
 
 int cli_default_threads(void); /* all online cores */
+/* --precision auto|f32|bf16 into *bf16 (auto: bf16 where the CPU has AMX or
+ * AVX512-BF16). bf16 on a CPU with neither is a usage error. Returns 0, or
+ * non-zero after printing the usage error. */
+int cli_parse_precision(const char *cmd, const char *s, int *bf16);
+/* "bf16 (AVX512-BF16)" or "f32", for the logs */
+const char *cli_precision_name(int bf16);
 
 /* A model directory opened for a subcommand. */
 typedef struct cli_model {

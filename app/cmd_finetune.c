@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "finetune.h"
+#include "finetune_pretrain.h"
 
 #define CMD "finetune"
 
@@ -43,12 +44,26 @@ const char cmd_finetune_help[] =
     "      --lm-coef X    weight of the auxiliary LM loss (0.5; 0 = none)\n"
     "      --max-len N    tokens per sequence, longer texts are cut (256, <= n_ctx)\n"
     "      --seed N       shuffling, dropout and the new weights (1)\n"
+    "      --pretrain S   the unsupervised stage first: auto (when the model reads\n"
+    "                     the training text at more than 3 bits per byte), off, or\n"
+    "                     a number of steps; see below\n"
+    "      --pretrain-lr X  its peak learning rate (5e-4)\n"
+    "      --precision P  auto (bf16 where the CPU has AMX or AVX512-BF16, else\n"
+    "                     f32), f32 or bf16: the matrix products' inputs; weights,\n"
+    "                     gradients and the optimiser stay f32\n"
     "  -t, --threads N    threads (default: all cores)\n"
-    "  -h, --help         this help\n";
+    "  -h, --help         this help\n"
+    "\n"
+    "The unsupervised stage is GPT-1's pre-training continued on the text of the\n"
+    "training examples (labels unused): 'gptscope train --init MODEL' into\n"
+    "DIR/pretrain (the log shows the command), about one pass over the text, at\n"
+    "most 400 steps of 8 x 256 tokens; the supervised stage then starts from it.\n"
+    "Running the same command again reuses a finished stage or resumes it.\n";
 
 enum {
     OPT_INIT = CLI_OPT_FIRST_COMMAND_OPT, OPT_TASK, OPT_TRAIN, OPT_VALID, OPT_LR, OPT_BATCH,
-    OPT_MICRO, OPT_EPOCHS, OPT_STEPS, OPT_WARMUP, OPT_LMCOEF, OPT_MAXLEN, OPT_SEED
+    OPT_MICRO, OPT_EPOCHS, OPT_STEPS, OPT_WARMUP, OPT_LMCOEF, OPT_MAXLEN, OPT_SEED,
+    OPT_PRECISION, OPT_PRETRAIN, OPT_PRETRAIN_LR
 };
 
 typedef struct ft_ctx {
@@ -105,11 +120,16 @@ int cmd_finetune(int argc, char **argv) {
         {"warmup", required_argument, 0, OPT_WARMUP}, {"lm-coef", required_argument, 0, OPT_LMCOEF},
         {"max-len", required_argument, 0, OPT_MAXLEN}, {"seed", required_argument, 0, OPT_SEED},
         {"threads", required_argument, 0, 't'},       {"help", no_argument, 0, 'h'},
+        {"precision", required_argument, 0, OPT_PRECISION},
+        {"pretrain", required_argument, 0, OPT_PRETRAIN},
+        {"pretrain-lr", required_argument, 0, OPT_PRETRAIN_LR},
         {0, 0, 0, 0}};
     finetune_opts_t o = finetune_opts_default();
     o.n_threads = cli_default_threads();
+    if (cli_parse_precision(CMD, "auto", &o.bf16)) return CLI_EXIT_USAGE;
     const char *init = NULL, *train_path = NULL, *valid_path = NULL, *out = NULL;
-    int have_task = 0, max_len = 0, steps = 0, c;
+    int have_task = 0, max_len = 0, steps = 0, c, pretrain_steps = -1;
+    float pretrain_lr = 5e-4f;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:t:h", longopts, NULL)) != -1) {
@@ -156,6 +176,19 @@ int cmd_finetune(int argc, char **argv) {
         case 't':
             if (cli_parse_int(CMD, "--threads", optarg, 1, 1024, &o.n_threads)) return CLI_EXIT_USAGE;
             break;
+        case OPT_PRECISION:
+            if (cli_parse_precision(CMD, optarg, &o.bf16)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_PRETRAIN:
+            if (!strcmp(optarg, "auto")) pretrain_steps = -1;
+            else if (!strcmp(optarg, "off")) pretrain_steps = 0;
+            else if (cli_parse_int(CMD, "--pretrain", optarg, 1, 1000000, &pretrain_steps))
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_PRETRAIN_LR:
+            if (cli_parse_float(CMD, "--pretrain-lr", optarg, 0, 1, 1, 0, &pretrain_lr))
+                return CLI_EXIT_USAGE;
+            break;
         case 'h': fputs(cmd_finetune_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
@@ -201,11 +234,54 @@ int cmd_finetune(int argc, char **argv) {
                   train.n_labels ? train.labels[0] : "none");
         goto done;
     }
-    /* the output directory: the tokenizer with the special tokens first */
     if (mkdir(out, 0755) != 0 && access(out, W_OK) != 0) {
         cli_error("%s: cannot create the output directory", out);
         goto done;
     }
+    /* the unsupervised stage (finetune_pretrain.h): the supervised one then
+     * starts from its model */
+    if (pretrain_steps != 0) {
+        char pdir[4200], pstate[4300];
+        snprintf(pdir, sizeof pdir, "%s/pretrain", out);
+        snprintf(pstate, sizeof pstate, "%s/train_state.json", pdir);
+        int run = access(pstate, F_OK) == 0 || pretrain_steps > 0;
+        if (!run) {
+            double bpb = 0;
+            if (ft_text_bpb(&cm, &train, 8192, o.n_threads, &bpb, err, sizeof err) != 0) {
+                cli_error("%s: %s", train_path, err);
+                goto done;
+            }
+            run = bpb > FT_PRETRAIN_BPB;
+            fprintf(stderr, "finetune: %s reads the training text at %.2f bits per byte (%s %.1f)%s\n",
+                    cm.dir, bpb, run ? "over" : "at most", FT_PRETRAIN_BPB,
+                    run ? ": too far from it to fine-tune directly" : ": no pre-training stage");
+        }
+        if (run) {
+            char *text = NULL;
+            size_t tlen = 0;
+            if (ft_task_text(&train, &text, &tlen) != 0) {
+                cli_error("out of memory");
+                goto done;
+            }
+            free(text);
+            ft_pretrain_t pp = {pretrain_steps > 0 ? pretrain_steps
+                                                   : ft_pretrain_auto_steps(tlen, cm.cfg.n_ctx),
+                                pretrain_lr, o.bf16, o.n_threads, o.seed};
+            char mdir[4200];
+            int prc = ft_pretrain_run(cm.dir, &train, out, &pp, mdir, sizeof mdir);
+            if (prc != CLI_EXIT_OK) {
+                if (prc == CLI_EXIT_INTERRUPTED)
+                    fprintf(stderr, "finetune: interrupted in the pre-training stage; the same "
+                                    "command continues it\n");
+                rc = prc;
+                goto done;
+            }
+            cli_model_close(&cm);
+            if (cli_model_open(&cm, mdir, 1)) goto done;
+            fprintf(stderr, "finetune: the supervised stage starts from %s\n", mdir);
+        }
+    }
+    /* the output directory: the tokenizer with the special tokens first */
     char vin[4200], vout[4200], mout[4200];
     snprintf(vin, sizeof vin, "%s/vocab.json", cm.dir);
     snprintf(vout, sizeof vout, "%s/vocab.json", out);
@@ -252,11 +328,11 @@ int cmd_finetune(int argc, char **argv) {
     m->pdrop = o.pdrop;
     fprintf(stderr,
             "finetune: %s on %s (%d examples%s%s), %d labels, from %s; lr %g, batch %d, %s %lld, "
-            "lm-coef %g, max-len %d\n",
+            "lm-coef %g, max-len %d, %s\n",
             task_kind_name(o.kind), train_path, train.n, valid_path ? ", validating on " : "",
             valid_path ? valid_path : "", train.n_labels, cm.dir, (double)o.lr, o.batch,
             o.steps ? "steps" : "epochs", (long long)(o.steps ? o.steps : o.epochs), (double)o.lm_coef,
-            max_len);
+            max_len, cli_precision_name(o.bf16));
     ft_ctx_t ctx = {out, 0, isatty(2), 0, 0, 0, ""};
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);

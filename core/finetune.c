@@ -148,7 +148,8 @@ static int ft_max_len(const finetune_set_t *s) {
 }
 
 int finetune_predict(train_model_t *m, const finetune_set_t *s, task_kind_t kind, int n_classes,
-                     int micro, int n_threads, float *probs, int *pred, char *err, size_t errlen) {
+                     int micro, int n_threads, int bf16, float *probs, int *pred, char *err,
+                     size_t errlen) {
     int max_T = ft_max_len(s);
     err[0] = '\0';
     if (micro < 1) micro = 1;
@@ -160,7 +161,8 @@ int finetune_predict(train_model_t *m, const finetune_set_t *s, task_kind_t kind
     int rc = -1;
     if (ft_batch_init(&b, micro * s->n_seq, max_T, m->cfg.n_embd) != 0 ||
         task_head_init(&h, m->cfg.n_embd, K, micro * s->n_seq, err, errlen) != 0 ||
-        !(a = train_acts_init(m, micro * s->n_seq, max_T, n_threads, err, errlen))) {
+        !(a = train_acts_init(m, micro * s->n_seq, max_T, n_threads, err, errlen)) ||
+        (bf16 && train_acts_set_bf16(a, 1, err, errlen) != 0)) {
         if (!err[0]) snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -241,6 +243,7 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
         ft_batch_init(&b, micro * train->n_seq, max_T, m->cfg.n_embd) != 0 ||
         task_head_init(&h, m->cfg.n_embd, K, micro * train->n_seq, err, errlen) != 0 ||
         !(a = train_acts_init(m, micro * train->n_seq, max_T, o->n_threads, err, errlen)) ||
+        (o->bf16 && train_acts_set_bf16(a, 1, err, errlen) != 0) ||
         train_adamw_init(&opt, m, 0.9f, 0.999f, 1e-8f, o->weight_decay, 1) != 0) {
         if (!err[0]) snprintf(err, errlen, "out of memory for fine-tuning");
         goto done;
@@ -294,8 +297,8 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
         }
         int epoch_end = in_epoch == per_epoch - 1 || step == total - 1;
         if (valid && epoch_end) {
-            if (finetune_predict(m, valid, kind, n_classes, micro, o->n_threads, vprobs, vpred, err,
-                                 errlen) != 0)
+            if (finetune_predict(m, valid, kind, n_classes, micro, o->n_threads, o->bf16, vprobs,
+                                 vpred, err, errlen) != 0)
                 goto done;
             if (ft_score(valid, vpred, n_out, &rep.accuracy, &rep.f1) != 0) {
                 snprintf(err, errlen, "out of memory scoring the validation set");

@@ -32,6 +32,7 @@ typedef struct finetune_opts {
     int max_len;         /* tokens per sequence, <= n_ctx */
     uint64_t seed;
     int n_threads;
+    int bf16;            /* products in bf16 (kernels_amx.h), as the trainer's --bf16; 0 */
 } finetune_opts_t;
 
 finetune_opts_t finetune_opts_default(void);
@@ -73,8 +74,10 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
 
 /* Class (or choice) probabilities of every example of s into probs
  * [s->n * n_out] (n_out: n_classes, or n_seq for choice) with dropout off;
- * pred (may be NULL) gets the argmax. Returns 0 or -1. */
+ * pred (may be NULL) gets the argmax. bf16: the products in bf16. Returns 0
+ * or -1. */
 int finetune_predict(train_model_t *m, const finetune_set_t *s, task_kind_t kind, int n_classes,
-                     int micro, int n_threads, float *probs, int *pred, char *err, size_t errlen);
+                     int micro, int n_threads, int bf16, float *probs, int *pred, char *err,
+                     size_t errlen);
 
 #endif
