@@ -48,6 +48,8 @@ const char cmd_finetune_help[] =
     "                     the training text at more than 3 bits per byte), off, or\n"
     "                     a number of steps; see below\n"
     "      --pretrain-lr X  its peak learning rate (5e-4)\n"
+    "      --from-scratch the paper's \"no pre-training\" ablation: the same shape and\n"
+    "                     tokenizer with random weights, no unsupervised stage\n"
     "      --precision P  auto (bf16 where the CPU has AMX or AVX512-BF16, else\n"
     "                     f32), f32 or bf16: the matrix products' inputs; weights,\n"
     "                     gradients and the optimiser stay f32\n"
@@ -63,7 +65,8 @@ const char cmd_finetune_help[] =
 enum {
     OPT_INIT = CLI_OPT_FIRST_COMMAND_OPT, OPT_TASK, OPT_TRAIN, OPT_VALID, OPT_LR, OPT_BATCH,
     OPT_MICRO, OPT_EPOCHS, OPT_STEPS, OPT_WARMUP, OPT_LMCOEF, OPT_MAXLEN, OPT_SEED,
-    OPT_PRECISION, OPT_PRETRAIN, OPT_PRETRAIN_LR
+    OPT_PRECISION, OPT_PRETRAIN, OPT_PRETRAIN_LR,
+    OPT_FROM_SCRATCH
 };
 
 typedef struct ft_ctx {
@@ -123,6 +126,7 @@ int cmd_finetune(int argc, char **argv) {
         {"precision", required_argument, 0, OPT_PRECISION},
         {"pretrain", required_argument, 0, OPT_PRETRAIN},
         {"pretrain-lr", required_argument, 0, OPT_PRETRAIN_LR},
+        {"from-scratch", no_argument, 0, OPT_FROM_SCRATCH},
         {0, 0, 0, 0}};
     finetune_opts_t o = finetune_opts_default();
     o.n_threads = cli_default_threads();
@@ -130,6 +134,7 @@ int cmd_finetune(int argc, char **argv) {
     const char *init = NULL, *train_path = NULL, *valid_path = NULL, *out = NULL;
     int have_task = 0, max_len = 0, steps = 0, c, pretrain_steps = -1;
     float pretrain_lr = 5e-4f;
+    int from_scratch = 0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:t:h", longopts, NULL)) != -1) {
@@ -185,6 +190,7 @@ int cmd_finetune(int argc, char **argv) {
             else if (cli_parse_int(CMD, "--pretrain", optarg, 1, 1000000, &pretrain_steps))
                 return CLI_EXIT_USAGE;
             break;
+        case OPT_FROM_SCRATCH: from_scratch = 1; break;
         case OPT_PRETRAIN_LR:
             if (cli_parse_float(CMD, "--pretrain-lr", optarg, 0, 1, 1, 0, &pretrain_lr))
                 return CLI_EXIT_USAGE;
@@ -195,6 +201,10 @@ int cmd_finetune(int argc, char **argv) {
     }
     if (optind < argc) {
         cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    if (from_scratch && pretrain_steps > 0) {
+        cli_usage_error(CMD, "--from-scratch has no pre-training stage: drop --pretrain");
         return CLI_EXIT_USAGE;
     }
     if (!have_task || !train_path || !out) {
@@ -240,7 +250,7 @@ int cmd_finetune(int argc, char **argv) {
     }
     /* the unsupervised stage (finetune_pretrain.h): the supervised one then
      * starts from its model */
-    if (pretrain_steps != 0) {
+    if (pretrain_steps != 0 && !from_scratch) {
         char pdir[4200], pstate[4300];
         snprintf(pdir, sizeof pdir, "%s/pretrain", out);
         snprintf(pstate, sizeof pstate, "%s/train_state.json", pdir);
@@ -307,7 +317,12 @@ int cmd_finetune(int argc, char **argv) {
         fprintf(stderr, "finetune: %d training and %d validation examples are longer than %d tokens: cut to it\n",
                 tset.n_truncated, vset.n_truncated, max_len);
     int K = o.kind == TASK_CHOICE ? 1 : train.n_labels;
-    if (!(base = train_model_from_gpt(cm.model, err, sizeof err)) ||
+    if ((base = train_model_from_gpt(cm.model, err, sizeof err)) && from_scratch) {
+        train_model_init_weights(base, o.seed, 1);
+        fprintf(stderr, "finetune: --from-scratch: %s's shape and tokenizer, random weights (no "
+                        "pre-training)\n", cm.dir);
+    }
+    if (!base ||
         !(m = train_model_for_task(base, 3, K, o.seed, err, sizeof err))) {
         cli_error("%s", err);
         goto done;

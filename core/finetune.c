@@ -252,7 +252,7 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
     rng_t r;
     rng_seed(&r, o->seed);
     train_dropout_t drop = {o->pdrop, o->pdrop, o->pdrop};
-    double t0 = clockx_now(), best = -1;
+    double t0 = clockx_now(), best = -1, best_f1 = -1;
     int64_t tokens = 0;
     for (int64_t step = 0; step < total; step++) {
         int64_t in_epoch = step % per_epoch;
@@ -305,8 +305,9 @@ int finetune_run(train_model_t *m, const finetune_set_t *train, const finetune_s
                 goto done;
             }
             rep.validated = 1;
-            rep.is_best = rep.accuracy > best;
-            if (rep.is_best) best = rep.accuracy;
+            /* ties on accuracy go to the higher F1 */
+            rep.is_best = rep.accuracy > best || (rep.accuracy == best && rep.f1 > best_f1);
+            if (rep.is_best) best = rep.accuracy, best_f1 = rep.f1;
             if (cb && cb(user, m, &rep) != 0) {
                 rc = 0;
                 goto done;

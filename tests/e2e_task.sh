@@ -101,7 +101,7 @@ for name, n in (("syn_train", 400), ("syn_valid", 100)):
 PY
     "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" \
         --valid "$TMP/syn_valid.jsonl" -o "$TMP/ft" --epochs 30 --lr 2e-3 --batch 16 -t 2 \
-        >"$TMP/ft.out" 2>"$TMP/ft.err"
+        --pretrain off >"$TMP/ft.out" 2>"$TMP/ft.err"
     acc=$(sed -n 's/^finetune: best valid accuracy \([0-9.]*\).*/\1/p' "$TMP/ft.out")
     python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 0.9 else 1)" "${acc:-0}"
     ok $? "finetune on a synthetic task: valid accuracy ${acc:-none} (chance 0.5, want >= 0.9)" \
@@ -152,6 +152,61 @@ assert d["label"] == "pos" and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
         "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/ft4" --max-len 999
     expect_fail_late "a malformed training line" 1 \
         "$BIN" finetune --init "$M" --task classify --train "$TMP/nofield.jsonl" -o "$TMP/ft5"
+
+    # the unsupervised stage: train --init on the examples' text, then the
+    # supervised stage from it; the same command again reuses it
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/ftp" \
+        --pretrain 6 --epochs 1 -t 2 >"$TMP/ftp.out" 2>"$TMP/ftp.err"
+    rc=$?
+    [ $rc = 0 ] && grep -q "^  gptscope train --init $M --data $TMP/ftp/pretrain-text.txt -o $TMP/ftp/pretrain --steps 6 " "$TMP/ftp.err" &&
+        grep -q "^finetune: the supervised stage starts from $TMP/ftp/pretrain" "$TMP/ftp.err" &&
+        [ -f "$TMP/ftp/pretrain/model.safetensors" ] && [ -f "$TMP/ftp/model.safetensors" ] &&
+        grep -q '"gptscope_task"' "$TMP/ftp/config.json" && ! grep -q gptscope_task "$TMP/ftp/pretrain/config.json" &&
+        [ "$(grep -c . "$TMP/ftp/pretrain-text.txt")" = 400 ]
+    ok $? "finetune --pretrain 6: train --init on the 400 texts first (the command in the log), then the head" "$(tail -5 "$TMP/ftp.err")"
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/ftp" \
+        --epochs 1 -t 2 >"$TMP/ftp.out" 2>"$TMP/ftp.err"
+    grep -q "^finetune: reusing the finished pre-training stage in $TMP/ftp/pretrain (6 steps)" "$TMP/ftp.err" &&
+        ! grep -q "gptscope train --init" "$TMP/ftp.err"
+    ok $? "the same finetune command again reuses the finished stage" "$(head -5 "$TMP/ftp.err")"
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fta" \
+        --steps 1 -t 2 >"$TMP/fta.out" 2>"$TMP/fta.err"
+    grep -qE "^finetune: $M reads the training text at [0-9]+\.[0-9]{2} bits per byte \((over|at most) 3\.0\)" "$TMP/fta.err"
+    ok $? "--pretrain auto measures the model's bits per byte on the text and says what it decided" "$(head -3 "$TMP/fta.err")"
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fts" \
+        --steps 2 --from-scratch -t 2 >"$TMP/fts.out" 2>"$TMP/fts.err"
+    rc=$?
+    [ $rc = 0 ] && grep -q -- "--from-scratch: $M's shape and tokenizer, random weights" "$TMP/fts.err" &&
+        [ ! -d "$TMP/fts/pretrain" ] && ! cmp -s "$TMP/fts/model.safetensors" "$TMP/ftp/model.safetensors"
+    ok $? "finetune --from-scratch: random weights, no unsupervised stage" "$(tail -3 "$TMP/fts.err")"
+    expect_fail "--from-scratch with --pretrain N" 2 \
+        "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fts2" --from-scratch --pretrain 3
+    expect_fail "--precision nonsense" 2 "$BIN" finetune --init "$M" --task classify --train x -o y --precision f8
+
+    # zero-shot: no head, the LM's probability of each label word
+    "$BIN" eval-task --zero-shot --labels neg=bad,pos=good --template "{text} is" -m "$M" --json \
+        "$TMP/syn_valid.jsonl" -t 2 >"$TMP/zs.json" 2>"$TMP/zs.err"
+    python3 - "$TMP/zs.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["n"] == 100 and d["labels"] == ["neg", "pos"] and sum(map(sum, d["confusion"])) == 100, d
+PY
+    ok $? "eval-task --zero-shot --labels NAME=WORDS --template: scores the heuristic on labelled JSONL" "$(cat "$TMP/zs.json" "$TMP/zs.err")"
+    printf 'the cat good sat\n{"text": "a dog bad ran"}\n' | "$BIN" classify --zero-shot --labels neg,pos -m "$M" --json -t 2 |
+        python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+assert len(rows) == 2, rows
+for d in rows:
+    assert d["label"] in ("neg", "pos") and set(d["probs"]) == {"neg", "pos"} and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
+    ok $? "classify --zero-shot --json: a label and probabilities over the given labels"
+    expect_fail "--zero-shot without --labels" 2 "$BIN" classify --zero-shot -m "$M" /dev/null
+    expect_fail "--labels without --zero-shot" 2 "$BIN" classify --labels a,b -m "$M" /dev/null
+    expect_fail "--zero-shot with one label" 2 "$BIN" classify --zero-shot --labels a -m "$M" /dev/null
+    expect_fail "--zero-shot --labels with an empty label" 2 "$BIN" classify --zero-shot --labels a,,b -m "$M" /dev/null
+    expect_fail "--zero-shot --template without {text}" 1 "$BIN" classify --zero-shot --labels a,b --template "x" -m "$M" /dev/null
+    expect_fail "eval-task --zero-shot with a label outside --labels" 1 \
+        "$BIN" eval-task --zero-shot --labels neg,other -m "$M" "$TMP/syn_valid.jsonl"
 else
     skip "finetune on a synthetic task" "$M not built"
 fi
