@@ -181,6 +181,38 @@ assert d["label"] == "pos" and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
     ok $? "finetune --from-scratch: random weights, no unsupervised stage" "$(tail -3 "$TMP/fts.err")"
     expect_fail "--from-scratch with --pretrain N" 2 \
         "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fts2" --from-scratch --pretrain 3
+    # Ctrl-C: in the unsupervised stage (its checkpoint is kept, the same
+    # command resumes it), and in the supervised one (the best model so far)
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fti" \
+        --pretrain 100000 --epochs 1 -t 2 >"$TMP/fti.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do grep -q "^step " "$TMP/fti.out" 2>/dev/null && break; sleep 0.1; done
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    [ $rc = 130 ] && grep -q "interrupted in the pre-training stage; the same command continues it" "$TMP/fti.out" &&
+        [ -f "$TMP/fti/pretrain/train_state.json" ]
+    ok $? "Ctrl-C in the unsupervised stage: exit 130, its checkpoint kept (rc $rc)" "$(tail -3 "$TMP/fti.out")"
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fti" \
+        --pretrain 100000 --epochs 1 -t 2 >"$TMP/fti.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do grep -q "^finetune: resuming the pre-training stage" "$TMP/fti.out" 2>/dev/null && break; sleep 0.1; done
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    grep -q "^finetune: resuming the pre-training stage in $TMP/fti/pretrain at step [1-9][0-9]* of 100000" "$TMP/fti.out" &&
+        [ $rc = 130 ]
+    ok $? "the same command resumes the interrupted stage (rc $rc)" "$(head -3 "$TMP/fti.out")"
+    "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/ftj" \
+        --valid "$TMP/syn_valid.jsonl" --epochs 10000 --pretrain off -t 2 >"$TMP/ftj.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 300); do grep -q "^epoch 1: valid accuracy" "$TMP/ftj.out" 2>/dev/null && break; sleep 0.1; done
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    [ $rc = 130 ] && grep -q "^finetune: interrupted; the best model so far is in the output" "$TMP/ftj.out" &&
+        "$BIN" eval-task -m "$TMP/ftj" "$TMP/syn_valid.jsonl" -t 1 >/dev/null 2>&1
+    ok $? "Ctrl-C in the supervised stage: exit 130, the best model so far loads (rc $rc)" "$(tail -3 "$TMP/ftj.out")"
     expect_fail "--precision nonsense" 2 "$BIN" finetune --init "$M" --task classify --train x -o y --precision f8
 
     # zero-shot: no head, the LM's probability of each label word
