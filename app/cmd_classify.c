@@ -14,6 +14,7 @@
 #include "finetune.h"
 #include "jsonx.h"
 #include "task_metrics.h"
+#include "task_info.h"
 #include "task_report.h"
 #include "zeroshot.h"
 
@@ -82,56 +83,26 @@ static void task_model_close(task_model_t *t) {
     cli_model_close(&t->cm);
 }
 
-static int tm_int(const cJSON *o, const char *key, int lo, int hi, int *out) {
-    int64_t v;
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!j || jsonx_int(j, lo, hi, &v) != JSONX_OK) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int task_model_open(task_model_t *t, const char *dir, const char *cmd) {
     memset(t, 0, sizeof *t);
     if (cli_model_open(&t->cm, dir, 1)) return -1;
-    char path[4200], err[1024], *text = NULL;
-    size_t len = 0;
+    char path[4200], err[1024];
     snprintf(path, sizeof path, "%s/config.json", t->cm.dir);
     if (t->cm.cfg.n_clf <= 0) {
         cli_error("%s: %s has no task head (make one with 'gptscope finetune')", cmd, t->cm.dir);
         goto fail;
     }
-    if (fileio_read_regular(path, 1 << 24, &text, &len, err, sizeof err) != 0) {
+    task_info_t ti;
+    if (task_info_load(&ti, path, &t->cm.cfg, err, sizeof err) != 0) {
         cli_error("%s", err);
         goto fail;
     }
-    cJSON *root = jsonx_parse(text, len, path, err, sizeof err);
-    free(text);
-    const cJSON *tj = root ? cJSON_GetObjectItemCaseSensitive(root, "gptscope_task") : NULL;
-    const cJSON *task = tj ? cJSON_GetObjectItemCaseSensitive(tj, "task") : NULL;
-    const cJSON *labs = tj ? cJSON_GetObjectItemCaseSensitive(tj, "labels") : NULL;
-    int V = t->cm.cfg.n_vocab, bad = !root || !cJSON_IsString(task) ||
-                                     task_kind_parse(task->valuestring, &t->kind) != 0 ||
-                                     !cJSON_IsArray(labs) ||
-                                     tm_int(tj, "start_id", 0, V - 1, &t->sp.start_id) ||
-                                     tm_int(tj, "delim_id", 0, V - 1, &t->sp.delim_id) ||
-                                     tm_int(tj, "extract_id", 0, V - 1, &t->sp.extract_id) ||
-                                     tm_int(tj, "max_len", 4, t->cm.cfg.n_ctx, &t->max_len);
-    int n = bad ? 0 : cJSON_GetArraySize(labs);
-    if (!bad) t->labels = calloc((size_t)(n > 0 ? n : 1), sizeof *t->labels);
-    for (int i = 0; !bad && i < n; i++) {
-        const cJSON *l = cJSON_GetArrayItem(labs, i);
-        if (!cJSON_IsString(l) || !(t->labels[i] = strdup(l->valuestring))) bad = 1;
-        else t->n_labels = i + 1;
-    }
-    int want = t->kind == TASK_CHOICE ? 1 : t->n_labels;
-    if (!bad && want != t->cm.cfg.n_clf) bad = 1;
-    int parsed = root != NULL;
-    cJSON_Delete(root);
-    if (bad) {
-        cli_error("%s: \"gptscope_task\" is incomplete or does not match the head (%s)", path,
-                  parsed ? "task, labels, start_id, delim_id, extract_id, max_len" : err);
-        goto fail;
-    }
+    /* the model keeps the names; ti's array is handed over */
+    t->kind = ti.kind;
+    t->sp = ti.sp;
+    t->max_len = ti.max_len;
+    t->labels = ti.labels;
+    t->n_labels = ti.n_labels;
     if (!(t->m = train_model_from_gpt(t->cm.model, err, sizeof err))) {
         cli_error("%s", err);
         goto fail;

@@ -81,7 +81,7 @@ int64_t ft_pretrain_auto_steps(size_t n_bytes, int n_ctx) {
     const int T = n_ctx < 256 ? n_ctx : 256;
     int64_t tokens = (int64_t)((double)n_bytes / 2.3);
     int64_t steps = tokens / (8 * (int64_t)T);
-    return steps < 20 ? 20 : steps > 400 ? 400 : steps;
+    return steps < 20 ? 20 : steps > 600 ? 600 : steps;
 }
 
 static int ft_is_file(const char *path) {

@@ -117,5 +117,9 @@ void gpt_state_truncate(gpt_state_t *s, int n);
 int gpt_forward(gpt_state_t *s, const int *ids, int n, float *logits, int all_logits, float *attn,
                 char *err, size_t errlen);
 size_t gpt_attn_capture_size(const gpt_config_t *cfg, int n);
+/* The final hidden state [n_embd] of the last position of the last
+ * gpt_forward (after ln_f where the model has one): what a task head reads.
+ * Returns 0, or -1 before any forward. */
+int gpt_state_final_hidden(gpt_state_t *s, float *out);
 
 #endif

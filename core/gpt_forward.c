@@ -31,6 +31,7 @@ struct gpt_state {
     int n_threads, max_threads; /* in use now / at most (gpt_state_set_threads) */
     int max_tokens;
     int n_past;
+    int last_n;               /* tokens of the last gpt_forward (its rows of x) */
     /* The cache holds cap positions and grows (doubling, up to n_ctx) with
      * the context actually used: a model with a 1M-position table but a
      * 3-token prompt must not commit gigabytes up front. */
@@ -171,7 +172,10 @@ oom:
     return NULL;
 }
 
-void gpt_state_reset(gpt_state_t *s) { s->n_past = 0; }
+void gpt_state_reset(gpt_state_t *s) {
+    s->n_past = 0;
+    s->last_n = 0;
+}
 
 void gpt_state_set_threads(gpt_state_t *s, int n) {
     /* the per-thread score rows were sized for max_threads */
@@ -187,6 +191,7 @@ int gpt_state_threads_invariant(const gpt_state_t *s) {
     return kernel_ctx_decode_invariant(s->kctx);
 }
 int gpt_state_n_past(const gpt_state_t *s) { return s->n_past; }
+
 
 void gpt_state_truncate(gpt_state_t *s, int n) {
     if (n >= 0 && n < s->n_past) s->n_past = n;
@@ -434,5 +439,17 @@ int gpt_forward(gpt_state_t *s, const int *ids, int n, float *logits, int all_lo
         if (fw_linear(s, logits, h, rows, &m->wte, NULL, err, errlen)) return -1;
     }
     s->n_past += n;
+    s->last_n = n;
+    return 0;
+}
+
+int gpt_state_final_hidden(gpt_state_t *s, float *out) {
+    const gpt_model_t *m = s->m;
+    const gpt_config_t *c = &m->cfg;
+    const int C = c->n_embd;
+    if (s->last_n < 1) return -1;
+    const float *h = s->x + (size_t)(s->last_n - 1) * C;
+    if (c->final_ln) fw_layernorm(out, h, m->lnf_g, m->lnf_b, 1, C, c->ln_eps);
+    else memcpy(out, h, (size_t)C * sizeof(float));
     return 0;
 }
