@@ -339,6 +339,46 @@ static int host_export_session(void *user, const char *path, char *msg, size_t m
     return rc;
 }
 
+/* The classifier of a fine-tuned classify model, for the class pane; any
+ * other model (no head, or another task) has none, silently. */
+static void sess_classifier_close(app_session_t *s) {
+    if (s->has_cls) task_infer_free(&s->cls);
+    task_info_free(&s->cls_info);
+    s->has_cls = 0;
+}
+
+static void sess_classifier_open(app_session_t *s) {
+    char path[4200], err[512];
+    sess_classifier_close(s);
+    if (s->cm.cfg.n_clf <= 0 || !s->cm.model) return;
+    snprintf(path, sizeof path, "%s/config.json", s->cm.dir);
+    if (task_info_load(&s->cls_info, path, &s->cm.cfg, err, sizeof err) != 0) return;
+    if (s->cls_info.kind != TASK_CLASSIFY ||
+        task_infer_init(&s->cls, s->cm.model, s->cm.tok, &s->cls_info, s->n_threads, err,
+                        sizeof err) != 0) {
+        task_info_free(&s->cls_info);
+        return;
+    }
+    s->has_cls = 1;
+}
+
+static int host_class_labels(void *user, const char *const **labels) {
+    app_session_t *s = user;
+    if (!s->has_cls) return 0;
+    *labels = (const char *const *)s->cls_info.labels;
+    return s->cls_info.n_labels;
+}
+
+static int host_classify(void *user, const char *text, size_t len, float *probs, char *msg,
+                         size_t msglen) {
+    app_session_t *s = user;
+    if (!s->has_cls) {
+        snprintf(msg, msglen, "the model has no classification head");
+        return -1;
+    }
+    return task_infer_text(&s->cls, text, len, probs, msg, msglen);
+}
+
 static int host_set_model(void *user, const char *dir, char *msg, size_t msglen) {
     app_session_t *s = user;
     /* not cli_model_open: it prints its error, and the ui needs it as a message */
@@ -366,6 +406,7 @@ static int host_set_model(void *user, const char *dir, char *msg, size_t msglen)
         gpt_free(m);
         return -1;
     }
+    sess_classifier_close(s); /* it reads the old model */
     chat_free(s->chat);
     gpt_free(s->cm.model);
     tokenizer_free(s->cm.tok);
@@ -377,6 +418,7 @@ static int host_set_model(void *user, const char *dir, char *msg, size_t msglen)
     s->chat = c;
     s->session_id = 0;
     sess_attach(s);
+    sess_classifier_open(s);
     snprintf(msg, msglen, "model %s: %d layers x %d, context %d (a new session)", dir, c2.n_layer,
              c2.n_embd, c2.n_ctx);
     return 0;
@@ -420,11 +462,15 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
                           host_list_sessions,
                           host_export_session,
                           host_set_model,
-                          host_take_notice};
+                          host_take_notice,
+                          host_class_labels,
+                          host_classify};
+    sess_classifier_open(s);
     return 0;
 }
 
 void app_session_close(app_session_t *s) {
+    sess_classifier_close(s);
     chat_free(s->chat);
     s->chat = NULL;
     store_close(s->store);

@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "host.h"
 #include "store.h"
+#include "task_infer.h"
+#include "task_info.h"
 
 typedef struct app_session {
     cli_model_t cm;
@@ -28,6 +30,10 @@ typedef struct app_session {
     int n_threads;
     ui_host_t host;           /* callbacks on this session */
     char notice[256];         /* for the user, taken by host.take_notice */
+    /* the model's classify head, when it has one (the ui's class pane) */
+    int has_cls;
+    task_info_t cls_info;
+    task_infer_t cls;
 } app_session_t;
 
 /* Opens the model (cli_model_open: -m, $GPTSCOPE_MODEL or the bundled one),

@@ -571,4 +571,41 @@ ok $? "a prompt longer than the context: the TUI says the model read only its en
 keys lp C-d
 wait_exit lp 10
 
+# a fine-tuned classifier: the class pane shows each class's probability for
+# the input line, recomputed as it is typed
+python3 - "$TMP" <<'PY'
+import json, random, sys
+random.seed(3)
+words = "the cat sat on a mat dog ran far away".split()
+with open(sys.argv[1] + "/cls.jsonl", "w") as f:
+    for _ in range(64):
+        lab = random.choice(["neg", "pos"])
+        w = [random.choice(words) for _ in range(4)] + ["good" if lab == "pos" else "bad"]
+        f.write(json.dumps({"text": " ".join(w), "label": lab}) + "\n")
+PY
+OMP_WAIT_POLICY=passive "$BIN" finetune --init "$M" --task classify --train "$TMP/cls.jsonl" -o "$TMP/clsm" \
+    --steps 3 --pretrain off -t 1 >/dev/null 2>"$TMP/cls.err"
+ok $? "a small classifier to look at" "$(tail -2 "$TMP/cls.err")"
+start cls -- -m "$TMP/clsm" --no-save
+wait_for cls 'Classifier · 2 classes' 10
+ok $? "a model with a classify head: the class pane is shown" "$(shown)"
+grep -qE '^.*│[ >]neg .* +[0-9]+\.[0-9]%│' "$TMP/screen" && grep -qE '│[ >]pos .* +[0-9]+\.[0-9]%│' "$TMP/screen" &&
+    grep -q 'the start and extract tokens only' "$TMP/screen"
+ok $? "both classes with a bar and a percentage for the empty input" "$(shown)"
+before=$(grep -E '│[ >](neg|pos) ' "$TMP/screen")
+type_text cls "the cat sat good"
+wait_for cls '│the cat sat good' 5
+after=$(grep -E '│[ >](neg|pos) ' "$TMP/screen")
+[ -n "$after" ] && [ "$before" != "$after" ]
+ok $? "typing recomputes the probabilities for the new text" "$(printf '%s\n--\n%s\n' "$before" "$after")"
+keys cls C-u
+keys cls C-d
+wait_exit cls 10
+start nocls -- --no-save
+wait_for nocls 'F1: help' 10
+! grep -q 'Classifier' "$TMP/screen"
+ok $? "a plain language model has no class pane"
+keys nocls C-d
+wait_exit nocls 10
+
 tap_finish

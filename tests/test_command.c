@@ -75,7 +75,8 @@ int main(void) {
     chat_settings_t cs = chat_settings_default();
     fake_host_t fh = {0};
     fh.chat = chat_init(m, tok, &cs, 1, 0, err, sizeof err);
-    ui_host_t host = {&fh, fh_chat, NULL, NULL, fh_settings, fh_new, fh_open, fh_list, fh_export, fh_model, NULL};
+    ui_host_t host = {&fh,     fh_chat, NULL,     NULL, fh_settings, fh_new, fh_open,
+                      fh_list, fh_export, fh_model, NULL, NULL,        NULL};
     command_result_t r;
 
     tap_ok(&t, command_is_command("  /temp 1") && !command_is_command("hello /temp") &&
@@ -199,7 +200,7 @@ int main(void) {
     chat_reply_end(fh.chat, CHAT_STOP_INTERRUPTED, err, sizeof err);
 
     /* a host without the optional callbacks */
-    ui_host_t bare = {&fh, fh_chat, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    ui_host_t bare = {&fh, fh_chat, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     tap_ok(&t, run(&bare, "/sessions", &r) == COMMAND_ERROR && strstr(r.msg, "not available"),
            "a command the host does not offer says so (%s)", r.msg);
     tap_ok(&t, run(&bare, "/clear", &r) == COMMAND_CLEARED && chat_n_tokens(fh.chat) == 0,

@@ -33,6 +33,14 @@ typedef struct ui_host {
      * (the stored session was deleted by another process, say): 1 with the
      * text in msg, once; 0 when there is nothing. Asked after each reply. */
     int (*take_notice)(void *user, char *msg, size_t msglen);
+    /* A fine-tuned classifier (a model with a classify head): its class
+     * names into *labels, returning how many (0: the model has none, and
+     * the class pane stays hidden). Asked on every layout. */
+    int (*class_labels)(void *user, const char *const **labels);
+    /* The class probabilities [class_labels()] of text (len bytes) by the
+     * model's head. Returns the best class, or -1 with msg. */
+    int (*classify)(void *user, const char *text, size_t len, float *probs, char *msg,
+                    size_t msglen);
 } ui_host_t;
 
 #endif

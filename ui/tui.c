@@ -28,6 +28,7 @@
 #include "overlay.h"
 #include "pane.h"
 #include "pane_heatmap.h"
+#include "pane_class.h"
 #include "pane_probs.h"
 #include "pane_status.h"
 #include "pane_transcript.h"
@@ -51,6 +52,8 @@ typedef struct tui {
     pane_transcript_t *transcript;
     pane_heatmap_t *heatmap;
     pane_probs_t *probs;
+    pane_class_t *cls;
+    int cls_rows; /* the class pane's rows (0: the model has no classifier) */
     pane_status_t *status;
     input_t *input;
     overlay_t *overlay;
@@ -119,7 +122,19 @@ static void tui_relayout(tui_t *t) {
     layout_rect_t none = {0, 0, 0, 0};
     pane_transcript_resize(t->transcript, l->ok ? l->transcript : none);
     pane_heatmap_resize(t->heatmap, l->ok ? l->attn : none);
-    pane_probs_resize(t->probs, l->ok ? l->probs : none);
+    /* a classifier's pane takes the top of the probability pane's place,
+     * leaving that pane at least 6 rows */
+    const char *const *labels = NULL;
+    int n_cls = t->host->class_labels ? t->host->class_labels(t->host->user, &labels) : 0;
+    t->cls_rows = pane_class_rows(n_cls);
+    layout_rect_t pr = l->ok ? l->probs : none, cr = none;
+    if (t->cls_rows > 0 && pr.h >= t->cls_rows + 6) {
+        cr = (layout_rect_t){pr.y, pr.x, t->cls_rows, pr.w};
+        pr.y += t->cls_rows;
+        pr.h -= t->cls_rows;
+    }
+    pane_class_resize(t->cls, cr);
+    pane_probs_resize(t->probs, pr);
     pane_status_resize(t->status, l->ok ? l->status : none);
     input_resize(t->input, l->ok ? l->input : none);
     layout_rect_t screen = {0, 0, rows, cols};
@@ -149,6 +164,9 @@ static void tui_draw(tui_t *t) {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
     if (t->layout.ok && input_wanted_lines(t->input, cols) != t->input_lines) tui_relayout(t);
+    const char *const *labels = NULL;
+    int n_cls = t->host->class_labels ? t->host->class_labels(t->host->user, &labels) : 0;
+    if (t->layout.ok && pane_class_rows(n_cls) != t->cls_rows) tui_relayout(t); /* /model */
     (void)rows;
     if (!t->layout.ok) {
         tui_draw_small(t);
@@ -164,9 +182,15 @@ static void tui_draw(tui_t *t) {
     pane_transcript_draw(t->transcript);
     pane_heatmap_draw(t->heatmap);
     pane_probs_draw(t->probs);
+    if (pane_class_window(t->cls)) {
+        /* the input line as it is now, classified when it changed */
+        pane_class_update(t->cls, input_text(t->input));
+        pane_class_draw(t->cls);
+    }
     pane_status_draw(t->status);
     WINDOW *ws[] = {pane_transcript_window(t->transcript), pane_heatmap_window(t->heatmap),
-                    pane_probs_window(t->probs), pane_status_window(t->status)};
+                    pane_probs_window(t->probs), pane_class_window(t->cls),
+                    pane_status_window(t->status)};
     for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
         if (ws[i]) wnoutrefresh(ws[i]);
     input_draw(t->input);
@@ -559,6 +583,7 @@ static void tui_free(tui_t *t) {
     pane_heatmap_free(t->heatmap);
     attn_cache_free(t->view.attn);
     pane_probs_free(t->probs);
+    pane_class_free(t->cls);
     pane_status_free(t->status);
     input_free(t->input);
     if (t->keys) delwin(t->keys);
@@ -601,11 +626,13 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     t.transcript = pane_transcript_create(v);
     t.heatmap = pane_heatmap_create(v);
     t.probs = pane_probs_create(v);
+    t.cls = pane_class_create(v);
     t.status = pane_status_create(v);
     t.overlay = overlay_create(v);
     t.input = input_create(v, t.opts.history_path, err, errlen);
     int rc = 0;
-    if (!v->attn || !t.transcript || !t.heatmap || !t.probs || !t.status || !t.overlay || !t.input) {
+    if (!v->attn || !t.transcript || !t.heatmap || !t.probs || !t.cls || !t.status || !t.overlay ||
+        !t.input) {
         if (t.input) snprintf(err, errlen, "out of memory");
         rc = -1;
         t.quit = 1;
