@@ -41,11 +41,11 @@ static int te_append(task_seqs_t *o, const task_tokens_t *sp, const te_text_t *a
     }
     int *p = o->ids + at;
     *p++ = sp->start_id;
-    memcpy(p, a->ids, na * sizeof *p);
+    if (na) memcpy(p, a->ids, na * sizeof *p); /* an empty text has no ids array */
     p += na;
     if (b) {
         *p++ = sp->delim_id;
-        memcpy(p, b->ids, nb * sizeof *p);
+        if (nb) memcpy(p, b->ids, nb * sizeof *p);
         p += nb;
     }
     *p++ = sp->extract_id;

@@ -54,6 +54,13 @@ int main(void) {
     tap_ok(&t, rc == 0 && s.n_seq == 1 && s.len[0] == k && same_ids(s.ids, want, k) && !s.truncated,
            "classify: [s] text [e] (%d tokens)", k);
     task_seqs_free(&s);
+    char *f0[1] = {""};
+    task_example_t e0 = {1, f0, 0, 1};
+    rc = task_encode(tok, &sp, TASK_CLASSIFY, &e0, 64, &s, err, sizeof err);
+    tap_ok(&t, rc == 0 && s.n_seq == 1 && s.len[0] == 2 && s.ids[0] == sp.start_id &&
+                   s.ids[1] == sp.extract_id,
+           "classify: an empty text is [s] [e]");
+    task_seqs_free(&s);
     e.n_fields = 2;
     k = 0;
     want[k++] = sp.start_id;
