@@ -17,6 +17,15 @@ trap 'rm -rf "$TMP"' EXIT
 export OMP_WAIT_POLICY=passive
 . "$(dirname "$0")/tap.sh"
 
+# interrupt PID: SIGINT, then its exit status; a process still running 30 s
+# later is killed (status 137) rather than hanging the suite
+interrupt() {
+    kill -INT "$1"
+    for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$1" 2>/dev/null && kill -KILL "$1"
+    wait "$1"
+}
+
 "$BIN" baseline-nb --help | grep -q '^usage: gptscope baseline-nb'
 ok $? "baseline-nb --help"
 
@@ -187,8 +196,7 @@ assert d["label"] == "pos" and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
         --pretrain 100000 --epochs 1 -t 2 >"$TMP/fti.out" 2>&1 &
     pid=$!
     for _ in $(seq 200); do grep -q "^step " "$TMP/fti.out" 2>/dev/null && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
+    interrupt $pid
     rc=$?
     [ $rc = 130 ] && grep -q "interrupted in the pre-training stage; the same command continues it" "$TMP/fti.out" &&
         [ -f "$TMP/fti/pretrain/train_state.json" ]
@@ -196,9 +204,14 @@ assert d["label"] == "pos" and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
     "$BIN" finetune --init "$M" --task classify --train "$TMP/syn_train.jsonl" -o "$TMP/fti" \
         --pretrain 100000 --epochs 1 -t 2 >"$TMP/fti.out" 2>&1 &
     pid=$!
-    for _ in $(seq 200); do grep -q "^finetune: resuming the pre-training stage" "$TMP/fti.out" 2>/dev/null && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
+    # Ctrl-C only once the trainer has its handler (a step printed): before
+    # that a background job of a script ignores SIGINT, as shells set it up
+    for _ in $(seq 300); do
+        grep -q "^finetune: resuming the pre-training stage" "$TMP/fti.out" 2>/dev/null &&
+            grep -q "^step " "$TMP/fti.out" && break
+        sleep 0.1
+    done
+    interrupt $pid
     rc=$?
     grep -q "^finetune: resuming the pre-training stage in $TMP/fti/pretrain at step [1-9][0-9]* of 100000" "$TMP/fti.out" &&
         [ $rc = 130 ]
@@ -207,8 +220,7 @@ assert d["label"] == "pos" and abs(sum(d["probs"].values()) - 1) < 1e-5, d'
         --valid "$TMP/syn_valid.jsonl" --epochs 10000 --pretrain off -t 2 >"$TMP/ftj.out" 2>&1 &
     pid=$!
     for _ in $(seq 300); do grep -q "^epoch 1: valid accuracy" "$TMP/ftj.out" 2>/dev/null && break; sleep 0.1; done
-    kill -INT $pid
-    wait $pid
+    interrupt $pid
     rc=$?
     [ $rc = 130 ] && grep -q "^finetune: interrupted; the best model so far is in the output" "$TMP/ftj.out" &&
         "$BIN" eval-task -m "$TMP/ftj" "$TMP/syn_valid.jsonl" -t 1 >/dev/null 2>&1
