@@ -42,7 +42,8 @@ const char cmd_classify_help[] =
     "      --json        one object per example: {\"label\",\"probs\":{LABEL: p}}\n"
     "                    (choice: {\"choice\",\"probs\":[p, ...]})\n"
     "      --precision P auto (bf16 products where the CPU has AMX or AVX512-BF16,\n"
-    "                    as finetune's default), f32 or bf16\n"
+    "                    as finetune's default), f32 or bf16; --zero-shot runs the\n"
+    "                    inference engine on the model's own weights instead\n"
     "  -t, --threads N   threads (default: all cores)\n"
     "  -h, --help        this help\n";
 
@@ -61,7 +62,8 @@ const char cmd_eval_task_help[] =
     "      --json        {\"n\",\"accuracy\",\"macro_f1\",\"f1\":{LABEL:..},\"precision\",\n"
     "                    \"recall\",\"labels\",\"confusion\"}\n"
     "      --precision P auto (bf16 products where the CPU has AMX or AVX512-BF16,\n"
-    "                    as finetune's default), f32 or bf16\n"
+    "                    as finetune's default), f32 or bf16; --zero-shot runs the\n"
+    "                    inference engine on the model's own weights instead\n"
     "  -t, --threads N   threads (default: all cores)\n"
     "  -h, --help        this help\n";
 
