@@ -122,8 +122,10 @@ int cli_default_threads(void) {
     return n >= 1 && n <= 1024 ? (int)n : 1;
 }
 
+int cli_precision_auto(void) { return amx_best_backend() != AMX_BACKEND_NONE; }
+
 int cli_parse_precision(const char *cmd, const char *s, int *bf16) {
-    const int have = amx_best_backend() != AMX_BACKEND_NONE;
+    const int have = cli_precision_auto();
     if (!strcmp(s, "auto")) *bf16 = have;
     else if (!strcmp(s, "f32")) *bf16 = 0;
     else if (!strcmp(s, "bf16") && have) *bf16 = 1;

@@ -42,6 +42,7 @@ int cli_default_threads(void); /* all online cores */
  * AVX512-BF16). bf16 on a CPU with neither is a usage error. Returns 0, or
  * non-zero after printing the usage error. */
 int cli_parse_precision(const char *cmd, const char *s, int *bf16);
+int cli_precision_auto(void); /* what auto means here: 1 for bf16 */
 /* "bf16 (AVX512-BF16)" or "f32", for the logs */
 const char *cli_precision_name(int bf16);
 

@@ -314,8 +314,7 @@ static int run_task(int argc, char **argv, int eval) {
                                              {0, 0, 0, 0}};
     const char *dir = NULL, *task_name = NULL, *path = NULL, *label_spec = NULL, *templ = NULL;
     int zero_shot = 0;
-    int json = 0, n_threads = cli_default_threads(), c, bf16 = 0;
-    if (cli_parse_precision(cmd, "auto", &bf16)) return CLI_EXIT_USAGE;
+    int json = 0, n_threads = cli_default_threads(), c, bf16 = cli_precision_auto();
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":m:t:h", longopts, NULL)) != -1) {

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sampler.h"
 #include "score.h"
 
 #define CMD "eval"
@@ -34,22 +33,6 @@ const char cmd_eval_help[] =
     "      --json        print {\"tokens\",\"predictions\",\"loss\",\"ppl\",\"bpb\"}\n"
     "  -t, --threads N   threads (default: all cores)\n"
     "  -h, --help        this help\n";
-
-typedef struct eval_result {
-    double sum_nats;
-    long n_pred;
-    double n_bytes;
-} eval_result_t;
-
-/* -log softmax(row)[target], summed over every prediction. */
-static int eval_row(void *ctx, const float *logits, int n_vocab, int pos, int target, char *err,
-                    size_t errlen) {
-    eval_result_t *r = ctx;
-    (void)pos, (void)err, (void)errlen;
-    r->sum_nats += (double)sampler_logsumexp(logits, n_vocab) - (double)logits[target];
-    r->n_pred++;
-    return 0;
-}
 
 enum { OPT_IDS = CLI_OPT_FIRST_COMMAND_OPT };
 
@@ -110,15 +93,16 @@ int cmd_eval(int argc, char **argv) {
         cli_error("%s: too many tokens", path);
         goto done;
     }
-    eval_result_t r = {0, 0, score_predicted_bytes(cm.tok, ids, n)};
-    if (score_windows(cm.model, ids, (int)n, n_threads, eval_row, &r, err, sizeof err)) {
+    double nats = 0, n_bytes = score_predicted_bytes(cm.tok, ids, n);
+    long n_pred = 0;
+    if (score_nats(cm.model, ids, (int)n, n_threads, &nats, &n_pred, err, sizeof err)) {
         cli_error("%s: %s", path, err);
         goto done;
     }
-    double loss = r.sum_nats / (double)r.n_pred;
-    double bpb = r.n_bytes > 0 ? r.sum_nats / log(2.0) / r.n_bytes : NAN;
+    double loss = nats / (double)n_pred;
+    double bpb = n_bytes > 0 ? nats / log(2.0) / n_bytes : NAN;
     if (json) {
-        printf("{\"tokens\":%zu,\"predictions\":%ld,\"loss\":", n, r.n_pred);
+        printf("{\"tokens\":%zu,\"predictions\":%ld,\"loss\":", n, n_pred);
         cli_json_number(stdout, loss);
         fputs(",\"ppl\":", stdout);
         cli_json_number(stdout, exp(loss));
@@ -126,10 +110,10 @@ int cmd_eval(int argc, char **argv) {
         cli_json_number(stdout, bpb);
         fputs("}\n", stdout);
     } else {
-        printf("tokens       %zu (%ld predicted)\n", n, r.n_pred);
+        printf("tokens       %zu (%ld predicted)\n", n, n_pred);
         printf("loss         %.6f nats/token\n", loss);
         printf("perplexity   %.4f\n", exp(loss));
-        printf("bits/byte    %.6f (%.0f bytes)\n", bpb, r.n_bytes);
+        printf("bits/byte    %.6f (%.0f bytes)\n", bpb, n_bytes);
     }
     rc = CLI_EXIT_OK;
 done:

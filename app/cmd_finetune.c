@@ -130,7 +130,7 @@ int cmd_finetune(int argc, char **argv) {
         {0, 0, 0, 0}};
     finetune_opts_t o = finetune_opts_default();
     o.n_threads = cli_default_threads();
-    if (cli_parse_precision(CMD, "auto", &o.bf16)) return CLI_EXIT_USAGE;
+    o.bf16 = cli_precision_auto();
     const char *init = NULL, *train_path = NULL, *valid_path = NULL, *out = NULL;
     int have_task = 0, max_len = 0, steps = 0, c, pretrain_steps = -1;
     float pretrain_lr = 5e-4f;
@@ -216,6 +216,7 @@ int cmd_finetune(int argc, char **argv) {
     int rc = CLI_EXIT_ERROR;
     char err[1024];
     task_data_t train = {0}, valid = {0};
+    char *ptext = NULL; /* the unsupervised stage's text */
     finetune_set_t tset = {0}, vset = {0};
     train_model_t *base = NULL, *m = NULL;
     tokenizer_t *tok = NULL;
@@ -254,13 +255,15 @@ int cmd_finetune(int argc, char **argv) {
     /* the unsupervised stage (finetune_pretrain.h): the supervised one then
      * starts from its model */
     if (pretrain_steps != 0 && !from_scratch) {
-        char pdir[4200], pstate[4300];
-        snprintf(pdir, sizeof pdir, "%s/pretrain", out);
-        snprintf(pstate, sizeof pstate, "%s/train_state.json", pdir);
-        int run = access(pstate, F_OK) == 0 || pretrain_steps > 0;
+        size_t tlen = 0;
+        if (ft_task_text(&train, &ptext, &tlen) != 0) {
+            cli_error("out of memory");
+            goto done;
+        }
+        int run = ft_pretrain_started(out) || pretrain_steps > 0;
         if (!run) {
             double bpb = 0;
-            if (ft_text_bpb(&cm, &train, 8192, o.n_threads, &bpb, err, sizeof err) != 0) {
+            if (ft_text_bpb(&cm, ptext, tlen, 8192, o.n_threads, &bpb, err, sizeof err) != 0) {
                 cli_error("%s: %s", train_path, err);
                 goto done;
             }
@@ -270,18 +273,11 @@ int cmd_finetune(int argc, char **argv) {
                     run ? ": too far from it to fine-tune directly" : ": no pre-training stage");
         }
         if (run) {
-            char *text = NULL;
-            size_t tlen = 0;
-            if (ft_task_text(&train, &text, &tlen) != 0) {
-                cli_error("out of memory");
-                goto done;
-            }
-            free(text);
             ft_pretrain_t pp = {pretrain_steps > 0 ? pretrain_steps
                                                    : ft_pretrain_auto_steps(tlen, cm.cfg.n_ctx),
                                 pretrain_lr, o.bf16, o.n_threads, o.seed};
             char mdir[4200];
-            int prc = ft_pretrain_run(cm.dir, &train, out, &pp, mdir, sizeof mdir);
+            int prc = ft_pretrain_run(cm.dir, ptext, tlen, out, &pp, mdir, sizeof mdir);
             if (prc != CLI_EXIT_OK) {
                 if (prc == CLI_EXIT_INTERRUPTED)
                     fprintf(stderr, "finetune: interrupted in the pre-training stage; the same "
@@ -293,6 +289,8 @@ int cmd_finetune(int argc, char **argv) {
             if (cli_model_open(&cm, mdir, 1)) goto done;
             fprintf(stderr, "finetune: the supervised stage starts from %s\n", mdir);
         }
+        free(ptext);
+        ptext = NULL;
     }
     /* the output directory: the tokenizer with the special tokens first */
     char vin[4200], vout[4200], mout[4200];
@@ -380,6 +378,7 @@ int cmd_finetune(int argc, char **argv) {
         printf("finetune: model in %s\n", out);
     rc = CLI_EXIT_OK;
 done:
+    free(ptext);
     train_model_free(base);
     train_model_free(m);
     tokenizer_free(tok);

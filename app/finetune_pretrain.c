@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "fileio.h"
-#include "sampler.h"
 #include "score.h"
 #include "trainer.h"
 
@@ -35,27 +33,10 @@ int ft_task_text(const task_data_t *d, char **text, size_t *len) {
     return 0;
 }
 
-typedef struct bpb_sum {
-    double nats;
-} bpb_sum_t;
-
-static int bpb_row(void *ctx, const float *logits, int n_vocab, int pos, int target, char *err,
-                   size_t errlen) {
-    bpb_sum_t *s = ctx;
-    (void)pos, (void)err, (void)errlen;
-    s->nats += (double)sampler_logsumexp(logits, n_vocab) - (double)logits[target];
-    return 0;
-}
-
-int ft_text_bpb(const cli_model_t *cm, const task_data_t *d, int max_tokens, int n_threads,
+int ft_text_bpb(const cli_model_t *cm, const char *text, size_t len, int max_tokens, int n_threads,
                 double *bpb, char *err, size_t errlen) {
-    char *text = NULL;
-    size_t len = 0, n = 0, cap = 0;
+    size_t n = 0, cap = 0;
     int *ids = NULL, rc = -1;
-    if (ft_task_text(d, &text, &len) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     /* about 4 bytes a token at most: encode only what the sample needs */
     size_t take = (size_t)max_tokens * 8;
     if (take > len) take = len;
@@ -66,14 +47,14 @@ int ft_text_bpb(const cli_model_t *cm, const task_data_t *d, int max_tokens, int
         snprintf(err, errlen, "too little text to measure");
         goto done;
     }
-    bpb_sum_t s = {0};
-    if (score_windows(cm->model, ids, (int)n, n_threads, bpb_row, &s, err, errlen) != 0) goto done;
+    double nats = 0;
+    long n_pred = 0;
+    if (score_nats(cm->model, ids, (int)n, n_threads, &nats, &n_pred, err, errlen) != 0) goto done;
     double bytes = score_predicted_bytes(cm->tok, ids, n);
-    *bpb = bytes > 0 ? s.nats / log(2.0) / bytes : NAN;
+    *bpb = bytes > 0 ? nats / log(2.0) / bytes : NAN;
     rc = 0;
 done:
     free(ids);
-    free(text);
     return rc;
 }
 
@@ -84,18 +65,19 @@ int64_t ft_pretrain_auto_steps(size_t n_bytes, int n_ctx) {
     return steps < 20 ? 20 : steps > 600 ? 600 : steps;
 }
 
-static int ft_is_file(const char *path) {
+int ft_pretrain_started(const char *out_dir) {
+    char state[4200];
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    snprintf(state, sizeof state, "%s/pretrain/train_state.json", out_dir);
+    return stat(state, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int ft_pretrain_run(const char *init_dir, const task_data_t *d, const char *out_dir,
+int ft_pretrain_run(const char *init_dir, const char *text, size_t len, const char *out_dir,
                     const ft_pretrain_t *p, char *model_dir, size_t model_dir_len) {
-    char err[1024], text_path[4200], state[4200];
+    char err[1024], text_path[4200];
     snprintf(model_dir, model_dir_len, "%s/pretrain", out_dir);
     snprintf(text_path, sizeof text_path, "%s/pretrain-text.txt", out_dir);
-    snprintf(state, sizeof state, "%s/train_state.json", model_dir);
-    if (ft_is_file(state)) {
+    if (ft_pretrain_started(out_dir)) {
         /* an earlier run of this command: finished, or to be resumed */
         trainer_opts_t so;
         char *desc = NULL;
@@ -116,15 +98,7 @@ int ft_pretrain_run(const char *init_dir, const task_data_t *d, const char *out_
         char *argv[] = {"train", "--resume", model_dir, NULL};
         return cmd_train(3, argv);
     }
-    char *text = NULL;
-    size_t len = 0;
-    if (ft_task_text(d, &text, &len) != 0) {
-        cli_error("out of memory");
-        return CLI_EXIT_ERROR;
-    }
-    int wrc = fileio_write_atomic(text_path, text, len, err, sizeof err);
-    free(text);
-    if (wrc != 0) {
+    if (fileio_write_atomic(text_path, text, len, err, sizeof err) != 0) {
         cli_error("%s", err);
         return CLI_EXIT_ERROR;
     }

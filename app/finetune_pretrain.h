@@ -28,10 +28,9 @@ typedef struct ft_pretrain {
     uint64_t seed;
 } ft_pretrain_t;
 
-/* Bits per byte of cm's model on the first ~max_tokens tokens of the
- * examples' text (every field, an example per paragraph). Returns 0 with
- * *bpb, or -1 with err. */
-int ft_text_bpb(const cli_model_t *cm, const task_data_t *d, int max_tokens, int n_threads,
+/* Bits per byte of cm's model on the first ~max_tokens tokens of text
+ * (ft_task_text's). Returns 0 with *bpb, or -1 with err. */
+int ft_text_bpb(const cli_model_t *cm, const char *text, size_t len, int max_tokens, int n_threads,
                 double *bpb, char *err, size_t errlen);
 
 /* Steps for --pretrain auto: about one pass over the text (n_bytes of it, at
@@ -42,10 +41,14 @@ int64_t ft_pretrain_auto_steps(size_t n_bytes, int n_ctx);
 /* The examples' text, an example per paragraph, into *text (malloc'd). */
 int ft_task_text(const task_data_t *d, char **text, size_t *len);
 
+/* 1 when out_dir/pretrain holds a run of the stage (finished or not). */
+int ft_pretrain_started(const char *out_dir);
+
 /* Runs (or resumes, or finds finished) `gptscope train --init init_dir` on
- * the examples' text into out_dir/pretrain; *model_dir gets that directory.
- * Returns a CLI exit code: CLI_EXIT_OK when the stage is complete. */
-int ft_pretrain_run(const char *init_dir, const task_data_t *d, const char *out_dir,
+ * text (ft_task_text's, written to out_dir/pretrain-text.txt) into
+ * out_dir/pretrain; *model_dir gets that directory. Returns a CLI exit
+ * code: CLI_EXIT_OK when the stage is complete. */
+int ft_pretrain_run(const char *init_dir, const char *text, size_t len, const char *out_dir,
                     const ft_pretrain_t *p, char *model_dir, size_t model_dir_len);
 
 #endif

@@ -353,8 +353,8 @@ static void sess_classifier_open(app_session_t *s) {
     if (s->cm.cfg.n_clf <= 0 || !s->cm.model) return;
     snprintf(path, sizeof path, "%s/config.json", s->cm.dir);
     if (task_info_load(&s->cls_info, path, &s->cm.cfg, err, sizeof err) != 0) return;
-    if (s->cls_info.kind != TASK_CLASSIFY ||
-        task_infer_init(&s->cls, s->cm.model, s->cm.tok, &s->cls_info, s->n_threads, err,
+    /* task_infer_init refuses heads of the other tasks */
+    if (task_infer_init(&s->cls, s->cm.model, s->cm.tok, &s->cls_info, s->n_threads, err,
                         sizeof err) != 0) {
         task_info_free(&s->cls_info);
         return;

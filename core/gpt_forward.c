@@ -192,7 +192,6 @@ int gpt_state_threads_invariant(const gpt_state_t *s) {
 }
 int gpt_state_n_past(const gpt_state_t *s) { return s->n_past; }
 
-
 void gpt_state_truncate(gpt_state_t *s, int n) {
     if (n >= 0 && n < s->n_past) s->n_past = n;
 }

@@ -143,12 +143,8 @@ int amx_available(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     const int amx_tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1;
-    if (!amx_tile || !amx_bf16) return 0;
-    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !((a >> 5) & 1)) return 0; /* AVX512_BF16 */
-    /* libgcc's checks include the OS having enabled the zmm state (XCR0) */
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-        !__builtin_cpu_supports("avx512vl"))
-        return 0;
+    /* the packing needs AVX512-BF16 as well */
+    if (!amx_tile || !amx_bf16 || !amx_avx512bf16_available()) return 0;
     /* ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 (Linux 5.16+;
      * older kernels, or a sigaltstack too small for the tile state, refuse) */
     return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
@@ -164,6 +160,7 @@ int amx_avx512bf16_available(void) {
 #if AMX_BUILD
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !((a >> 5) & 1)) return 0;
+    /* libgcc's checks include the OS having enabled the zmm state (XCR0) */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl");
 #else

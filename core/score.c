@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sampler.h"
+
 /* positions per gpt_forward call: bounds the [batch, V] logits buffer */
 #define SCORE_BATCH 256
 
@@ -71,4 +73,27 @@ done:
     gpt_state_free(st);
     free(logits);
     return rc;
+}
+
+typedef struct score_sum {
+    double nats;
+    long n;
+} score_sum_t;
+
+static int score_sum_row(void *ctx, const float *logits, int n_vocab, int pos, int target,
+                         char *err, size_t errlen) {
+    score_sum_t *s = ctx;
+    (void)pos, (void)err, (void)errlen;
+    s->nats += (double)sampler_logsumexp(logits, n_vocab) - (double)logits[target];
+    s->n++;
+    return 0;
+}
+
+int score_nats(const gpt_model_t *m, const int *ids, int n, int n_threads, double *nats,
+               long *n_pred, char *err, size_t errlen) {
+    score_sum_t s = {0, 0};
+    if (score_windows(m, ids, n, n_threads, score_sum_row, &s, err, errlen) != 0) return -1;
+    *nats = s.nats;
+    *n_pred = s.n;
+    return 0;
 }

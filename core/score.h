@@ -28,6 +28,12 @@ typedef int (*score_row_fn)(void *ctx, const float *logits, int n_vocab, int pos
 int score_windows(const gpt_model_t *m, const int *ids, int n, int n_threads, score_row_fn fn,
                   void *ctx, char *err, size_t errlen);
 
+/* The next-token loss -log softmax(logits)[target] summed over every
+ * prediction of score_windows into *nats, and their count (n - 1) into
+ * *n_pred: what `eval` reports and finetune measures. Returns 0 or -1. */
+int score_nats(const gpt_model_t *m, const int *ids, int n, int n_threads, double *nats,
+               long *n_pred, char *err, size_t errlen);
+
 /* Bytes of the predicted tokens ids[1..n) as tok decodes them: the divisor
  * of bits per byte. */
 double score_predicted_bytes(const tokenizer_t *tok, const int *ids, size_t n);

@@ -26,8 +26,6 @@ void zeroshot_free(zeroshot_t *z) {
     if (!z) return;
     gpt_state_free(z->state);
     free(z->templ);
-    free(z->prefix);
-    free(z->suffix);
     for (int k = 0; z->label_ids && k < z->n_labels; k++) free(z->label_ids[k]);
     free(z->label_ids);
     free(z->label_len);
@@ -61,9 +59,16 @@ int zeroshot_init(zeroshot_t *z, const gpt_model_t *m, tokenizer_t *tok, const c
     z->label_len = calloc((size_t)n_labels, sizeof *z->label_len);
     z->prompt = malloc((size_t)n_ctx * sizeof *z->prompt);
     if (!z->label_ids || !z->label_len || !z->prompt) goto oom;
-    if (zs_encode(tok, templ, (size_t)(at - templ), &z->prefix, &z->n_prefix, err, errlen) ||
-        zs_encode(tok, at + 6, strlen(at + 6), &z->suffix, &z->n_suffix, err, errlen))
-        goto fail;
+    /* the template's own tokens (the two sides of {text}): the room left for
+     * a text */
+    int *side = NULL, n_before = 0, n_after = 0;
+    int bad = zs_encode(tok, templ, (size_t)(at - templ), &side, &n_before, err, errlen);
+    free(side);
+    side = NULL;
+    bad = bad || zs_encode(tok, at + 6, strlen(at + 6), &side, &n_after, err, errlen);
+    free(side);
+    if (bad) goto fail;
+    z->n_templ = n_before + n_after;
     for (int k = 0; k < n_labels; k++) {
         if (zs_encode(tok, words[k], strlen(words[k]), &z->label_ids[k], &z->label_len[k], err,
                       errlen))
@@ -75,10 +80,10 @@ int zeroshot_init(zeroshot_t *z, const gpt_model_t *m, tokenizer_t *tok, const c
         if (z->label_len[k] > z->max_label_len) z->max_label_len = z->label_len[k];
     }
     /* at least one token of the example must fit beside the rest */
-    if (z->n_prefix + z->n_suffix + z->max_label_len + 1 > n_ctx) {
+    if (z->n_templ + z->max_label_len + 1 > n_ctx) {
         snprintf(err, errlen, "the template and the longest label take %d tokens: the context "
                               "holds %d",
-                 z->n_prefix + z->n_suffix + z->max_label_len, n_ctx);
+                 z->n_templ + z->max_label_len, n_ctx);
         goto fail;
     }
     z->logits = malloc((size_t)z->max_label_len * (size_t)V * sizeof *z->logits);
@@ -127,7 +132,7 @@ int zeroshot_classify(zeroshot_t *z, const char *text, float *logp, float *probs
          * a review says the most), as many as leave room for the template */
         int *tids = NULL, nt = 0;
         if (zs_encode(z->tok, text, strlen(text), &tids, &nt, err, errlen) != 0) return -1;
-        int keep = max - z->n_prefix - z->n_suffix;
+        int keep = max - z->n_templ;
         while (n > max && keep > 0) {
             size_t kl = 0;
             char *kept = tokenizer_decode(z->tok, tids, (size_t)keep, &kl, err, errlen);

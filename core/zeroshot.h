@@ -22,8 +22,7 @@ typedef struct zeroshot {
     tokenizer_t *tok;
     gpt_state_t *state;
     char *templ;
-    /* the template around "{text}" (for its length), each label's words */
-    int *prefix, n_prefix, *suffix, n_suffix;
+    int n_templ;        /* tokens of the template around "{text}" */
     int n_labels;
     int **label_ids, *label_len, max_label_len;
     float *logits;      /* [max_label_len, V] */

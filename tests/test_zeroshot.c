@@ -98,7 +98,7 @@ int main(void) {
         int cut0 = z.n_cut;
         float lpl[3], ppl[3];
         int bl = zeroshot_classify(&z, longtext, lpl, ppl, err, sizeof err);
-        int room = m->cfg.n_ctx - z.n_prefix - z.n_suffix - z.max_label_len;
+        int room = m->cfg.n_ctx - z.n_templ - z.max_label_len;
         int ids[256], n = encode(tok, longtext, ids, 256);
         char *kept = tokenizer_decode(tok, ids, (size_t)(room < n ? room : n), NULL, err, sizeof err);
         float lpk[3], ppk[3];

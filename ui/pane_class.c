@@ -7,7 +7,8 @@
 
 #include "text.h"
 
-#define CLASS_MAX 16 /* classes shown; a head with more shows the first 16 */
+#define CLASS_MAX 16   /* classes shown; a head with more shows the first 16 */
+#define CLASS_LIMIT 64 /* classes the pane computes at most */
 
 struct pane_class {
     pane_view_t *v;
@@ -16,7 +17,7 @@ struct pane_class {
     char *text;                  /* what probs are for (NULL: nothing yet) */
     const char *const *labels;   /* the host's, as of the last update */
     int n_labels;
-    float probs[CLASS_MAX];
+    float probs[CLASS_LIMIT];
     int best;
     char err[256];
 };
@@ -62,13 +63,11 @@ int pane_class_update(pane_class_t *p, const char *text) {
     p->labels = labels;
     p->n_labels = n;
     p->err[0] = '\0';
-    float all[64];
-    if (n > 64) {
+    if (n > CLASS_LIMIT) {
         snprintf(p->err, sizeof p->err, "%d classes: too many to show", n);
         return 1;
     }
-    p->best = h->classify(h->user, text, strlen(text), all, p->err, sizeof p->err);
-    for (int k = 0; k < n && k < CLASS_MAX; k++) p->probs[k] = all[k];
+    p->best = h->classify(h->user, text, strlen(text), p->probs, p->err, sizeof p->err);
     return 1;
 }
 

@@ -112,6 +112,13 @@ static void tui_message(tui_t *t, const char *msg, int is_error) {
     t->dirty = 1;
 }
 
+/* Rows the class pane wants for the current model (0: no classifier). */
+static int tui_class_rows(const tui_t *t) {
+    const char *const *labels = NULL;
+    return pane_class_rows(t->host->class_labels ? t->host->class_labels(t->host->user, &labels)
+                                                 : 0);
+}
+
 static void tui_relayout(tui_t *t) {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
@@ -124,9 +131,7 @@ static void tui_relayout(tui_t *t) {
     pane_heatmap_resize(t->heatmap, l->ok ? l->attn : none);
     /* a classifier's pane takes the top of the probability pane's place,
      * leaving that pane at least 6 rows */
-    const char *const *labels = NULL;
-    int n_cls = t->host->class_labels ? t->host->class_labels(t->host->user, &labels) : 0;
-    t->cls_rows = pane_class_rows(n_cls);
+    t->cls_rows = tui_class_rows(t);
     layout_rect_t pr = l->ok ? l->probs : none, cr = none;
     if (t->cls_rows > 0 && pr.h >= t->cls_rows + 6) {
         cr = (layout_rect_t){pr.y, pr.x, t->cls_rows, pr.w};
@@ -164,9 +169,7 @@ static void tui_draw(tui_t *t) {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
     if (t->layout.ok && input_wanted_lines(t->input, cols) != t->input_lines) tui_relayout(t);
-    const char *const *labels = NULL;
-    int n_cls = t->host->class_labels ? t->host->class_labels(t->host->user, &labels) : 0;
-    if (t->layout.ok && pane_class_rows(n_cls) != t->cls_rows) tui_relayout(t); /* /model */
+    if (t->layout.ok && tui_class_rows(t) != t->cls_rows) tui_relayout(t); /* after /model */
     (void)rows;
     if (!t->layout.ok) {
         tui_draw_small(t);
