@@ -34,6 +34,10 @@
     "      --separator TEXT  put between a reply and the next prompt unless there\n"         \
     "                        (default \\n; \\t, \\s for a space, none)\n"                   \
     "      --beams B         beam search with B beams (default 1 = sample)\n"                  \
+    "      --sampler NAME    a plugin's sampler instead of top-k/top-p/min-p: 'NAME'\n"   \
+    "                        or 'NAME key=value ...' (see 'gptscope plugins list')\n"     \
+    "      --plugin PATH     load the plugin PATH (repeatable)\n"                        \
+    "      --no-plugins      do not load the plugins found in the usual folders\n"      \
     "      --no-eos-stop     keep going after <|endoftext|>\n"                                 \
     "      --history FILE    input history (default: $XDG_DATA_HOME/gptscope/history)\n"       \
     "  -t, --threads N       exactly N threads (default: up to all cores, adapted\n"        \
@@ -86,13 +90,15 @@ typedef struct chat_opts {
     long long open_id;
     double speed;
     chat_settings_t set;
+    plugin_opts_t plugins;
     char db_buf[4096], hist_buf[4096];
 } chat_opts_t;
 
 enum {
     OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_NO_SAVE, OPT_OPEN, OPT_TEMP, OPT_TOP_K, OPT_TOP_P,
     OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_MAX_TOKENS, OPT_BEAMS, OPT_NO_EOS, OPT_HISTORY,
-    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY, OPT_SEPARATOR, OPT_CANDIDATES
+    OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY, OPT_SEPARATOR, OPT_CANDIDATES,
+    OPT_SAMPLER, OPT_PLUGIN, OPT_NO_PLUGINS
 };
 
 /* Fills *o from the command line (cmd names the command in messages;
@@ -119,6 +125,8 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
         {"history", required_argument, 0, OPT_HISTORY},
         {"no-color", no_argument, 0, OPT_NO_COLOR}, {"no-mouse", no_argument, 0, OPT_NO_MOUSE},
         {"speed", required_argument, 0, OPT_SPEED}, {"quiet", no_argument, 0, 'q'},
+        {"sampler", required_argument, 0, OPT_SAMPLER}, {"plugin", required_argument, 0, OPT_PLUGIN},
+        {"no-plugins", no_argument, 0, OPT_NO_PLUGINS},
         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->cmd = cmd;
@@ -189,6 +197,15 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
             o->speed = f;
             break;
         case 'q': o->quiet = 1; break;
+        case OPT_SAMPLER:
+            if (strlen(a) > CHAT_MAX_SAMPLER) {
+                cli_usage_error(cmd, "--sampler: longer than %d bytes", CHAT_MAX_SAMPLER);
+                bad = 1;
+            }
+            snprintf(o->set.sampler, sizeof o->set.sampler, "%s", a);
+            break;
+        case OPT_PLUGIN: bad = plugin_opts_add(&o->plugins, cmd, a) != 0; break;
+        case OPT_NO_PLUGINS: o->plugins.no_discovery = 1; break;
         case 't':
             bad = cli_parse_int(cmd, "--threads", a, 1, 1024, &o->n_threads);
             o->threads_given = 1;
@@ -232,7 +249,8 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
 static int chat_open_common(chat_opts_t *o, app_session_t *s, int capture_attn) {
     /* negative: adapted per token (chat_init) unless the user fixed it */
     int session_threads = o->threads_given ? o->n_threads : -o->n_threads;
-    if (app_session_open(s, o->model_dir, &o->set, o->db_path, session_threads, capture_attn) != 0)
+    if (app_session_open(s, o->model_dir, &o->set, o->db_path, session_threads, capture_attn,
+                         &o->plugins) != 0)
         return CLI_EXIT_ERROR;
     if (o->open_id > 0) {
         char note[256], err[512];
@@ -351,7 +369,7 @@ int cmd_replay(int argc, char **argv) {
     app_session_t s;
     char note[256] = "";
     if (app_session_open(&s, o.model_dir, &o.set, o.db_path,
-                         o.threads_given ? o.n_threads : -o.n_threads, 1) != 0)
+                         o.threads_given ? o.n_threads : -o.n_threads, 1, &o.plugins) != 0)
         return CLI_EXIT_ERROR;
     rc = CLI_EXIT_OK;
     if (app_session_load(&s, id, note, sizeof note, err, sizeof err) != 0) {

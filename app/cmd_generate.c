@@ -11,6 +11,7 @@
 #include "beam.h"
 #include "cli.h"
 #include "generate.h"
+#include "plugin_host.h"
 #include "sampler.h"
 #include "clockx.h"
 
@@ -36,6 +37,10 @@ const char cmd_generate_help[] =
     "      --presence-penalty X   minus X on every logit already seen (default 0)\n"
     "      --frequency-penalty X  minus X * count on logits seen (default 0)\n"
     "      --seed S            sampler seed (default: random; --stats shows it)\n"
+    "      --sampler NAME      a plugin's sampler instead of top-k/top-p/min-p:\n"
+    "                          'NAME' or 'NAME key=value ...' (gptscope plugins list)\n"
+    "      --plugin PATH       load the plugin PATH (repeatable)\n"
+    "      --no-plugins        do not load the plugins found in the usual folders\n"
     "      --beams B           beam search with B beams; sampling flags ignored\n"
     "      --length-penalty L  beam score = sum logprob / length^L (default 1)\n"
     "      --no-eos-stop       keep going after <|endoftext|>\n"
@@ -71,12 +76,14 @@ typedef struct gen_opts {
     int max_new, n_threads, json, n_top, n_beams, eos_stop, stats, seed_given, threads_given;
     float length_penalty;
     sampler_params_t sp;
+    const char *sampler;
+    plugin_opts_t plugins;
 } gen_opts_t;
 
 enum {
     OPT_IDS = CLI_OPT_FIRST_COMMAND_OPT, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT,
     OPT_PRESENCE, OPT_FREQUENCY, OPT_SEED, OPT_BEAMS, OPT_LENGTH_PENALTY, OPT_NO_EOS, OPT_TOP,
-    OPT_STATS
+    OPT_STATS, OPT_SAMPLER, OPT_PLUGIN, OPT_NO_PLUGINS
 };
 
 /* Returns -1 to go on, else the exit code (help printed, usage error). */
@@ -102,6 +109,9 @@ static int parse_args(int argc, char **argv, gen_opts_t *o) {
         {"json", no_argument, 0, CLI_OPT_JSON},
         {"top", required_argument, 0, OPT_TOP},
         {"stats", no_argument, 0, OPT_STATS},
+        {"sampler", required_argument, 0, OPT_SAMPLER},
+        {"plugin", required_argument, 0, OPT_PLUGIN},
+        {"no-plugins", no_argument, 0, OPT_NO_PLUGINS},
         {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -151,6 +161,9 @@ static int parse_args(int argc, char **argv, gen_opts_t *o) {
         case CLI_OPT_JSON: o->json = 1; break;
         case OPT_TOP: bad = cli_parse_int(CMD, "--top", a, 0, MAX_TOP, &o->n_top); break;
         case OPT_STATS: o->stats = 1; break;
+        case OPT_SAMPLER: o->sampler = a; break;
+        case OPT_PLUGIN: bad = plugin_opts_add(&o->plugins, CMD, a) != 0; break;
+        case OPT_NO_PLUGINS: o->plugins.no_discovery = 1; break;
         case 't':
             bad = cli_parse_int(CMD, "--threads", a, 1, 1024, &o->n_threads);
             o->threads_given = 1;
@@ -162,6 +175,10 @@ static int parse_args(int argc, char **argv, gen_opts_t *o) {
     if (bad) return CLI_EXIT_USAGE;
     if (optind < argc) {
         cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->sampler && o->n_beams > 1) {
+        cli_usage_error(CMD, "--sampler does not apply to --beams");
         return CLI_EXIT_USAGE;
     }
     if (o->prompt && o->ids_text) {
@@ -286,6 +303,12 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     gp.adaptive_threads = !o->threads_given; /* a count the user gave is kept */
     sampler_params_t sp = o->sp;
     sp.n_report = 0;
+    plugin_host_t ph;
+    plugin_host_init(&ph, &o->plugins);
+    plugin_host_bind(&ph, NULL, cm->model, cm->tok, o->n_threads);
+    int capture = plugin_host_capture(&ph);
+    gp.capture_attn = (capture & CHAT_CAPTURE_ATTN) != 0;
+    gp.capture_hidden = (capture & CHAT_CAPTURE_HIDDEN) != 0;
     float *logits = malloc((size_t)n_vocab * sizeof *logits);
     int *top = malloc((MAX_TOP + 1) * sizeof *top);
     sampler_t *smp = sampler_init(&sp, n_vocab, err, sizeof err);
@@ -293,6 +316,16 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     if (!logits || !top) snprintf(err, sizeof err, "out of memory");
     if (!g || !logits || !top) {
         cli_error("%s", err);
+        goto done;
+    }
+    if (o->sampler && plugin_host_set_sampler(&ph, o->sampler, err, sizeof err) != 0) {
+        cli_usage_error(CMD, "--sampler: %s", err);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    sampler_hooks_t hooks;
+    if (plugin_host_hooks(&ph, &hooks) && sampler_set_hooks(smp, &hooks) != 0) {
+        cli_error("out of memory");
         goto done;
     }
     /* Ctrl-C from here on ends the run at the next token boundary (after
@@ -339,6 +372,7 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
             break;
         }
         n_gen++;
+        if (capture) plugin_host_observe(&ph, g);
         if (o->json) {
             json_token_line(stdout, cm->tok, logits, n_vocab, step.id, o->n_top, top);
         } else if (step.stop != GEN_STOP_EOS) {
@@ -362,14 +396,16 @@ static int run_sampling(const gen_opts_t *o, cli_model_t *cm, const int *ids, in
     if (o->stats)
         fprintf(stderr,
                 "gptscope: stats: seed %llu; prefill %d tokens in %.1f ms (%.1f tokens/s); "
-                "generated %d tokens in %.3f s (%.2f tokens/s); %d threads%s\n",
+                "generated %d tokens in %.3f s (%.2f tokens/s); %d threads%s%s%s\n",
                 (unsigned long long)o->sp.seed, n_ids - n_trunc, 1e3 * t_prefill,
                 (n_ids - n_trunc) / (t_prefill > 0 ? t_prefill : 1e-9), n_gen, t_gen,
                 n_gen / (t_gen > 0 ? t_gen : 1e-9), gen_threads_mostly(g),
-                gen_threads_adaptive(g) ? " (adaptive: the count most tokens ran on)" : "");
+                gen_threads_adaptive(g) ? " (adaptive: the count most tokens ran on)" : "",
+                ph.sampler ? "; sampler " : "", ph.sampler ? ph.sampler_spec : "");
 done:
     gen_free(g);
     sampler_free(smp);
+    plugin_host_free(&ph);
     free(top);
     free(logits);
     return rc;

@@ -9,6 +9,9 @@
 
 #include "cli.h"
 #include "export.h"
+#include "plugin_export.h"
+#include "plugin_host.h"
+#include "session.h"
 #include "store.h"
 
 #define CMD "sessions"
@@ -16,7 +19,7 @@
 const char cmd_sessions_help[] =
     "usage: gptscope sessions list [--json]\n"
     "       gptscope sessions show ID\n"
-    "       gptscope sessions export ID [--format md|json] [-o FILE]\n"
+    "       gptscope sessions export ID [--format md|json|NAME] [-o FILE]\n"
     "       gptscope sessions delete ID\n"
     "       gptscope sessions search TEXT\n"
     "\n"
@@ -28,7 +31,9 @@ const char cmd_sessions_help[] =
     "                        model, turns, generated tokens, the first prompt's start\n"
     "  show ID               the transcript, turn by turn, with stop reasons\n"
     "  export ID             Markdown (default) or JSON with every token and its\n"
-    "                        candidates (--format json); to stdout or -o FILE\n"
+    "                        candidates (--format json), or a plugin's format\n"
+    "                        (--format html: one self-contained page with the\n"
+    "                        attention of every token); to stdout or -o FILE\n"
     "  delete ID             remove a session with its turns and tokens\n"
     "  search TEXT           turns containing TEXT (ASCII case-insensitive), as\n"
     "                        SESSION/TURN role: snippet (TURN numbered as in show)\n"
@@ -37,11 +42,80 @@ const char cmd_sessions_help[] =
     "                        $XDG_DATA_HOME/gptscope/sessions.db, else\n"
     "                        ~/.local/share/gptscope/sessions.db)\n"
     "      --json            list: a JSON array\n"
-    "      --format md|json  export format (default md)\n"
+    "      --format FORMAT   export format: md (default), json, or one a plugin\n"
+    "                        adds ('gptscope plugins list' shows them)\n"
     "  -o, --output FILE     export: write FILE instead of stdout\n"
+    "  -m, --model DIR       a plugin export's attention: this model instead of\n"
+    "                        the session's own\n"
+    "      --plugin PATH     load the plugin PATH (repeatable)\n"
+    "      --no-plugins      do not load the plugins found in the usual folders\n"
     "  -h, --help            this help\n";
 
-enum { OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_FORMAT };
+enum { OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_FORMAT, OPT_PLUGIN, OPT_NO_PLUGINS };
+
+/* The model a plugin export's attention comes from: -m, else the session's
+ * own when it is still there with the checksum it was stored with. NULL
+ * (and a note on stderr) when there is none: the export goes on without. */
+static gpt_model_t *sessions_export_model(const store_session_data_t *d, const char *model_dir) {
+    const char *dir = model_dir ? model_dir : d->info.model_path;
+    char err[1024];
+    if (!dir || !*dir) {
+        fprintf(stderr, "gptscope: note: session %lld names no model: no attention in the export\n",
+                (long long)d->info.id);
+        return NULL;
+    }
+    if (!model_dir && d->info.model_checksum) {
+        char sum[32];
+        if (app_model_checksum(dir, sum, err, sizeof err) != 0) {
+            fprintf(stderr, "gptscope: note: %s: no attention in the export (-m DIR gives a "
+                            "model)\n", err);
+            return NULL;
+        }
+        if (strcmp(sum, d->info.model_checksum) != 0) {
+            fprintf(stderr, "gptscope: note: %s is not the model session %lld was stored with: no "
+                            "attention in the export (-m DIR gives one)\n", dir,
+                    (long long)d->info.id);
+            return NULL;
+        }
+    }
+    gpt_model_t *m = gpt_load(dir, err, sizeof err);
+    if (!m) fprintf(stderr, "gptscope: note: %s: no attention in the export\n", err);
+    return m;
+}
+
+/* export ID --format NAME by a plugin's exporter. */
+static int sessions_export_plugin(const store_session_data_t *d, const char *format,
+                                  const char *output, const char *model_dir,
+                                  const plugin_opts_t *po) {
+    plugin_host_t ph;
+    plugin_host_init(&ph, po);
+    int owner = -1, rc = CLI_EXIT_ERROR;
+    const gsp_exporter_t *ex = plugin_host_exporter(&ph, format, &owner);
+    if (!ex) {
+        cli_usage_error(CMD, "--format must be md, json or a plugin's format; no plugin exports '%s'",
+                        format);
+        plugin_host_free(&ph);
+        return CLI_EXIT_USAGE;
+    }
+    gpt_model_t *m = sessions_export_model(d, model_dir);
+    char *text = NULL, err[1024] = "";
+    size_t len = 0;
+    if (plugin_export_session(&ph, ex, owner, d, m, cli_default_threads(), &text, &len, err,
+                              sizeof err) != 0) {
+        cli_error("export: %s", err);
+    } else if (output) {
+        if (fileio_write_atomic(output, text, len, err, sizeof err) != 0) cli_error("%s", err);
+        else rc = CLI_EXIT_OK;
+    } else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+        cli_error("stdout: write failed");
+    } else {
+        rc = CLI_EXIT_OK;
+    }
+    free(text);
+    gpt_free(m);
+    plugin_host_free(&ph);
+    return rc;
+}
 
 static int sessions_id(const char *s, long long *id) {
     char *end;
@@ -71,23 +145,26 @@ int cmd_sessions(int argc, char **argv) {
     static const struct option longopts[] = {
         {"db", required_argument, 0, OPT_DB},      {"json", no_argument, 0, CLI_OPT_JSON},
         {"format", required_argument, 0, OPT_FORMAT}, {"output", required_argument, 0, 'o'},
+        {"model", required_argument, 0, 'm'},      {"plugin", required_argument, 0, OPT_PLUGIN},
+        {"no-plugins", no_argument, 0, OPT_NO_PLUGINS},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
-    const char *db = NULL, *format = "md", *output = NULL;
+    const char *db = NULL, *format = "md", *output = NULL, *model_dir = NULL;
+    plugin_opts_t po;
+    memset(&po, 0, sizeof po);
     int json = 0;
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_DB: db = optarg; break;
         case CLI_OPT_JSON: json = 1; break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "md") != 0 && strcmp(optarg, "json") != 0) {
-                cli_usage_error(CMD, "--format must be md or json, not '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            format = optarg;
+        case OPT_FORMAT: format = optarg; break; /* a plugin's format is checked at export */
+        case 'm': model_dir = optarg; break;
+        case OPT_PLUGIN:
+            if (plugin_opts_add(&po, CMD, optarg) != 0) return CLI_EXIT_USAGE;
             break;
+        case OPT_NO_PLUGINS: po.no_discovery = 1; break;
         case 'o': output = optarg; break;
         case 'h': fputs(cmd_sessions_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
@@ -168,9 +245,13 @@ int cmd_sessions(int argc, char **argv) {
         }
     } else {
         store_session_data_t d;
+        int builtin = strcmp(format, "md") == 0 || strcmp(format, "json") == 0;
         if (store_session_load(s, id, &d, err, sizeof err) != 0) {
             cli_error("%s", err);
             rc = CLI_EXIT_ERROR;
+        } else if (strcmp(action, "export") == 0 && !builtin) {
+            rc = sessions_export_plugin(&d, format, output, model_dir, &po);
+            store_session_data_free(&d);
         } else {
             FILE *out = stdout;
             if (output && !(out = fopen(output, "w"))) {

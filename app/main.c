@@ -35,6 +35,7 @@ static const command_t commands[] = {
     {"classify", cmd_classify, cmd_classify_help, "labels and class probabilities from a fine-tuned model"},
     {"eval-task", cmd_eval_task, cmd_eval_task_help, "accuracy, F1 and confusion of a fine-tuned model"},
     {"baseline-nb", cmd_baseline_nb, cmd_baseline_nb_help, "naive Bayes baseline for a labelled task"},
+    {"plugins", cmd_plugins, cmd_plugins_help, "list the plugins found, or what one adds"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

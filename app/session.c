@@ -167,6 +167,7 @@ static int sess_resave(app_session_t *s, const chat_t *c, int upto, char *err, s
 
 static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
     app_session_t *s = user;
+    if (!s->store) return 0;
     if (s->session_id > 0) {
         int there = store_session_exists(s->store, s->session_id, err, errlen);
         if (there < 0 || (there == 0 && sess_resave(s, c, turn, err, errlen) != 0)) return -1;
@@ -217,21 +218,48 @@ static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *er
 
 static int rec_token(void *user, const chat_t *c, int index, char *err, size_t errlen) {
     app_session_t *s = user;
+    plugin_host_observe(&s->plugins, chat_gen(c));
+    if (!s->store) return 0;
     const chat_token_t *t = chat_token(c, index);
     return sess_store_token(s, c, index, index - chat_turn(c, t->turn)->first, err, errlen);
 }
 
 static int rec_turn_end(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
     app_session_t *s = user;
+    if (!s->store) return 0;
     const chat_turn_t *t = chat_turn(c, turn);
     return store_turn_end(s->store, s->turn_ids[turn], chat_stop_name(t->stop), t->elapsed_ms, err,
                           errlen);
 }
 
+/* The recorder stores the session and feeds the plugins' observers; the
+ * plugins' sampler hooks go on the chat's sampler. */
 static void sess_attach(app_session_t *s) {
-    if (!s->store) return;
     chat_recorder_t r = {s, rec_turn_begin, rec_token, rec_turn_end};
-    chat_set_recorder(s->chat, &r);
+    if (s->store || plugin_host_capture(&s->plugins)) chat_set_recorder(s->chat, &r);
+    plugin_host_bind(&s->plugins, s->chat, s->cm.model, s->cm.tok,
+                     s->n_threads < 0 ? -s->n_threads : s->n_threads);
+    sampler_hooks_t h;
+    chat_set_sampler_hooks(s->chat, plugin_host_hooks(&s->plugins, &h) ? &h : NULL);
+}
+
+/* Makes the plugin sampler the chat's settings name the one in use. When
+ * it cannot be had (its plugin is not loaded: a stored session from
+ * elsewhere), the built-in sampler takes over and note says so. */
+static void sess_sync_sampler(app_session_t *s, char *note, size_t notelen) {
+    const char *want = chat_settings(s->chat)->sampler;
+    if (strcmp(want, s->plugins.sampler_spec) != 0) {
+        char err[300];
+        if (plugin_host_set_sampler(&s->plugins, want, err, sizeof err) != 0) {
+            snprintf(note, notelen, "sampler '%.127s' is not available (%.300s): using the built-in one",
+                     want, err);
+            chat_settings_t set = *chat_settings(s->chat);
+            set.sampler[0] = 0;
+            chat_set_settings(s->chat, &set, err, sizeof err);
+            plugin_host_set_sampler(&s->plugins, "", err, sizeof err);
+        }
+    }
+    sess_attach(s);
 }
 
 /* ---- host callbacks -------------------------------------------------------- */
@@ -240,6 +268,10 @@ static chat_t *host_chat(void *user) { return ((app_session_t *)user)->chat; }
 
 static int host_take_notice(void *user, char *msg, size_t msglen) {
     app_session_t *s = user;
+    if (!s->notice[0] && s->plugins.log_line[0]) {
+        snprintf(s->notice, sizeof s->notice, "%s", s->plugins.log_line);
+        s->plugins.log_line[0] = '\0';
+    }
     if (!s->notice[0]) return 0;
     snprintf(msg, msglen, "%s", s->notice);
     s->notice[0] = '\0';
@@ -400,7 +432,7 @@ static int host_set_model(void *user, const char *dir, char *msg, size_t msglen)
         gpt_free(m);
         return -1;
     }
-    chat_t *c = chat_init(m, tok, chat_settings(s->chat), s->n_threads, 1, msg, msglen);
+    chat_t *c = chat_init(m, tok, chat_settings(s->chat), s->n_threads, s->capture, msg, msglen);
     if (!c) {
         tokenizer_free(tok);
         gpt_free(m);
@@ -424,14 +456,70 @@ static int host_set_model(void *user, const char *dir, char *msg, size_t msglen)
     return 0;
 }
 
+/* ---- plugins ---------------------------------------------------------------- */
+
+static int host_set_sampler(void *user, const char *spec, char *msg, size_t msglen) {
+    app_session_t *s = user;
+    if (!spec) {
+        char *list = plugin_host_sampler_list(&s->plugins);
+        snprintf(msg, msglen, "sampler: %s; plugin samplers:%s%s",
+                 s->plugins.sampler_spec[0] ? s->plugins.sampler_spec : "default (built-in)",
+                 list && *list ? "\n" : " none loaded", list ? list : "");
+        free(list);
+        return 0;
+    }
+    if (plugin_host_set_sampler(&s->plugins, spec, msg, msglen) != 0) return -1;
+    chat_settings_t set = *chat_settings(s->chat);
+    snprintf(set.sampler, sizeof set.sampler, "%s", s->plugins.sampler_spec);
+    if (chat_set_settings(s->chat, &set, msg, msglen) != 0) return -1;
+    sess_attach(s);
+    if (host_settings_changed(s, msg, msglen) != 0) return -1;
+    snprintf(msg, msglen, "sampler: %s",
+             s->plugins.sampler_spec[0] ? s->plugins.sampler_spec : "default (built-in)");
+    return 0;
+}
+
+static int host_plugin_command(void *user, const char *name, const char *args, char *msg,
+                               size_t msglen) {
+    return plugin_host_command(&((app_session_t *)user)->plugins, name, args, msg, msglen);
+}
+
+static char *host_plugin_help(void *user) {
+    return plugin_host_command_help(&((app_session_t *)user)->plugins);
+}
+
+static int host_n_panes(void *user) {
+    return plugin_host_n_panes(&((app_session_t *)user)->plugins);
+}
+
+static const char *host_pane_name(void *user, int i, const char **title) {
+    const gsp_pane_t *p = plugin_host_pane(&((app_session_t *)user)->plugins, i, NULL);
+    if (!p) return NULL;
+    if (title) *title = p->title ? p->title : p->name;
+    return p->name;
+}
+
+static int host_pane_draw(void *user, int i, const gsp_draw_api_t *d, gsp_canvas_t *c,
+                          const gsp_view_t *v, char *msg, size_t msglen) {
+    return plugin_host_pane_draw(&((app_session_t *)user)->plugins, i, d, c, v, msg, msglen);
+}
+
+static void host_screen(void *user, int on) {
+    ((app_session_t *)user)->plugins.screen = on;
+}
+
 /* ---- open / close / load -------------------------------------------------- */
 
 int app_session_open(app_session_t *s, const char *model_dir, const chat_settings_t *settings,
-                     const char *db_path, int n_threads, int capture_attn) {
+                     const char *db_path, int n_threads, int capture_attn,
+                     const plugin_opts_t *po) {
     memset(s, 0, sizeof *s);
     s->n_threads = n_threads;
     char err[1024];
     if (cli_model_open(&s->cm, model_dir, 1) != 0) return -1;
+    plugin_host_init(&s->plugins, po);
+    s->capture = capture_attn | plugin_host_capture(&s->plugins);
+    capture_attn = s->capture;
     if (app_model_checksum(s->cm.dir, s->checksum, err, sizeof err) != 0) {
         cli_error("%s", err);
         app_session_close(s);
@@ -452,6 +540,14 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
         }
     }
     sess_attach(s);
+    if (settings->sampler[0]) {
+        if (plugin_host_set_sampler(&s->plugins, settings->sampler, err, sizeof err) != 0) {
+            cli_error("--sampler: %s", err);
+            app_session_close(s);
+            return -1;
+        }
+        sess_attach(s);
+    }
     s->host = (ui_host_t){s,
                           host_chat,
                           host_model_name,
@@ -464,7 +560,14 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
                           host_set_model,
                           host_take_notice,
                           host_class_labels,
-                          host_classify};
+                          host_classify,
+                          host_set_sampler,
+                          host_plugin_command,
+                          host_plugin_help,
+                          host_n_panes,
+                          host_pane_name,
+                          host_pane_draw,
+                          host_screen};
     sess_classifier_open(s);
     return 0;
 }
@@ -475,6 +578,7 @@ void app_session_close(app_session_t *s) {
     s->chat = NULL;
     store_close(s->store);
     s->store = NULL;
+    plugin_host_free(&s->plugins);
     free(s->turn_ids);
     s->turn_ids = NULL;
     cli_model_close(&s->cm);
@@ -570,6 +674,9 @@ int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, c
         char e2[256];
         if (d.info.settings_json && chat_settings_from_json(&set, d.info.settings_json, e2, sizeof e2) == 0)
             chat_set_settings(s->chat, &set, e2, sizeof e2);
+        /* a sampler that is not here: said by take_notice, not in note
+         * (replay reads note as "the attention cannot be shown") */
+        sess_sync_sampler(s, s->notice, sizeof s->notice);
         rc = chat_sync(s->chat, err, errlen);
     }
     store_session_data_free(&d);

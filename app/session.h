@@ -15,6 +15,7 @@
 #include "chat.h"
 #include "cli.h"
 #include "host.h"
+#include "plugin_host.h"
 #include "store.h"
 #include "task_infer.h"
 #include "task_info.h"
@@ -29,18 +30,23 @@ typedef struct app_session {
     int cap_turn_ids;
     int n_threads;
     ui_host_t host;           /* callbacks on this session */
-    char notice[256];         /* for the user, taken by host.take_notice */
+    char notice[640];         /* for the user, taken by host.take_notice */
     /* the model's classify head, when it has one (the ui's class pane) */
     int has_cls;
     task_info_t cls_info;
     task_infer_t cls;
+    plugin_host_t plugins;    /* loaded by app_session_open */
+    int capture;              /* CHAT_CAPTURE_* the chat was made with */
 } app_session_t;
 
 /* Opens the model (cli_model_open: -m, $GPTSCOPE_MODEL or the bundled one),
- * makes the chat with settings, and opens the store at db_path (NULL: no
- * store). Prints the error ("gptscope: ...") and returns -1 on failure. */
+ * loads the plugins (po may be NULL: discovery only), makes the chat with
+ * settings (settings->sampler names a plugin sampler, or ""), and opens the
+ * store at db_path (NULL: no store). Prints the error ("gptscope: ...") and
+ * returns -1 on failure. */
 int app_session_open(app_session_t *s, const char *model_dir, const chat_settings_t *settings,
-                     const char *db_path, int n_threads, int capture_attn);
+                     const char *db_path, int n_threads, int capture_attn,
+                     const plugin_opts_t *po);
 void app_session_close(app_session_t *s);
 
 /* Continues stored session id: its turns are restored into the chat (with

@@ -137,3 +137,25 @@ int attn_probe_matrix(attn_probe_t *p, const int *ids, int n, int layer, int hea
     }
     return 0;
 }
+
+int attn_probe_hidden(attn_probe_t *p, const int *ids, int pos, float *out, char *err,
+                      size_t errlen) {
+    if (probe_check(p, ids, pos + 1, err, errlen) != 0) return -1;
+    if (probe_prefix(p, ids, pos, err, errlen) != 0) return -1;
+    gpt_state_capture_hidden(p->state, out);
+    int rc = gpt_forward(p->state, ids + pos, 1, NULL, 0, NULL, err, errlen);
+    gpt_state_capture_hidden(p->state, NULL);
+    if (rc != 0) {
+        gpt_state_reset(p->state);
+        p->n_cached = 0;
+        return -1;
+    }
+    p->ids[pos] = ids[pos];
+    p->n_cached = pos + 1;
+    return 0;
+}
+
+int attn_probe_unembed(attn_probe_t *p, const float *h, float *logits, char *err,
+                       size_t errlen) {
+    return gpt_unembed(p->state, h, logits, err, errlen);
+}

@@ -9,6 +9,9 @@
  * owns its own inference state and keeps the cache of the last sequence it
  * ran, so walking the cursor over the same text re-runs only what differs.
  *
+ * It also gives the residual stream at a position (attn_probe_hidden), for
+ * the same reasons.
+ *
  * Positions are window positions: ids[0] is position 0, and n <= n_ctx. */
 #ifndef GPTSCOPE_ATTN_PROBE_H
 #define GPTSCOPE_ATTN_PROBE_H
@@ -32,5 +35,14 @@ int attn_probe_row(attn_probe_t *p, const int *ids, int pos, float *out, char *e
  * weight of query q on key k (0 for k > q). head -1 averages the heads. */
 int attn_probe_matrix(attn_probe_t *p, const int *ids, int n, int layer, int head, float *out,
                       char *err, size_t errlen);
+
+/* The residual stream at position pos of ids[0..pos] (the same cache
+ * reuse): out[(n_layer + 1) * n_embd], row 0 the embeddings, row l + 1 the
+ * output of block l (gpt_state_capture_hidden). For the logit lens. */
+int attn_probe_hidden(attn_probe_t *p, const int *ids, int pos, float *out, char *err,
+                      size_t errlen);
+/* The model's output head on one residual vector (gpt_unembed). */
+int attn_probe_unembed(attn_probe_t *p, const float *h, float *logits, char *err,
+                       size_t errlen);
 
 #endif

@@ -168,6 +168,7 @@ char *chat_settings_json(const chat_settings_t *s) {
     cJSON_AddNumberToObject(j, "candidates", s->sampling.n_report);
     cJSON_AddBoolToObject(j, "stop_at_eos", s->stop_at_eos);
     cJSON_AddStringToObject(j, "separator", s->separator);
+    if (s->sampler[0]) cJSON_AddStringToObject(j, "sampler", s->sampler);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return text;
@@ -238,6 +239,15 @@ int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, siz
         }
         snprintf(s->separator, sizeof s->separator, "%s", sep->valuestring);
     }
+    const cJSON *smp = cJSON_GetObjectItemCaseSensitive(j, "sampler");
+    if (cJSON_IsString(smp)) {
+        if (strlen(smp->valuestring) > CHAT_MAX_SAMPLER) {
+            cJSON_Delete(j);
+            snprintf(err, errlen, "sampler is longer than %d bytes", CHAT_MAX_SAMPLER);
+            return -1;
+        }
+        snprintf(s->sampler, sizeof s->sampler, "%s", smp->valuestring);
+    }
     cJSON_Delete(j);
     return chat_settings_check(s, err, errlen);
 }
@@ -250,7 +260,8 @@ static int chat_make_gen(chat_t *c, int capture_attn, char *err, size_t errlen) 
        replies); the generator just runs every token it is given */
     gp.max_new = 0;
     gp.stop_at_eos = 0;
-    gp.capture_attn = capture_attn;
+    gp.capture_attn = (capture_attn & CHAT_CAPTURE_ATTN) != 0;
+    gp.capture_hidden = (capture_attn & CHAT_CAPTURE_HIDDEN) != 0;
     gp.n_threads = c->n_threads;
     gp.adaptive_threads = c->adaptive_threads;
     gen_free(c->gen);
@@ -329,6 +340,10 @@ int chat_set_settings(chat_t *c, const chat_settings_t *s, char *err, size_t err
     if (sampler_set_params(c->smp, &s->sampling, err, errlen) != 0) return -1;
     c->set = *s;
     return 0;
+}
+
+int chat_set_sampler_hooks(chat_t *c, const sampler_hooks_t *h) {
+    return sampler_set_hooks(c->smp, h);
 }
 
 /* ---- tokens and turns ----------------------------------------------------- */

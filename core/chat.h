@@ -45,6 +45,7 @@ const char *chat_stop_name(chat_stop_t s);
 chat_stop_t chat_stop_parse(const char *name);
 
 #define CHAT_MAX_SEPARATOR 15
+#define CHAT_MAX_SAMPLER 127
 
 typedef struct chat_settings {
     sampler_params_t sampling; /* temperature, top-k/p, min-p, penalties, seed, n_report */
@@ -57,6 +58,11 @@ typedef struct chat_settings {
      * is shown and stored as what the model read) unless the reply already
      * ends with it or the prompt already starts with it. "" = nothing. */
     char separator[CHAT_MAX_SEPARATOR + 1];
+    /* A sampler the chat does not have itself (a plugin's, "NAME
+     * key=value ..."), in force through chat_set_sampler_hooks; "" = the
+     * pipeline of sampler.h. The chat only keeps and stores the text: the
+     * caller resolves it. */
+    char sampler[CHAT_MAX_SAMPLER + 1];
 } chat_settings_t;
 
 /* The separator as typed: "\n" "\t" "\s" (space) "\\" escapes, "none" or ""
@@ -124,8 +130,13 @@ typedef struct chat_recorder {
     int (*turn_end)(void *user, const chat_t *c, int turn, char *err, size_t errlen);
 } chat_recorder_t;
 
-/* The model and tokenizer must outlive the chat. capture_attn 1 keeps the
- * attention of the newest position (chat_gen -> gen_attn). n_threads > 0 is
+/* What chat_init's capture asks the generator to keep of the newest
+ * position (chat_gen -> gen_attn, gen_hidden); 1 is CHAT_CAPTURE_ATTN. */
+enum { CHAT_CAPTURE_ATTN = 1, CHAT_CAPTURE_HIDDEN = 2 };
+
+/* The model and tokenizer must outlive the chat. capture_attn (CHAT_CAPTURE_*
+ * flags) keeps the attention and / or the residual stream of the newest
+ * position (chat_gen -> gen_attn, gen_hidden). n_threads > 0 is
  * a fixed count; n_threads < 0 means up to -n_threads, chosen per token from
  * measured step times (gen_params_t.adaptive_threads). */
 chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t *s,
@@ -137,6 +148,9 @@ void chat_set_recorder(chat_t *c, const chat_recorder_t *r);
 const chat_settings_t *chat_settings(const chat_t *c);
 /* Checked, then in force from the next reply on (the sampler is reseeded). */
 int chat_set_settings(chat_t *c, const chat_settings_t *s, char *err, size_t errlen);
+/* Hooks on the chat's sampler (sampler.h: logits processors, a chooser);
+ * NULL removes them. Returns 0 or -1 (out of memory). */
+int chat_set_sampler_hooks(chat_t *c, const sampler_hooks_t *h);
 
 /* Adds a user turn with text[0..len) and runs it through the model. Text
  * that is not valid UTF-8 is refused with the byte offset. An empty text is

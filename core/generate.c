@@ -24,6 +24,8 @@ struct gen {
     float *logits;     /* [n_vocab] */
     float *attn;       /* capture of one position, or NULL when capture is off */
     int attn_hist;     /* history index the capture belongs to, -1 if none */
+    float *hidden;     /* residual stream of the newest run position, or NULL */
+    int hidden_hist;   /* its history index, -1 if none */
     int tuning;        /* adaptive_threads asked for and the kernels allow it */
     threadtune_t tune;
 };
@@ -35,6 +37,7 @@ gen_params_t gen_params_default(void) {
     p.eos_id = -1;
     p.stop_at_eos = 1;
     p.capture_attn = 0;
+    p.capture_hidden = 0;
     p.n_threads = 1;
     p.max_batch = 0;
     return p;
@@ -72,7 +75,13 @@ gen_t *gen_init(const gpt_model_t *m, const gen_params_t *p, char *err, size_t e
         g->attn = calloc(gpt_attn_capture_size(cfg, 1), sizeof *g->attn);
         if (!g->attn) goto oom;
     }
+    g->hidden_hist = -1;
+    if (p->capture_hidden) {
+        g->hidden = calloc((size_t)(cfg->n_layer + 1) * (size_t)cfg->n_embd, sizeof *g->hidden);
+        if (!g->hidden) goto oom;
+    }
     g->state = gpt_state_init(m, g->p.max_batch, g->p.n_threads, err, errlen);
+    if (g->state && g->hidden) gpt_state_capture_hidden(g->state, g->hidden);
     if (g->state && g->p.adaptive_threads && g->p.n_threads > 1 &&
         gpt_state_threads_invariant(g->state)) {
         g->tuning = 1;
@@ -95,6 +104,7 @@ void gen_free(gen_t *g) {
     free(g->ids);
     free(g->logits);
     free(g->attn);
+    free(g->hidden);
     free(g);
 }
 
@@ -137,6 +147,7 @@ static int run_tokens(gen_t *g, int start, int n, char *err, size_t errlen) {
         if (gpt_forward(g->state, ids + n - 1, 1, g->logits, 0, g->attn, err, errlen)) return -1;
         g->attn_hist = start + n - 1;
     }
+    if (g->hidden) g->hidden_hist = start + n - 1;
     g->have_logits = 1;
     return 0;
 }
@@ -284,6 +295,10 @@ int gen_step(gen_t *g, sampler_t *smp, sampler_report_t *report, gen_step_t *out
     if (run_pending(g, &dropped, err, errlen)) return -1;
     const int *window = g->ids + g->win_start;
     int id = sampler_sample(smp, g->logits, window, (size_t)(g->n_ids - g->win_start), report);
+    if (id < 0) {
+        snprintf(err, errlen, "%s", sampler_error(smp));
+        return -1;
+    }
     if (gen_accept(g, id, out, err, errlen)) return -1;
     if (out) out->n_dropped += dropped;
     return 0;
@@ -304,6 +319,12 @@ int gen_threads_mostly(const gen_t *g) {
     return g->tuning ? threadtune_mostly(&g->tune) : g->p.n_threads;
 }
 int gen_threads_adaptive(const gen_t *g) { return g->tuning; }
+
+const float *gen_hidden(const gen_t *g, int *hist_index) {
+    if (!g->hidden || g->hidden_hist < 0) return NULL;
+    if (hist_index) *hist_index = g->hidden_hist;
+    return g->hidden;
+}
 
 const float *gen_attn(const gen_t *g, int *pos, int *hist_index) {
     if (!g->attn || g->attn_hist < 0 || g->attn_hist < g->win_start) return NULL;

@@ -43,6 +43,7 @@ typedef struct gen_params {
     int eos_id;       /* end-of-text id, -1 = none */
     int stop_at_eos;  /* 1: choosing eos_id ends the run */
     int capture_attn; /* 1: keep the attention weights of the newest position */
+    int capture_hidden; /* 1: keep its residual stream after every block (gen_hidden) */
     int n_threads;    /* for the model's kernels, >= 1 */
     int max_batch;    /* tokens per gpt_forward call when prefilling; 0 = min(n_ctx, 512) */
     /* 1: each decode step runs on 1..n_threads threads as measured step
@@ -53,7 +54,8 @@ typedef struct gen_params {
     int adaptive_threads;
 } gen_params_t;
 
-/* max_new 0, eos_id -1, stop_at_eos 1, capture_attn 0, n_threads 1, max_batch 0. */
+/* max_new 0, eos_id -1, stop_at_eos 1, capture_attn 0, capture_hidden 0, n_threads 1,
+ * max_batch 0. */
 gen_params_t gen_params_default(void);
 
 typedef struct gen_step {
@@ -111,5 +113,9 @@ int gen_threads_adaptive(const gen_t *g);
  * capture is off or nothing has been run. */
 const float *gen_attn(const gen_t *g, int *pos, int *hist_index);
 const gpt_model_t *gen_model(const gen_t *g);
+/* The residual stream of the newest run position, [(n_layer + 1) * n_embd]
+ * (gpt.h: gpt_state_capture_hidden), *hist_index its history index. NULL
+ * when capture_hidden is off or nothing has been run. */
+const float *gen_hidden(const gen_t *g, int *hist_index);
 
 #endif

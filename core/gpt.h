@@ -121,5 +121,14 @@ size_t gpt_attn_capture_size(const gpt_config_t *cfg, int n);
  * gpt_forward (after ln_f where the model has one): what a task head reads.
  * Returns 0, or -1 before any forward. */
 int gpt_state_final_hidden(gpt_state_t *s, float *out);
+/* buf (NULL: off) gets, at every later gpt_forward, the residual stream of
+ * its last position: [(n_layer + 1) * n_embd], row 0 the embeddings (token
+ * + position), row l + 1 the output of block l. The caller owns buf. For
+ * inspection (the logit lens); it costs one row copy per layer. */
+void gpt_state_capture_hidden(gpt_state_t *s, float *buf);
+/* The output head on one residual vector h[n_embd]: ln_f where the model has
+ * one, then h @ wte^T -> logits[n_vocab]. Uses the state's buffers (not its
+ * cache). Returns 0 or -1 with err. */
+int gpt_unembed(gpt_state_t *s, const float *h, float *logits, char *err, size_t errlen);
 
 #endif

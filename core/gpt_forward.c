@@ -40,6 +40,7 @@ struct gpt_state {
     float *x, *xn, *qkv, *att, *tmp, *hid; /* activations for max_tokens rows */
     float *scores;            /* [n_threads][cap] attention row per thread */
     float *scores_mat;        /* [max_tokens][cap] one head's scores, multi-token calls */
+    float *hidden;            /* NULL, or [(L + 1) * C]: the last position's residual stream */
 };
 
 /* Bytes of the cache-sized buffers for cap positions. */
@@ -425,8 +426,12 @@ int gpt_forward(gpt_state_t *s, const int *ids, int n, float *logits, int all_lo
                           m->wpe.dtype, (size_t)C);
         fw_add(xr, s->tmp, (size_t)C);
     }
+    const size_t last = (size_t)(n - 1) * C;
+    if (s->hidden) memcpy(s->hidden, s->x + last, (size_t)C * sizeof(float));
     for (int l = 0; l < c->n_layer; l++) {
         if (fw_block(s, l, n, attn, err, errlen) != 0) return -1;
+        if (s->hidden)
+            memcpy(s->hidden + (size_t)(l + 1) * C, s->x + last, (size_t)C * sizeof(float));
     }
     if (logits) {
         int first = all_logits ? 0 : n - 1, rows = all_logits ? n : 1;
@@ -451,4 +456,18 @@ int gpt_state_final_hidden(gpt_state_t *s, float *out) {
     if (c->final_ln) fw_layernorm(out, h, m->lnf_g, m->lnf_b, 1, C, c->ln_eps);
     else memcpy(out, h, (size_t)C * sizeof(float));
     return 0;
+}
+
+void gpt_state_capture_hidden(gpt_state_t *s, float *buf) {
+    s->hidden = buf;
+}
+
+int gpt_unembed(gpt_state_t *s, const float *h, float *logits, char *err, size_t errlen) {
+    const gpt_model_t *m = s->m;
+    const gpt_config_t *c = &m->cfg;
+    if (c->final_ln) {
+        fw_layernorm(s->xn, h, m->lnf_g, m->lnf_b, 1, c->n_embd, c->ln_eps);
+        h = s->xn;
+    }
+    return fw_linear(s, logits, h, 1, &m->wte, NULL, err, errlen);
 }

@@ -48,6 +48,10 @@ struct sampler {
     float *work_a, *work_b; /* [n_vocab] scratch for the report's vectorised passes */
     int *bucket_count;      /* [SAMPLER_N_BUCKETS] */
     double *bucket_mass;    /* [SAMPLER_N_BUCKETS] */
+    sampler_hooks_t hooks;  /* all NULL: none */
+    float *hook_logits;     /* [n_vocab] the logits process changes; NULL until hooks */
+    float *hook_probs;      /* [n_vocab] what choose drew from */
+    char error[256];        /* of the last failed sampler_sample */
 };
 
 /* The kept set is either explicit (entry[0..n)) or, when only min-p (or no
@@ -137,13 +141,36 @@ void sampler_free(sampler_t *s) {
     free(s->work_b);
     free(s->bucket_count);
     free(s->bucket_mass);
+    free(s->hook_logits);
+    free(s->hook_probs);
     free(s);
+}
+
+int sampler_set_hooks(sampler_t *s, const sampler_hooks_t *h) {
+    if (!h) {
+        memset(&s->hooks, 0, sizeof s->hooks);
+        return 0;
+    }
+    if (!s->hook_logits) s->hook_logits = malloc((size_t)s->n_vocab * sizeof *s->hook_logits);
+    if (!s->hook_probs) s->hook_probs = malloc((size_t)s->n_vocab * sizeof *s->hook_probs);
+    if (!s->hook_logits || !s->hook_probs) return -1;
+    s->hooks = *h;
+    return 0;
+}
+
+const char *sampler_error(const sampler_t *s) {
+    return s->error;
+}
+
+static double sampler_uniform(void *rng) {
+    return (double)rng_uniform((rng_t *)rng);
 }
 
 int sampler_set_params(sampler_t *s, const sampler_params_t *p, char *err, size_t errlen) {
     if (sampler_params_check(p, err, errlen) != 0) return -1;
     s->params = *p;
     rng_seed(&s->rng, p->seed);
+    if (s->hooks.reset) s->hooks.reset(s->hooks.user);
     return 0;
 }
 
@@ -511,12 +538,71 @@ static void apply_penalties(sampler_t *s, const float *logits, const int *histor
     }
 }
 
+/* After a process hook, the implicit kept set would count a token it banned
+ * (e = 0 >= thr = 0) as kept: list the tokens it left finite explicitly
+ * instead, with their (unchanged) weights. */
+static kept_set_t kept_finite(sampler_t *s, double *z) {
+    kept_set_t ks = {1, 0, 0.0f};
+    double zk = 0.0;
+    for (int i = 0; i < s->n_vocab; i++) {
+        if (!(s->s[i] > -INFINITY) || s->e[i] < s->params.min_p) continue;
+        s->entry[ks.n++] = (sampler_entry_t){s->s[i], s->e[i], i};
+        zk += s->e[i];
+    }
+    if (ks.n > 0) *z = zk;
+    return ks;
+}
+
+/* Steps 3-6 by the choose hook: the kept set is what it drew from (the ids
+ * it gave a probability), or every id when it gave none. */
+static int hook_choose(sampler_t *s, const int *history, size_t n_history, kept_set_t *ks,
+                       double *z, int *chosen) {
+    const int V = s->n_vocab;
+    float *probs = s->hook_probs;
+    memset(probs, 0, (size_t)V * sizeof *probs);
+    int id = s->hooks.choose(s->hooks.user, s->s, V, history, n_history, sampler_uniform,
+                             &s->rng, probs, s->error, sizeof s->error);
+    if (id < 0) {
+        if (!s->error[0]) snprintf(s->error, sizeof s->error, "the sampler hook failed");
+        return -1;
+    }
+    if (id >= V) {
+        snprintf(s->error, sizeof s->error, "the sampler hook chose id %d, outside the vocabulary of %d",
+                 id, V);
+        return -1;
+    }
+    *chosen = id;
+    int n = 0;
+    double zp = 0.0;
+    for (int i = 0; i < V; i++)
+        if (probs[i] > 0.0f) {
+            s->entry[n++] = (sampler_entry_t){logf(probs[i]), probs[i], i};
+            zp += probs[i];
+        }
+    if (n == 0 || probs[id] <= 0.0f) { /* no distribution given (or not the one drawn from) */
+        *ks = (kept_set_t){0, V, 0.0f};
+        return 0;
+    }
+    *ks = (kept_set_t){1, n, 0.0f};
+    *z = zp;
+    return 0;
+}
+
 int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t n_history,
                    sampler_report_t *report) {
     const sampler_params_t *p = &s->params;
     const int V = s->n_vocab;
     float *sv = s->s, *ev = s->e;
 
+    s->error[0] = 0;
+    const float *model_logits = logits; /* the report's raw distribution */
+    if (s->hooks.process) {
+        memcpy(s->hook_logits, logits, (size_t)V * sizeof *logits);
+        if (s->hooks.process(s->hooks.user, s->hook_logits, V, history, n_history, s->error,
+                             sizeof s->error) != 0)
+            return -1;
+        logits = s->hook_logits;
+    }
     apply_penalties(s, logits, history, n_history);
     /* Argmax, ties to the lowest id: the first index holding the maximum. */
     float l_max = max_f32(sv, V);
@@ -541,6 +627,12 @@ int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t
         }
         z = sum_f64(ev, V);
         int use_k = p->top_k > 0 && p->top_k < V;
+        if (s->hooks.choose) {
+            if (hook_choose(s, history, n_history, &ks, &z, &chosen) != 0) return -1;
+            chosen_e = ks.is_explicit ? s->hook_probs[chosen] : ev[chosen];
+            if (report) fill_report(s, model_logits, &ks, z, chosen, chosen_e, report);
+            return chosen;
+        }
         if (use_k || p->top_p < 1.0f) {
             /* 3. top-k, then 4. top-p relative to what top-k left (as HF) */
             ks.n = hist_filter(s, use_k ? p->top_k : 0, p->top_p, z);
@@ -597,7 +689,8 @@ int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t
         }
         chosen_e = ev[chosen];
     }
-    if (report) fill_report(s, logits, &ks, z, chosen, chosen_e, report);
+    if (s->hooks.process && !ks.is_explicit) ks = kept_finite(s, &z);
+    if (report) fill_report(s, model_logits, &ks, z, chosen, chosen_e, report);
     return chosen;
 }
 

@@ -74,9 +74,36 @@ const sampler_params_t *sampler_get_params(const sampler_t *s);
 
 /* Chooses the next token. logits (n_vocab) are not modified. history holds the
  * ids the penalties look at (prompt + generated). report may be NULL.
- * Returns the chosen id. */
+ * Returns the chosen id, or -1 when a hook failed (sampler_error says why;
+ * without hooks it cannot fail). */
 int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t n_history,
                    sampler_report_t *report);
+/* The message of the last failed sampler_sample. */
+const char *sampler_error(const sampler_t *s);
+
+/* Extension points for code the sampler does not know (the app's plugins):
+ *   process  runs first, on a copy of the logits it may change (a banned
+ *            token gets -INFINITY); the report's raw probabilities stay the
+ *            model's, and a token it sets to -inf is reported filtered out.
+ *   choose   replaces steps 3-6 when the temperature is > 0: it gets the
+ *            penalised, temperature-scaled logits (shifted so the maximum is
+ *            0), draws with uniform(rng) (the sampler's seeded generator),
+ *            and may put the distribution it drew from in probs[n_vocab]
+ *            (zeroed before the call; left zero: the softmax of the logits).
+ *            Returns the id, or -1 with err.
+ *   reset    called by sampler_set_params (a new seed, new settings).
+ * Each may be NULL; a hook's -1 makes sampler_sample return -1. */
+typedef struct sampler_hooks {
+    void *user;
+    int (*process)(void *user, float *logits, int n_vocab, const int *history,
+                   size_t n_history, char *err, size_t errlen);
+    int (*choose)(void *user, const float *logits, int n_vocab, const int *history,
+                  size_t n_history, double (*uniform)(void *rng), void *rng, float *probs,
+                  char *err, size_t errlen);
+    void (*reset)(void *user);
+} sampler_hooks_t;
+/* h is copied; NULL removes the hooks. Returns 0, or -1 out of memory. */
+int sampler_set_hooks(sampler_t *s, const sampler_hooks_t *h);
 
 /* Fills report for a token chosen by other means (beam search): the raw
  * distribution (softmax of logits, no penalties, temperature or filters, so

@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config python3
       libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-      libncurses-dev libreadline-dev libsqlite3-dev tmux)
+      libncurses-dev libreadline-dev libsqlite3-dev tmux
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -56,6 +56,48 @@ static int fh_model(void *u, const char *dir, char *msg, size_t n) {
     return 0;
 }
 
+/* A plugin host with one sampler ("fake"), one command (/hello; /boom
+ * fails) and one pane ("fake"). */
+static int fh_set_sampler(void *u, const char *spec, char *msg, size_t n) {
+    (void)u;
+    if (!spec) {
+        snprintf(msg, n, "sampler: default (built-in); plugin samplers:\n  fake (plugin x)");
+        return 0;
+    }
+    if (strcmp(spec, "fake") == 0 || strcmp(spec, "default") == 0) {
+        snprintf(msg, n, "sampler: %s", spec);
+        return 0;
+    }
+    snprintf(msg, n, "no sampler '%s'", spec);
+    return -1;
+}
+static int fh_plugin_command(void *u, const char *name, const char *args, char *msg, size_t n) {
+    (void)u;
+    if (strcmp(name, "hello") == 0) {
+        snprintf(msg, n, "hello [%s]", args);
+        return 1;
+    }
+    if (strcmp(name, "boom") == 0) {
+        snprintf(msg, n, "plugin x: it broke");
+        return -1;
+    }
+    return 0;
+}
+static char *fh_plugin_help(void *u) {
+    (void)u;
+    return strdup("  /hello ARGS        says hello (plugin x)\n");
+}
+static int fh_n_panes(void *u) {
+    (void)u;
+    return 1;
+}
+static const char *fh_pane_name(void *u, int i, const char **title) {
+    (void)u;
+    if (i != 0) return NULL;
+    if (title) *title = "Fake pane";
+    return "fake";
+}
+
 static command_status_t run(const ui_host_t *h, const char *line, command_result_t *r) {
     command_run(h, line, r);
     return r->status;
@@ -75,8 +117,9 @@ int main(void) {
     chat_settings_t cs = chat_settings_default();
     fake_host_t fh = {0};
     fh.chat = chat_init(m, tok, &cs, 1, 0, err, sizeof err);
-    ui_host_t host = {&fh,     fh_chat, NULL,     NULL, fh_settings, fh_new, fh_open,
-                      fh_list, fh_export, fh_model, NULL, NULL,        NULL};
+    ui_host_t host = {&fh,     fh_chat,   NULL,     NULL, fh_settings, fh_new, fh_open,
+                      fh_list, fh_export, fh_model, NULL, NULL,        NULL,   fh_set_sampler,
+                      fh_plugin_command, fh_plugin_help, fh_n_panes, fh_pane_name, NULL, NULL};
     command_result_t r;
 
     tap_ok(&t, command_is_command("  /temp 1") && !command_is_command("hello /temp") &&
@@ -199,8 +242,37 @@ int main(void) {
            "nor the session");
     chat_reply_end(fh.chat, CHAT_STOP_INTERRUPTED, err, sizeof err);
 
+    /* plugins: their commands, samplers and panes go through the host */
+    tap_ok(&t, run(&host, "/hello  big world ", &r) == COMMAND_DONE && !strcmp(r.msg, "hello [big world]"),
+           "a plugin's command runs with its arguments trimmed (%s)", r.msg);
+    tap_ok(&t, run(&host, "/boom", &r) == COMMAND_ERROR && strstr(r.msg, "it broke"),
+           "a plugin command's failure is an error with its message (%s)", r.msg);
+    tap_ok(&t, run(&host, "/nosuch", &r) == COMMAND_ERROR && strstr(r.msg, "unknown command '/nosuch'"),
+           "a name no plugin has is still unknown (%s)", r.msg);
+    tap_ok(&t, run(&host, "/help", &r) == COMMAND_HELP && r.text && strstr(r.text, "/hello ARGS") &&
+                   strstr(command_help_text(), "/sampler") && strstr(command_help_text(), "/pane"),
+           "/help carries the plugins' commands");
+    free(r.text);
+    tap_ok(&t, run(&host, "/sampler fake", &r) == COMMAND_DONE && strstr(r.msg, "fake"),
+           "/sampler NAME picks a plugin sampler (%s)", r.msg);
+    tap_ok(&t, run(&host, "/sampler nope", &r) == COMMAND_ERROR && strstr(r.msg, "nope"),
+           "/sampler with an unknown name is an error (%s)", r.msg);
+    tap_ok(&t, run(&host, "/sampler", &r) == COMMAND_SESSIONS && r.text && strstr(r.text, "fake (plugin x)"),
+           "a bare /sampler lists the samplers");
+    free(r.text);
+    tap_ok(&t, run(&host, "/pane fake", &r) == COMMAND_PANE && r.pane == 0, "/pane NAME shows it");
+    tap_ok(&t, run(&host, "/pane off", &r) == COMMAND_PANE && r.pane == -1, "/pane off hides it");
+    tap_ok(&t, run(&host, "/pane nope", &r) == COMMAND_ERROR && strstr(r.msg, "no pane 'nope'"),
+           "/pane with an unknown name is an error (%s)", r.msg);
+    tap_ok(&t, run(&host, "/pane", &r) == COMMAND_DONE && strstr(r.msg, "fake"),
+           "a bare /pane lists the panes (%s)", r.msg);
+
     /* a host without the optional callbacks */
-    ui_host_t bare = {&fh, fh_chat, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    ui_host_t bare = {&fh,  fh_chat, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                      NULL, NULL,    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    tap_ok(&t, run(&bare, "/sampler x", &r) == COMMAND_ERROR && run(&bare, "/pane x", &r) == COMMAND_ERROR &&
+                   run(&bare, "/hello", &r) == COMMAND_ERROR,
+           "without plugin callbacks: /sampler, /pane and plugin names are errors");
     tap_ok(&t, run(&bare, "/sessions", &r) == COMMAND_ERROR && strstr(r.msg, "not available"),
            "a command the host does not offer says so (%s)", r.msg);
     tap_ok(&t, run(&bare, "/clear", &r) == COMMAND_CLEARED && chat_n_tokens(fh.chat) == 0,

@@ -24,7 +24,7 @@ typedef enum {
 typedef enum {
     CMD_TEMP, CMD_TOP_K, CMD_TOP_P, CMD_MIN_P, CMD_REP, CMD_PRESENCE, CMD_FREQUENCY, CMD_SEED,
     CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_CANDS, CMD_SEP, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
-    CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT
+    CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT, CMD_SAMPLER, CMD_PANE
 } command_id_t;
 
 typedef struct command_desc {
@@ -59,6 +59,8 @@ static const command_desc_t command_table[] = {
     {"export", CMD_EXPORT, ARG_TEXT_OPT, 0, 0, "[FILE]", "write this session as Markdown"},
     {"probs", CMD_PROBS, ARG_NONE, 0, 0, "", "candidates of the selected (or last) token"},
     {"attn", CMD_ATTN, ARG_INTS_OPT, 0, 0, "[L] [H]", "attention of layer L, head H (no H: mean)"},
+    {"sampler", CMD_SAMPLER, ARG_TEXT_OPT, 0, 0, "[NAME ..]", "a plugin's sampler (NAME k=v ..), default, or the list"},
+    {"pane", CMD_PANE, ARG_TEXT_OPT, 0, 0, "[NAME|off]", "show a plugin's pane instead of the probabilities"},
     {"settings", CMD_SETTINGS, ARG_NONE, 0, 0, "", "show the sampling settings (/show too)"},
     {"show", CMD_SETTINGS, ARG_NONE, 0, 0, "", "the same as /settings"},
     {"help", CMD_HELP, ARG_NONE, 0, 0, "", "this list"},
@@ -249,6 +251,66 @@ static void command_host_call(int rc, const char *what, command_status_t ok_stat
     }
 }
 
+/* /NAME ARGS that the table does not know: a plugin's command, or unknown. */
+static void command_plugin(const ui_host_t *host, const char *name, size_t len,
+                           command_result_t *res) {
+    char cname[64];
+    int rc = 0;
+    if (host && host->plugin_command && len < sizeof cname) {
+        memcpy(cname, name, len);
+        cname[len] = '\0';
+        const char *a = name + len;
+        while (*a == ' ' || *a == '\t') a++;
+        char args[1024];
+        snprintf(args, sizeof args, "%s", a);
+        size_t al = strlen(args);
+        while (al > 0 && isspace((unsigned char)args[al - 1])) args[--al] = '\0';
+        rc = host->plugin_command(host->user, cname, args, res->msg, sizeof res->msg);
+    }
+    if (rc == 1) {
+        res->status = COMMAND_DONE;
+        if (!res->msg[0]) snprintf(res->msg, sizeof res->msg, "/%s: done", cname);
+    } else if (rc < 0) {
+        res->status = COMMAND_ERROR;
+    } else {
+        res_set(res, COMMAND_ERROR, "unknown command '/%.*s' (/help lists them)",
+                (int)(len > 40 ? 40 : len), name);
+    }
+}
+
+/* /pane: NAME, "off", or nothing (the list). */
+static void command_pane(const ui_host_t *host, const char *arg, command_result_t *res) {
+    int n = host && host->n_panes && host->pane_name ? host->n_panes(host->user) : 0;
+    if (strcmp(arg, "off") == 0) {
+        res->pane = -1;
+        res_set(res, COMMAND_PANE, "probabilities pane");
+        return;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const char *title = NULL, *pn = host->pane_name(host->user, i, &title);
+        if (!pn) continue;
+        if (*arg && strcmp(pn, arg) == 0) {
+            res->pane = i;
+            res_set(res, COMMAND_PANE, "pane %s (/pane off goes back)", pn);
+            return;
+        }
+        if (!*arg && off < sizeof res->msg)
+            off += (size_t)snprintf(res->msg + off, sizeof res->msg - off, "%s%s", off ? ", " : "",
+                                    pn);
+    }
+    if (!*arg && n > 0) {
+        char list[sizeof res->msg];
+        snprintf(list, sizeof list, "%s", res->msg);
+        res_set(res, COMMAND_DONE, "plugin panes: %.400s (/pane NAME shows one, /pane off)", list);
+    } else if (!*arg) {
+        res_set(res, COMMAND_DONE, "no plugin has a pane");
+    } else {
+        res_set(res, COMMAND_ERROR, "/pane: no pane '%.40s'%s", arg,
+                n ? " (/pane lists them)" : " (no plugin has a pane)");
+    }
+}
+
 void command_run(const ui_host_t *host, const char *line, command_result_t *res) {
     memset(res, 0, sizeof *res);
     res->head = -2;
@@ -263,8 +325,7 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
     while (name[len] && !isspace((unsigned char)name[len])) len++;
     const command_desc_t *d = command_find(name, len);
     if (!d) {
-        res_set(res, COMMAND_ERROR, "unknown command '/%.*s' (/help lists them)", (int)(len > 40 ? 40 : len),
-                name);
+        command_plugin(host, name, len, res);
         return;
     }
     /* the argument, trimmed */
@@ -370,7 +431,17 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
         command_settings_line(chat_settings(c), res->msg, sizeof res->msg);
         res->status = COMMAND_DONE;
         return;
-    case CMD_HELP: res_set(res, COMMAND_HELP, "commands:"); return;
+    case CMD_HELP:
+        res_set(res, COMMAND_HELP, "commands:");
+        if (host && host->plugin_help) {
+            res->text = host->plugin_help(host->user);
+            if (res->text && !res->text[0]) {
+                free(res->text);
+                res->text = NULL;
+            }
+        }
+        return;
+    case CMD_PANE: command_pane(host, arg, res); return;
     case CMD_QUIT: res_set(res, COMMAND_QUIT, "bye"); return;
     case CMD_PROBS: res_set(res, COMMAND_PROBS, "probabilities"); return;
     case CMD_ATTN:
@@ -419,6 +490,28 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
         if (!host || !host->export_session) break;
         rc = host->export_session(host->user, arg[0] ? arg : NULL, res->msg, sizeof res->msg);
         command_host_call(rc, "/export", COMMAND_DONE, res);
+        return;
+    case CMD_SAMPLER:
+        if (!host || !host->set_sampler) break;
+        if (!arg[0]) {
+            rc = host->set_sampler(host->user, NULL, res->msg, sizeof res->msg);
+            if (rc == 0 && (res->text = strdup(res->msg))) {
+                size_t k = strlen(res->text);
+                if (k && res->text[k - 1] != '\n') {
+                    char *t = realloc(res->text, k + 2);
+                    if (t) {
+                        t[k] = '\n';
+                        t[k + 1] = '\0';
+                        res->text = t;
+                    }
+                }
+                snprintf(res->msg, sizeof res->msg, "samplers");
+            }
+            command_host_call(rc, "/sampler", COMMAND_SESSIONS, res);
+            return;
+        }
+        rc = host->set_sampler(host->user, arg, res->msg, sizeof res->msg);
+        command_host_call(rc, "/sampler", COMMAND_DONE, res);
         return;
     case CMD_MODEL:
         if (!host || !host->set_model) break;

@@ -21,20 +21,24 @@ typedef enum {
     COMMAND_ATTN,       /* show attention: result.layer, result.head (-1 = all heads' mean,
                            -2 = not given) */
     COMMAND_SESSIONS,   /* show result.text (a listing; malloc'd, caller frees) */
-    COMMAND_CLEARED     /* the transcript changed wholesale (/clear, /new, /open, /model) */
+    COMMAND_CLEARED,    /* the transcript changed wholesale (/clear, /new, /open, /model) */
+    COMMAND_PANE        /* show plugin pane result.pane (-1: back to the probabilities) */
 } command_status_t;
 
 typedef struct command_result {
     command_status_t status;
     char msg[512];
-    char *text;         /* COMMAND_SESSIONS: the listing (free it) */
+    char *text;         /* COMMAND_SESSIONS: the listing; COMMAND_HELP: the plugins'
+                           commands (NULL if none); the caller frees it */
     int layer, head;    /* COMMAND_ATTN */
+    int pane;           /* COMMAND_PANE */
 } command_result_t;
 
 /* 1 if line is a slash command (first non-blank character '/'). */
 int command_is_command(const char *line);
 /* Runs one command line. Never fails silently: an unknown command or a bad
- * value gives COMMAND_ERROR with a message naming it. */
+ * value gives COMMAND_ERROR with a message naming it. A name that is not
+ * one of the table's goes to the host's plugin commands. */
 void command_run(const ui_host_t *host, const char *line, command_result_t *res);
 /* The /help text: one line per command, "  /temp X       sampling temperature ..." */
 const char *command_help_text(void);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "gptscope_plugin.h"
 
 typedef struct ui_host {
     void *user;
@@ -41,6 +42,26 @@ typedef struct ui_host {
      * model's head. Returns the best class, or -1 with msg. */
     int (*classify)(void *user, const char *text, size_t len, float *probs, char *msg,
                     size_t msglen);
+
+    /* Plugins (the app loads them; plugins/gptscope_plugin.h).
+     * /sampler SPEC: "NAME key=value ..." or "default"; SPEC NULL: msg gets
+     * the sampler in use and the list of plugin samplers. */
+    int (*set_sampler)(void *user, const char *spec, char *msg, size_t msglen);
+    /* /NAME ARGS when NAME is a plugin's command: 1 done, -1 it failed
+     * (msg says why either way), 0 no plugin has it. */
+    int (*plugin_command)(void *user, const char *name, const char *args, char *msg,
+                          size_t msglen);
+    /* The plugins' lines for /help (malloc'd). */
+    char *(*plugin_help)(void *user);
+    /* Plugin panes: how many, pane i's name (and *title), and drawing it
+     * through the drawing API onto a canvas (0, or -1 with msg). */
+    int (*n_panes)(void *user);
+    const char *(*pane_name)(void *user, int i, const char **title);
+    int (*pane_draw)(void *user, int i, const gsp_draw_api_t *d, gsp_canvas_t *c,
+                     const gsp_view_t *v, char *msg, size_t msglen);
+    /* 1 while a full-screen front end owns the terminal (plugins' log lines
+     * then wait for take_notice instead of going to stderr). */
+    void (*screen)(void *user, int on);
 } ui_host_t;
 
 #endif

@@ -68,6 +68,7 @@ typedef struct pane_view {
     attn_cache_t *attn;   /* attention rows and matrices, shared by the panes */
     int color;            /* 1: colour pairs usable */
     shade_mode_t shade;   /* heatmap colours, or blocks (SHADE_MONO) */
+    int plugin_pane;      /* a plugin's pane shown in the probabilities' place; -1: none */
 } pane_view_t;
 
 /* The token the panes describe: the selection, else the newest shown; -1 when none. */

@@ -14,6 +14,7 @@
 #include <readline/readline.h>
 
 #include "attn_probe.h"
+#include "canvas.h"
 #include "command.h"
 #include "jsonx.h"
 #include "text.h"
@@ -279,13 +280,42 @@ static void repl_note_unseen(repl_t *r, int turn) {
             r->interactive ? "" : "gptscope: ", t->n, t->n - unseen, chat_model(c)->cfg.n_ctx);
 }
 
+/* /pane NAME: the plugin's pane drawn onto text (80 columns, or $COLUMNS)
+ * for the last token, then printed. */
+static void repl_pane(repl_t *r, int pane) {
+    const ui_host_t *h = r->host;
+    if (pane < 0) {
+        printf("(the REPL has no pane to switch back to: /probs prints the probabilities)\n");
+        return;
+    }
+    const char *title = NULL, *name = h->pane_name ? h->pane_name(h->user, pane, &title) : NULL;
+    if (!name || !h->pane_draw) return;
+    const char *env = getenv("COLUMNS");
+    int cols = env && atoi(env) >= 20 && atoi(env) <= 400 ? atoi(env) : 80;
+    gsp_canvas_t c;
+    if (canvas_text_init(&c, 60, cols) != 0) {
+        repl_error(r, "out of memory");
+        return;
+    }
+    chat_t *chat = repl_chat(r);
+    gsp_view_t v = {chat_n_tokens(chat), chat_n_tokens(chat) - 1, 0};
+    char err[300] = "";
+    if (h->pane_draw(h->user, pane, canvas_api(), &c, &v, err, sizeof err) != 0) {
+        repl_error(r, err);
+    } else {
+        printf("-- %s --\n", title ? title : name);
+        canvas_text_print(&c, stdout);
+    }
+    canvas_text_free(&c);
+}
+
 static void repl_command(repl_t *r, const char *line, int *quit) {
     command_result_t res;
     command_run(r->host, line, &res);
     switch (res.status) {
     case COMMAND_ERROR: repl_error(r, res.msg); break;
     case COMMAND_HELP:
-        printf("commands:\n%s", command_help_text());
+        printf("commands:\n%s%s", command_help_text(), res.text ? res.text : "");
         printf("Anything else is a prompt; end a line with \\ to continue it. Ctrl-C stops a reply,"
                " Ctrl-D leaves.\n");
         break;
@@ -295,6 +325,7 @@ static void repl_command(repl_t *r, const char *line, int *quit) {
     case COMMAND_SESSIONS:
         fputs(res.text ? res.text : "", stdout);
         break;
+    case COMMAND_PANE: repl_pane(r, res.pane); break;
     default:
         if (res.msg[0]) printf("%s\n", res.msg);
     }

@@ -29,6 +29,7 @@
 #include "pane.h"
 #include "pane_heatmap.h"
 #include "pane_class.h"
+#include "pane_plugin.h"
 #include "pane_probs.h"
 #include "pane_status.h"
 #include "pane_transcript.h"
@@ -52,6 +53,7 @@ typedef struct tui {
     pane_transcript_t *transcript;
     pane_heatmap_t *heatmap;
     pane_probs_t *probs;
+    pane_plugin_t *plugin; /* in the probability pane's place when view.plugin_pane >= 0 */
     pane_class_t *cls;
     int cls_rows; /* the class pane's rows (0: the model has no classifier) */
     pane_status_t *status;
@@ -140,6 +142,7 @@ static void tui_relayout(tui_t *t) {
     }
     pane_class_resize(t->cls, cr);
     pane_probs_resize(t->probs, pr);
+    pane_plugin_resize(t->plugin, pr);
     pane_status_resize(t->status, l->ok ? l->status : none);
     input_resize(t->input, l->ok ? l->input : none);
     layout_rect_t screen = {0, 0, rows, cols};
@@ -184,7 +187,9 @@ static void tui_draw(tui_t *t) {
     if (t->view.generating) pane_status_speed(t->status, t->reply_n, clockx_now() - t->reply_t0);
     pane_transcript_draw(t->transcript);
     pane_heatmap_draw(t->heatmap);
-    pane_probs_draw(t->probs);
+    int plugin = t->view.plugin_pane >= 0;
+    if (plugin) pane_plugin_draw(t->plugin);
+    else pane_probs_draw(t->probs);
     if (pane_class_window(t->cls)) {
         /* the input line as it is now, classified when it changed */
         pane_class_update(t->cls, input_text(t->input));
@@ -192,7 +197,8 @@ static void tui_draw(tui_t *t) {
     }
     pane_status_draw(t->status);
     WINDOW *ws[] = {pane_transcript_window(t->transcript), pane_heatmap_window(t->heatmap),
-                    pane_probs_window(t->probs), pane_class_window(t->cls),
+                    plugin ? pane_plugin_window(t->plugin) : pane_probs_window(t->probs),
+                    pane_class_window(t->cls),
                     pane_status_window(t->status)};
     for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
         if (ws[i]) wnoutrefresh(ws[i]);
@@ -212,11 +218,13 @@ static void tui_overlay(tui_t *t, const char *title, char *text) {
 
 static void tui_show_help(tui_t *t) {
     const char *cmds = command_help_text();
-    size_t n = strlen(tui_keys_help) + strlen(cmds) + 1;
+    char *extra = t->host->plugin_help ? t->host->plugin_help(t->host->user) : NULL;
+    const char *plugin_cmds = extra ? extra : "";
+    size_t n = strlen(tui_keys_help) + strlen(cmds) + strlen(plugin_cmds) + 1;
     char *s = malloc(n);
-    if (!s) return;
-    snprintf(s, n, "%s%s", tui_keys_help, cmds);
-    tui_overlay(t, "Help", s);
+    if (s) snprintf(s, n, "%s%s%s", tui_keys_help, cmds, plugin_cmds);
+    free(extra);
+    if (s) tui_overlay(t, "Help", s);
 }
 
 /* Ends the reply in progress for reason why. */
@@ -277,6 +285,10 @@ static void tui_run_command(tui_t *t, const char *line) {
     case COMMAND_DONE: tui_message(t, res.msg, 0); break;
     case COMMAND_ERROR: tui_message(t, res.msg, 1); break;
     case COMMAND_HELP: tui_show_help(t); break;
+    case COMMAND_PANE:
+        v->plugin_pane = res.pane;
+        tui_message(t, res.msg, 0);
+        break;
     case COMMAND_QUIT: t->quit = 1; break;
     case COMMAND_PROBS:
         v->focus = LAYOUT_FOCUS_PROBS;
@@ -586,6 +598,7 @@ static void tui_free(tui_t *t) {
     pane_heatmap_free(t->heatmap);
     attn_cache_free(t->view.attn);
     pane_probs_free(t->probs);
+    pane_plugin_free(t->plugin);
     pane_class_free(t->cls);
     pane_status_free(t->status);
     input_free(t->input);
@@ -618,23 +631,27 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
        has weight 1 */
     v->scale = SHADE_SCALE_ROW;
     v->focus = LAYOUT_FOCUS_INPUT;
+    v->plugin_pane = -1;
     v->n_visible = t.opts.replay ? 0 : chat_n_tokens(v->chat);
     t.replaying = t.opts.replay && chat_n_tokens(v->chat) > 0;
     t.replay_turn = -1;
 
     if (term_open(&t.term, t.opts.no_color, t.opts.mouse, v, err, errlen) != 0) return -1;
+    if (host->screen) host->screen(host->user, 1);
     t.keys = newwin(1, 1, 0, 0);
     keypad(t.keys, TRUE);
     wnoutrefresh(t.keys); /* untouched from now on, so reading keys never repaints it */
     t.transcript = pane_transcript_create(v);
     t.heatmap = pane_heatmap_create(v);
     t.probs = pane_probs_create(v);
+    t.plugin = pane_plugin_create(v);
     t.cls = pane_class_create(v);
     t.status = pane_status_create(v);
     t.overlay = overlay_create(v);
     t.input = input_create(v, t.opts.history_path, err, errlen);
     int rc = 0;
-    if (!v->attn || !t.transcript || !t.heatmap || !t.probs || !t.cls || !t.status || !t.overlay ||
+    if (!v->attn || !t.transcript || !t.heatmap || !t.probs || !t.plugin || !t.cls || !t.status ||
+        !t.overlay ||
         !t.input) {
         if (t.input) snprintf(err, errlen, "out of memory");
         rc = -1;
@@ -685,5 +702,6 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
 
     tui_free(&t);
     term_close(&t.term);
+    if (host->screen) host->screen(host->user, 0);
     return rc;
 }
