@@ -19,6 +19,9 @@
 #ifndef GPTSCOPE_PLUGINDIR
 #define GPTSCOPE_PLUGINDIR "/usr/local/lib/gptscope/plugins"
 #endif
+#ifndef GPTSCOPE_PLUGINDIR_FROM_BIN
+#define GPTSCOPE_PLUGINDIR_FROM_BIN "../lib/gptscope/plugins"
+#endif
 
 /* Sanity limits on a descriptor's tables: far above any real plugin, low
  * enough that a garbage count is caught before it is walked. */
@@ -302,13 +305,17 @@ void plugin_host_init(plugin_host_t *ph, const plugin_opts_t *o) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            char dir[PATH_MAX + 16];
+            char dir[2 * PATH_MAX];
             snprintf(dir, sizeof dir, "%s/../plugins", exe);
             /* only a build tree has its own plugins folder next to app/ */
             char mark[PATH_MAX + 32];
             snprintf(mark, sizeof mark, "%s/../meson-info", exe);
             struct stat sb;
             if (stat(mark, &sb) == 0) ph_load_dir(ph, dir, "build tree", quiet);
+            /* the installed folder as seen from an installed binary (the
+             * same files as GPTSCOPE_PLUGINDIR unless the install moved) */
+            snprintf(dir, sizeof dir, "%s/%s", exe, GPTSCOPE_PLUGINDIR_FROM_BIN);
+            ph_load_dir(ph, dir, "installed", quiet);
         }
     }
     ph_load_dir(ph, GPTSCOPE_PLUGINDIR, "installed", quiet);
@@ -322,8 +329,7 @@ void plugin_host_free(plugin_host_t *ph) {
     for (int i = 0; i < ph->n; i++) {
         const gsp_plugin_t *d = ph->v[i].desc;
         if (d->destroy) d->destroy(d->self);
-        /* ASan reports leaks by the plugin's symbols only while it is mapped */
-        if (!getenv("GPTSCOPE_PLUGINS_NO_DLCLOSE")) dlclose(ph->v[i].handle);
+        dlclose(ph->v[i].handle);
         free(ph->v[i].path);
     }
     free(ph->v);

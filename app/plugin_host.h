@@ -8,7 +8,8 @@
  *   1. every --plugin PATH, in the order given;
  *   2. unless --no-plugins: the plugins folder of the build tree when the
  *      program runs from it (<exe dir>/../plugins), the installed folder
- *      (<libdir>/gptscope/plugins), and the user's folder
+ *      (<libdir>/gptscope/plugins, as seen from the binary's folder and as
+ *      configured), and the user's folder
  *      ($XDG_DATA_HOME/gptscope/plugins, else ~/.local/share/gptscope/plugins);
  *      in each, every *.so in name order.
  * A plugin that cannot be loaded (not a shared object, no entry symbol, an

@@ -65,6 +65,23 @@ rm -rf "$XDG_DATA_HOME/gptscope/plugins"
 grep -q '^test-ban' "$TMP/list" && [ "$(grep -c '^mirostat ' "$TMP/list")" -eq 1 ]
 ok $? "--plugin adds one; the same plugin twice is loaded once" "$(cat "$TMP/list")"
 
+# after `meson install` (into a scratch destdir: the binary finds the
+# plugins relative to itself, so a moved install works too)
+BUILD=$(cd "$(dirname "$BIN")/.." && pwd)
+if command -v meson >/dev/null 2>&1 && [ -f "$BUILD/meson-info/meson-info.json" ]; then
+    meson install -C "$BUILD" --no-rebuild --destdir "$TMP/dest" --tags runtime >"$TMP/install" 2>&1
+    IBIN=$(find "$TMP/dest" -path '*/bin/gptscope' | head -1)
+    [ -n "$IBIN" ] && "$IBIN" plugins list --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+got = sorted((p["name"], p["origin"]) for p in d["plugins"])
+assert got == [("html-export", "installed"), ("logit-lens", "installed"), ("mirostat", "installed")], got
+assert all("/gptscope/plugins/" in p["path"] and p["path"].startswith(sys.argv[1]) for p in d["plugins"])' "$TMP/dest" 2>"$TMP/err"
+    ok $? "after meson install the installed gptscope finds the installed plugins" "$(tail -5 "$TMP/install"; cat "$TMP/err")"
+else
+    skip "after meson install the installed gptscope finds the installed plugins" "meson or the build tree not found"
+fi
+
 # ------------------------------------------------------------ refusals
 # each: gptscope says why on one line and goes on without the plugin
 refused() { # refused DESC PLUGIN PATTERN

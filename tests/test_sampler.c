@@ -533,6 +533,111 @@ static void test_describe(tap_t *t) {
     sampler_free(c);
 }
 
+/* ---- hooks (the app's plugins) ------------------------------------------------ */
+
+typedef struct hook_ctx {
+    int ban;        /* id process sets to -inf */
+    int fail;       /* 1: process fails */
+    int resets, chooses;
+    int pick;       /* what choose returns */
+    double u;       /* the uniform it drew */
+} hook_ctx_t;
+
+static int hook_process(void *user, float *logits, int n, const int *h, size_t nh, char *err,
+                        size_t errlen) {
+    hook_ctx_t *c = user;
+    (void)h;
+    (void)nh;
+    if (c->fail) {
+        snprintf(err, errlen, "process refused");
+        return -1;
+    }
+    if (c->ban >= 0 && c->ban < n) logits[c->ban] = -INFINITY;
+    return 0;
+}
+
+/* choose: draws from {pick, pick + 1} with probabilities 0.75 / 0.25 and
+ * says so in probs. */
+static int hook_choose(void *user, const float *logits, int n, const int *h, size_t nh,
+                       double (*uniform)(void *), void *rng, float *probs, char *err, size_t el) {
+    hook_ctx_t *c = user;
+    (void)logits;
+    (void)h;
+    (void)nh;
+    (void)err;
+    (void)el;
+    c->chooses++;
+    c->u = uniform(rng);
+    probs[c->pick] = 0.75f;
+    if (c->pick + 1 < n) probs[c->pick + 1] = 0.25f;
+    return c->u < 0.75 ? c->pick : c->pick + 1;
+}
+
+static void hook_reset(void *user) { ((hook_ctx_t *)user)->resets++; }
+
+static void test_hooks(tap_t *t) {
+    enum { V = 8 };
+    float l[V] = {3.0f, 2.5f, 0.1f, -1.0f, 0.4f, 2.9f, -3.0f, 1.0f};
+    sampler_params_t p = sampler_params_default();
+    p.temperature = 0.0f;
+    p.n_report = V;
+    sampler_t *s = make(&p, V);
+    hook_ctx_t c = {.ban = 0, .pick = 2};
+    sampler_hooks_t h = {&c, hook_process, NULL, hook_reset};
+    tap_ok(t, s && sampler_set_hooks(s, &h) == 0, "hooks set");
+    sampler_report_t r;
+    int id = sampler_sample(s, l, NULL, 0, &r);
+    const sampler_candidate_t *b = find_cand(&r, 0);
+    tap_ok(t, id == 5 && b && b->kept == 0 && b->prob == 0.0f &&
+                  fabsf(b->raw_prob - (float)exp(3.0 - lse_double(l, V))) < 1e-6f,
+           "greedy with id 0 banned picks the next best; the report keeps the model's raw "
+           "probability of the banned id, filtered out (id %d)", id);
+    p.temperature = 1.0f;
+    sampler_set_params(s, &p, NULL, 0);
+    tap_ok(t, c.resets == 1, "sampler_set_params calls reset");
+    int seen0 = 0;
+    for (int i = 0; i < 2000; i++) seen0 += sampler_sample(s, l, NULL, 0, &r) == 0;
+    b = find_cand(&r, 0);
+    tap_ok(t, seen0 == 0 && b && !b->kept && r.n_kept == V - 1,
+           "sampling: a banned id is never drawn and is reported filtered (kept %d)", r.n_kept);
+    c.fail = 1;
+    tap_ok(t, sampler_sample(s, l, NULL, 0, &r) == -1 && strstr(sampler_error(s), "process refused"),
+           "a failing process hook fails the call with its message (%s)", sampler_error(s));
+    c.fail = 0;
+
+    /* choose: replaces the draw; its distribution is what the report shows */
+    h.choose = hook_choose;
+    sampler_set_hooks(s, &h);
+    int n2 = 0, n3 = 0;
+    for (int i = 0; i < 4000; i++) {
+        id = sampler_sample(s, l, NULL, 0, &r);
+        n2 += id == 2;
+        n3 += id == 3;
+    }
+    tap_ok(t, n2 + n3 == 4000 && fabs(n2 / 4000.0 - 0.75) < 0.03 && c.chooses == 4000,
+           "choose decides the token, drawing with the sampler's generator (%d / %d)", n2, n3);
+    const sampler_candidate_t *c2 = find_cand(&r, 2), *c3 = find_cand(&r, 3);
+    tap_ok(t, c2 && c3 && fabsf(c2->prob - 0.75f) < 1e-6f && fabsf(c3->prob - 0.25f) < 1e-6f &&
+                  r.n_kept == 2 && c2->kept && c3->kept,
+           "the report's final probabilities are choose's distribution");
+    /* reproducible: the same seed, the same draws */
+    p.seed = 77;
+    sampler_set_params(s, &p, NULL, 0);
+    int a[50], bb[50];
+    for (int i = 0; i < 50; i++) a[i] = sampler_sample(s, l, NULL, 0, NULL);
+    sampler_set_params(s, &p, NULL, 0);
+    for (int i = 0; i < 50; i++) bb[i] = sampler_sample(s, l, NULL, 0, NULL);
+    tap_ok(t, memcmp(a, bb, sizeof a) == 0, "choose's draws repeat with the seed");
+    c.pick = V; /* outside the vocabulary */
+    tap_ok(t, sampler_sample(s, l, NULL, 0, NULL) == -1 && strstr(sampler_error(s), "outside"),
+           "an id outside the vocabulary from choose is an error (%s)", sampler_error(s));
+    sampler_set_hooks(s, NULL);
+    p.temperature = 0.0f;
+    sampler_set_params(s, &p, NULL, 0);
+    tap_ok(t, sampler_sample(s, l, NULL, 0, NULL) == 0, "hooks removed: plain greedy again");
+    sampler_free(s);
+}
+
 int main(void) {
     tap_t t = {0, 0};
     test_describe(&t);
@@ -545,5 +650,6 @@ int main(void) {
     test_frequencies(&t);
     test_seeds(&t);
     test_gpt2_vocab(&t);
+    test_hooks(&t);
     return tap_done(&t);
 }
