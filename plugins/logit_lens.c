@@ -168,24 +168,26 @@ static int lens_draw(void *self, const gsp_draw_api_t *d, gsp_canvas_t *c, const
     int next = v->pos + 1 < v->n_tokens ? h->token_id(h->host, v->pos + 1) : -1;
     char tok[96], line[256];
     lens_token(h, h->token_id(h->host, v->pos), tok, sizeof tok);
-    snprintf(line, sizeof line, "after token %d %s, each layer's guess at the next:", v->pos, tok);
+    snprintf(line, sizeof line, "token %d %s: the next token by layer", v->pos, tok);
     d->text(c, 0, 0, line, GSP_STYLE_BOLD);
     if (next >= 0) {
         lens_token(h, next, tok, sizeof tok);
-        snprintf(line, sizeof line, "(the next token was %s, highlighted)", tok);
+        snprintf(line, sizeof line, "(it was %s: highlighted)", tok);
         d->text(c, 1, 0, line, GSP_STYLE_DIM);
     }
     /* the rows that fit, the last (the model's prediction) always */
     int avail = H - 2, n = L->n_rows, from = n > avail ? n - avail : 0;
-    int cell = (W - 6) / L->k;
-    if (cell < 8) cell = 8;
+    /* as many of the k tokens as fit at 12 columns or more each */
+    int k = L->k, cell;
+    while (k > 1 && (W - 5) / k < 12) k--;
+    cell = (W - 5) / k;
     for (int r = from; r < n; r++) {
         int y = 2 + r - from, layer = L->n_layer + 1 - n + r; /* 0 = embeddings */
         char label[16];
         if (layer == 0) snprintf(label, sizeof label, "emb");
         else snprintf(label, sizeof label, "L%d", layer - 1);
         d->text(c, y, 0, label, layer == L->n_layer ? GSP_STYLE_BOLD : GSP_STYLE_DIM);
-        for (int j = 0; j < L->k; j++) {
+        for (int j = 0; j < k; j++) {
             int id = L->rows[r].id[j], x = 5 + j * cell;
             if (id < 0 || x + 8 > W) break;
             char t[80], cellt[128];
@@ -228,7 +230,7 @@ static void lens_destroy(void *self) {
 }
 
 static const gsp_pane_t lens_panes[] = {
-    {"logit-lens", "Logit lens: each layer's next-token guess", lens_draw},
+    {"logit-lens", "Logit lens", lens_draw},
 };
 
 static const gsp_command_t lens_commands[] = {

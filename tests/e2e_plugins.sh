@@ -138,6 +138,26 @@ TAP_QUIET_STDOUT=0 GPTSCOPE_TEST_FAIL=1 expect_fail_late "a logits processor tha
 grep -q "^gptscope: plugin test-ban: logits refused" "$TMP/err"
 ok $? "... with the plugin's message" "$(cat "$TMP/err")"
 
+# the README's minimal plugin, built from the header alone as a user would
+if command -v cc >/dev/null 2>&1; then
+    python3 - "$SRC/README.md" >"$TMP/no-the.c" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+i = s.index('#include "gptscope_plugin.h"')
+print(s[s.rfind("```c\n", 0, i) + 5:s.index("```", i)])
+PY
+    sed "s/262/$BAN/g" "$TMP/no-the.c" >"$TMP/no-x.c"
+    cc -Wall -Wextra -Werror -shared -fPIC -I"$SRC/plugins" -o "$TMP/no-the.so" "$TMP/no-the.c" 2>"$TMP/err" &&
+        cc -Wall -Wextra -Werror -shared -fPIC -I"$SRC/plugins" -o "$TMP/no-x.so" "$TMP/no-x.c" 2>>"$TMP/err" &&
+        "${G[@]}" --plugin "$TMP/no-x.so" 2>>"$TMP/err" | python3 -c '
+import json, sys
+ids = [json.loads(l)["id"] for l in sys.stdin]
+assert len(ids) == 24 and int(sys.argv[1]) not in ids, ids' "$BAN"
+    ok $? "the README's example plugin builds from the header alone and bans its token" "$(cat "$TMP/err")"
+else
+    skip "the README's example plugin builds from the header alone" "no C compiler"
+fi
+
 # ------------------------------------------------------------ the REPL: commands, observers, panes
 cat >"$TMP/in" <<EOF
 /ban $BAN

@@ -200,6 +200,7 @@ int main(void) {
     tap_ok(&t, run(&host, "/help", &r) == COMMAND_HELP && strstr(command_help_text(), "/temp X") &&
                    strstr(command_help_text(), "/open ID") && strstr(command_help_text(), "/quit"),
            "/help, and the text lists every command");
+    free(r.text); /* the plugins' lines */
     int n_names = 0;
     for (const char *const *nm = command_names(); *nm; nm++) n_names++;
     tap_ok(&t, n_names >= 18, "command_names lists them for completion (%d)", n_names);

@@ -568,7 +568,7 @@ static int hook_choose(void *user, const float *logits, int n, const int *h, siz
     (void)el;
     c->chooses++;
     c->u = uniform(rng);
-    probs[c->pick] = 0.75f;
+    if (c->pick < n) probs[c->pick] = 0.75f;
     if (c->pick + 1 < n) probs[c->pick + 1] = 0.25f;
     return c->u < 0.75 ? c->pick : c->pick + 1;
 }
