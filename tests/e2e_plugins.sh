@@ -271,6 +271,15 @@ expect_fail "--format that no plugin exports" 2 "$BIN" sessions export "$SID" --
 "$BIN" sessions export "$SID" --db "$DB" --format html -o "$TMP/s.html" 2>"$TMP/err" &&
     grep -qi '<!doctype html' "$TMP/s.html" && ! grep -Eq '(src|href)="https?:' "$TMP/s.html"
 ok $? "sessions export --format html: one self-contained page" "$(head -c 300 "$TMP/err")"
+if command -v chromium >/dev/null 2>&1; then
+    mkdir -p "$TMP/chome"
+    HOME=$TMP/chome timeout 60 chromium --headless=new --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$TMP/cprofile" --dump-dom "file://$TMP/s.html" >"$TMP/dom" 2>/dev/null
+    grep -q '<body[^>]*data-ready="1"' "$TMP/dom" && [ "$(grep -o 'data-i="' "$TMP/dom" | wc -l)" -ge "$N" ]
+    ok $? "the exported page of a real session runs in Chromium (its script built every token)"
+else
+    skip "the exported page of a real session runs in Chromium" "chromium not installed"
+fi
 
 # ------------------------------------------------------------ the TUI pane
 if command -v tmux >/dev/null 2>&1; then
