@@ -67,6 +67,8 @@ typedef struct plugin_host {
     void *sampler_state;
     char sampler_spec[CHAT_MAX_SAMPLER + 1];
     char log_line[512];    /* the last line a plugin logged (for the TUI) */
+    const void *observed_gen; /* the generator and history index last observed: */
+    int observed_index;       /* (a generator that did not run a new token is not observed twice) */
     int screen;            /* 1 while the TUI owns the terminal: log lines wait in log_line */
 } plugin_host_t;
 

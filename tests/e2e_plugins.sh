@@ -173,7 +173,7 @@ EOF
 grep -q "^banned $BAN" "$TMP/repl"
 ok $? "a plugin's slash command (/ban)" "$(cat "$TMP/repl" "$TMP/err")"
 grep -Eq "^seen hidden 12 \(ok 12\) attention 12 \(ok 12\)" "$TMP/repl"
-ok $? "observers: the residual stream and attention of each of the 12 tokens, well formed" "$(grep seen "$TMP/repl")"
+ok $? "observers: the residual stream and attention of each of the 12 tokens, once each, well formed" "$(grep seen "$TMP/repl")"
 grep -q "^test pane: 13 tokens, pos 12, 80x60" "$TMP/repl" && grep -q '^ \.:-=+\*#&@$' "$TMP/repl" &&
     grep -q '^ctl?bad?end$' "$TMP/repl"
 ok $? "/pane draws a plugin's pane as text (shades, control bytes and bad UTF-8 cleaned)" "$(cat "$TMP/repl")"
