@@ -350,6 +350,13 @@ static const struct {
 } __attribute__((aligned(64))) amx_tilecfg = {
     1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
 
+/* A thread's tile state, taken and given back. Own functions, not inline
+ * intrinsics in the OpenMP region: clang outlines a parallel region into a
+ * function without the AMX target attribute, where the intrinsics do not
+ * compile. */
+AMX_TARGET static void amx_tiles_begin(void) { _tile_loadconfig(&amx_tilecfg); }
+AMX_TARGET static void amx_tiles_end(void) { _tile_release(); }
+
 /* The tile-load asm in GCC's headers has no memory operand: without this the
  * compiler could move our own stores to the packed buffers or to C past it. */
 #define AMX_MEMORY_BARRIER() __asm__ volatile("" ::: "memory")
@@ -598,13 +605,13 @@ AMX_TARGET static void amx_run(const amx_plan_t *p, int n_threads, const float *
                            !trans_b, 0, p->N, p->K, 0, t0, t1, p->k_tiles);
         }
         /* the tile configuration and state belong to the thread */
-        if (p->tiles) _tile_loadconfig(&amx_tilecfg);
+        if (p->tiles) amx_tiles_begin();
         uint16_t *abuf = p->apack + (size_t)omp_get_thread_num() * p->apack_stride;
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < n_tasks; task++)
             amx_task(p, abuf, task / p->n_nsplit, task % p->n_nsplit);
         if (p->c_stream) _mm_sfence(); /* streamed C visible before the barrier */
-        if (p->tiles) _tile_release();
+        if (p->tiles) amx_tiles_end();
     }
 }
 

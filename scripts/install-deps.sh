@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config python3
       libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
       libncurses-dev libreadline-dev libsqlite3-dev tmux
-      chromium)
+      chromium clang libclang-rt-14-dev libomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine: install dependencies,
 # build (warnings are errors), run every test, then the same tests again in an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Ends with the line
+# AddressSanitizer + UndefinedBehaviorSanitizer build, and a short run of
+# every fuzz target (GPTSCOPE_FUZZ_SECONDS, default 25; 0 skips). Ends with the line
 # "N passed, N failed" counted from meson's own test logs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,26 @@ run_build build-test || status=1
 # build's bench is not needed there.
 run_build build-san -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
+# Short fuzz runs (about 25 s a target; scripts/fuzz.sh), each target one
+# result in the count: it passes when it ran and found no defect.
+fuzz_secs=${GPTSCOPE_FUZZ_SECONDS:-25}
+rm -f build-fuzz/fuzz-results.json
+if [ "$fuzz_secs" != 0 ]; then
+  echo "fuzz: every target for ${fuzz_secs}s"
+  bash scripts/fuzz.sh "$fuzz_secs" || status=1
+fi
+
 python3 - build-test build-san <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
+fuzz = "build-fuzz/fuzz-results.json"
+if os.environ.get("GPTSCOPE_FUZZ_SECONDS", "25") != "0":
+    if os.path.exists(fuzz):
+        for r in json.load(open(fuzz)):
+            if r["defects"] == 0 and r["executions"] > 0: passed += 1
+            else: failed += 1
+    else:
+        failed += 1  # the fuzz build itself failed
 for d in sys.argv[1:]:
     log = os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(log):
