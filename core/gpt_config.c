@@ -58,9 +58,10 @@ static int cfg_parse(gpt_config_t *cfg, const cJSON *root, const char *path, cha
     }
     int gpt1 = strcmp(mt->valuestring, "openai-gpt") == 0;
     if (!gpt1 && strcmp(mt->valuestring, "gpt2") != 0) {
+        char shown[64]; /* from the file: may hold a newline */
         snprintf(err, errlen,
                  "%s: unsupported model_type \"%s\" (expected \"gpt2\" or \"openai-gpt\")", path,
-                 mt->valuestring);
+                 jsonx_escape(mt->valuestring, shown, sizeof shown));
         return -1;
     }
     snprintf(cfg->model_type, sizeof(cfg->model_type), "%s", mt->valuestring);
@@ -121,8 +122,9 @@ static int cfg_parse(gpt_config_t *cfg, const cJSON *root, const char *path, cha
         int ok = gpt1 ? strcmp(a, "gelu") == 0 || strcmp(a, "gelu_new") == 0
                       : strcmp(a, "gelu_new") == 0 || strcmp(a, "gelu_pytorch_tanh") == 0;
         if (!ok) {
+            char shown[64];
             snprintf(err, errlen, "%s: unsupported %s \"%s\" (only the tanh GELU is implemented)",
-                     path, act_key, a);
+                     path, act_key, jsonx_escape(a, shown, sizeof shown));
             return -1;
         }
     }
@@ -142,9 +144,11 @@ int gpt_config_load(gpt_config_t *cfg, const char *path, char *err, size_t errle
     memset(cfg, 0, sizeof(*cfg));
     size_t len = 0;
     char *text = NULL;
-    /* a config is a few hundred bytes: refuse to slurp a wrongly named weights file */
-    if (fileio_read_regular(path, 64u << 20, &text, &len, err, errlen) != 0) return -1;
-    cJSON *root = jsonx_parse(text, len, path, err, errlen);
+    /* a config is a few hundred bytes (a task's labels make it some KiB):
+     * refuse to slurp a wrongly named weights file, and bound the parse tree
+     * (a 64-byte cJSON node per 2 bytes of "[0,0,..."; 128 MiB at most) */
+    if (fileio_read_regular(path, 4u << 20, &text, &len, err, errlen) != 0) return -1;
+    cJSON *root = jsonx_parse_utf8(text, len, path, err, errlen);
     free(text);
     if (!root) return -1;
     if (!cJSON_IsObject(root)) {
@@ -154,7 +158,9 @@ int gpt_config_load(gpt_config_t *cfg, const char *path, char *err, size_t errle
     }
     char sub[512];
     int rc = cfg_parse(cfg, root, path, sub, sizeof(sub));
-    if (rc != 0) snprintf(err, errlen, "%s", sub);
+    /* gpt_config_check's messages say "config: ..."; name the file instead */
+    if (rc != 0 && strncmp(sub, "config: ", 8) == 0) snprintf(err, errlen, "%s: %s", path, sub + 8);
+    else if (rc != 0) snprintf(err, errlen, "%s", sub);
     cJSON_Delete(root);
     return rc;
 }

@@ -42,12 +42,45 @@ static const char *jx_duplicate(const cJSON *node, int *oom) {
     return NULL;
 }
 
+/* Deepest nesting of arrays and objects in text[0..len), strings skipped; a
+ * failed parse that reached cJSON's limit is reported as nesting, not as a
+ * syntax error at some arbitrary byte. */
+static size_t jx_depth(const char *text, size_t len) {
+    size_t depth = 0, max = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) max = depth;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
 cJSON *jsonx_parse(const char *text, size_t len, const char *name, char *err, size_t errlen) {
+    /* cJSON skips a byte-order mark; Python's json refuses one (and RFC 8259
+     * forbids writing it), so the file would load here and fail there. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        snprintf(err, errlen, "%s: starts with a UTF-8 byte-order mark, which JSON does not allow",
+                 name);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        snprintf(err, errlen, "%s: not valid JSON (near byte %zu)", name, at);
+        if (jx_depth(text, len) > CJSON_NESTING_LIMIT)
+            snprintf(err, errlen, "%s: not valid JSON: nested deeper than %d levels (near byte %zu)",
+                     name, CJSON_NESTING_LIMIT, at);
+        else
+            snprintf(err, errlen, "%s: not valid JSON (near byte %zu)", name, at);
         return NULL;
     }
     /* cJSON stops at the end of the value; only whitespace (and the NUL a
@@ -71,6 +104,35 @@ cJSON *jsonx_parse(const char *text, size_t len, const char *name, char *err, si
         return NULL;
     }
     return root;
+}
+
+size_t jsonx_utf8_invalid_at(const char *text, size_t len) {
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] >= 0x01 && p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (p[i] == 0) return i;
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0) return i;
+        i += (size_t)k;
+    }
+    return len;
+}
+
+cJSON *jsonx_parse_utf8(const char *text, size_t len, const char *name, char *err,
+                        size_t errlen) {
+    size_t n = len > 0 && text[len - 1] == '\0' ? len - 1 : len; /* a counted final NUL */
+    size_t bad = jsonx_utf8_invalid_at(text, n);
+    if (bad < n) {
+        if (text[bad] == '\0') snprintf(err, errlen, "%s: NUL byte at byte %zu", name, bad);
+        else snprintf(err, errlen, "%s: not valid UTF-8 (byte %zu)", name, bad);
+        return NULL;
+    }
+    return jsonx_parse(text, len, name, err, errlen);
 }
 
 jsonx_int_status_t jsonx_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out) {

@@ -19,8 +19,19 @@
  * Returns the tree (cJSON_Delete it), or NULL with "NAME: ..." in err:
  *   "NAME: not valid JSON (near byte 17)"
  *   "NAME: unexpected data after the JSON value at byte 1203"
- *   "NAME: duplicate key \"n_layer\"" */
+ *   "NAME: duplicate key \"n_layer\""
+ *   "NAME: starts with a UTF-8 byte-order mark, which JSON does not allow"
+ *   "NAME: not valid JSON: nested deeper than 1000 levels (near byte 1000)" */
 cJSON *jsonx_parse(const char *text, size_t len, const char *name, char *err, size_t errlen);
+/* The same for a whole file that must be UTF-8 text, as Python's json.load
+ * of it requires: an invalid byte or a NUL anywhere (cJSON passes the first
+ * through and cuts a string at the second) is refused first,
+ *   "NAME: not valid UTF-8 (byte 17)", "NAME: NUL byte at byte 17". */
+cJSON *jsonx_parse_utf8(const char *text, size_t len, const char *name, char *err,
+                        size_t errlen);
+/* Offset of the first byte of text[0..len) that is a NUL or not part of a
+ * valid UTF-8 character, or len when there is none. */
+size_t jsonx_utf8_invalid_at(const char *text, size_t len);
 
 /* Result of reading a JSON number as an integer. */
 typedef enum {

@@ -206,6 +206,48 @@ static int st_check_layout(const st_file_t *f, const unsigned char *data, size_t
     return rc;
 }
 
+/* "__metadata__" is a string -> string map (the reference reader refuses
+ * anything else, so such a file loads nowhere else either); null or absent
+ * is no metadata. */
+static int st_check_metadata(const st_file_t *f, const cJSON *meta, char *err, size_t errlen) {
+    if (!meta || cJSON_IsNull(meta)) return 0;
+    if (!cJSON_IsObject(meta)) {
+        snprintf(err, errlen, "%s: __metadata__ must be an object of strings", f->path);
+        return -1;
+    }
+    for (const cJSON *m = meta->child; m; m = m->next) {
+        if (!cJSON_IsString(m)) {
+            char shown[64];
+            snprintf(err, errlen, "%s: __metadata__ \"%s\" must be a string", f->path,
+                     jsonx_escape(m->string, shown, sizeof shown));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* st_find's index: pointers to the tensors sorted by name, kept after the
+ * tensor array in the same allocation (st_tensor_t's size is a multiple of
+ * a pointer's, so they are aligned). The model loader looks up a dozen names
+ * per layer; a linear scan of a header with a million junk entries before
+ * the real ones made loading take minutes. */
+_Static_assert(sizeof(st_tensor_t) % _Alignof(st_tensor_t *) == 0,
+               "the name index after the tensor array must be aligned");
+
+static const st_tensor_t **st_name_index(const st_file_t *f) {
+    return (const st_tensor_t **)(void *)(f->tensors + f->n_tensors);
+}
+
+static int st_by_name(const void *a, const void *b) {
+    return strcmp((*(const st_tensor_t *const *)a)->name, (*(const st_tensor_t *const *)b)->name);
+}
+
+static void st_index_names(const st_file_t *f) {
+    const st_tensor_t **idx = st_name_index(f);
+    for (size_t i = 0; i < f->n_tensors; i++) idx[i] = &f->tensors[i];
+    qsort(idx, f->n_tensors, sizeof *idx, st_by_name);
+}
+
 static int st_parse_header(st_file_t *f, const char *json, size_t len, const unsigned char *data,
                            size_t data_size, char *err, size_t errlen) {
     /* strict: nothing but (padding) spaces after the object, no key twice */
@@ -216,10 +258,16 @@ static int st_parse_header(st_file_t *f, const char *json, size_t len, const uns
         cJSON_Delete(root);
         return -1;
     }
+    if (st_check_metadata(f, cJSON_GetObjectItemCaseSensitive(root, "__metadata__"), err,
+                          errlen) != 0) {
+        cJSON_Delete(root);
+        return -1;
+    }
     size_t n = 0;
     for (const cJSON *e = root->child; e; e = e->next)
         if (strcmp(e->string, "__metadata__") != 0) n++;
-    f->tensors = calloc(n ? n : 1, sizeof(*f->tensors));
+    /* one block: the tensors in file order, then st_find's index (below) */
+    f->tensors = calloc(n ? n : 1, sizeof(*f->tensors) + sizeof(st_tensor_t *));
     if (!f->tensors) {
         snprintf(err, errlen, "%s: out of memory", f->path);
         cJSON_Delete(root);
@@ -248,6 +296,15 @@ static int st_parse_header(st_file_t *f, const char *json, size_t len, const uns
         }
     }
     cJSON_Delete(root);
+    st_index_names(f);
+    /* The reference reader takes the header as UTF-8 text. Names and dtypes
+     * were checked above (and named in the message); this catches the rest:
+     * metadata, keys nobody reads. */
+    size_t bad = jsonx_utf8_invalid_at(json, len);
+    if (bad < len) {
+        snprintf(err, errlen, "%s: header is not valid UTF-8 (byte %zu)", f->path, 8 + bad);
+        return -1;
+    }
     return st_check_layout(f, data, data_size, err, errlen);
 }
 
@@ -301,8 +358,15 @@ st_file_t *st_open(const char *path, char *err, size_t errlen) {
 }
 
 const st_tensor_t *st_find(const st_file_t *f, const char *name) {
-    for (size_t i = 0; i < f->n_tensors; i++)
-        if (strcmp(f->tensors[i].name, name) == 0) return &f->tensors[i];
+    const st_tensor_t *const *idx = st_name_index(f);
+    size_t lo = 0, hi = f->n_tensors; /* binary search in [lo, hi) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(idx[mid]->name, name);
+        if (c == 0) return idx[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
     return NULL;
 }
 

@@ -4,10 +4,11 @@
  * bpe_gpt1.c (GPT-1's BERT-style pre-split).
  *
  * Checks made while loading, each a one-line error naming the file:
- * vocab.json must be an object of string -> integer whose ids are exactly
- * 0..n-1 once each; every merges.txt line must be two symbols that are
- * tokens (or, for GPT-1, results of other merges); GPT-2 needs a token for
- * each of the 256 bytes, GPT-1 needs "<unk>". */
+ * vocab.json must be UTF-8, an object of string -> integer whose ids are
+ * exactly 0..n-1 once each; merges.txt must not be empty, and every line of
+ * it must be two symbols that are tokens (or, for GPT-1, results of other
+ * merges); GPT-2 needs a token for each of the 256 bytes, GPT-1 needs
+ * "<unk>". */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -109,8 +110,9 @@ static void pair_set(tokenizer_t *tok, int32_t left, int32_t right, int32_t rank
 
 static int load_vocab(tokenizer_t *tok, const char *path, const char *text, size_t len,
                       size_t n_merges, char *err, size_t errlen) {
-    /* strict: a key twice or data after the object is a damaged file */
-    cJSON *root = jsonx_parse(text, len, path, err, errlen);
+    /* strict: invalid UTF-8, a key twice or data after the object is a
+     * damaged file (cJSON would keep the bytes of an invalid token) */
+    cJSON *root = jsonx_parse_utf8(text, len, path, err, errlen);
     if (!root) return -1;
     int rc = -1;
     /* token strings are shown escaped: they may hold control bytes */
@@ -391,6 +393,14 @@ tokenizer_t *tokenizer_load_files(const char *vocab_json, const char *merges_txt
         tok->unk_id = bpe_symbol_find(tok, "<unk>", 5);
     }
     tok->eot_id = bpe_symbol_find(tok, "<|endoftext|>", 13);
+    /* Zero bytes is what an interrupted download or a stray `touch` leaves;
+     * a tokenizer without merges still has its "#version" line. (Checked
+     * after the vocabulary, whose problems are the likelier news.) */
+    if (mlen == 0) {
+        set_err(err, errlen, "%s: empty file (a merges file starts with \"#version\")",
+                merges_txt);
+        goto fail;
+    }
     if (load_merges(tok, merges_txt, lines, n_merges, err, errlen) != 0) goto fail;
     free(lines);
     lines = NULL;

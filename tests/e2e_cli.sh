@@ -333,7 +333,7 @@ quiet: $c"
             >"$TMP/bout" 2>"$TMP/berr" &
         pid=$!
         set +m
-        sleep 1
+        sleep 2 # past the model load and the first steps even on a loaded machine
         kill -INT $pid
         (sleep 20; kill -KILL $pid) >/dev/null 2>&1 &
         dog=$!
