@@ -61,6 +61,7 @@ void st_close(st_file_t *f) {
     if (!f) return;
     for (size_t i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
     free(f->tensors);
+    free(f->by_name);
     if (f->map && f->map != MAP_FAILED) munmap(f->map, f->map_size);
     free(f->path);
     free(f);
@@ -226,26 +227,19 @@ static int st_check_metadata(const st_file_t *f, const cJSON *meta, char *err, s
     return 0;
 }
 
-/* st_find's index: pointers to the tensors sorted by name, kept after the
- * tensor array in the same allocation (st_tensor_t's size is a multiple of
- * a pointer's, so they are aligned). The model loader looks up a dozen names
- * per layer; a linear scan of a header with a million junk entries before
- * the real ones made loading take minutes. */
-_Static_assert(sizeof(st_tensor_t) % _Alignof(st_tensor_t *) == 0,
-               "the name index after the tensor array must be aligned");
-
-static const st_tensor_t **st_name_index(const st_file_t *f) {
-    return (const st_tensor_t **)(void *)(f->tensors + f->n_tensors);
-}
-
+/* st_find's index: pointers to the tensors sorted by name. The model loader
+ * looks up a dozen names per layer; a linear scan of a header with a million
+ * junk entries before the real ones made loading take minutes. */
 static int st_by_name(const void *a, const void *b) {
     return strcmp((*(const st_tensor_t *const *)a)->name, (*(const st_tensor_t *const *)b)->name);
 }
 
-static void st_index_names(const st_file_t *f) {
-    const st_tensor_t **idx = st_name_index(f);
-    for (size_t i = 0; i < f->n_tensors; i++) idx[i] = &f->tensors[i];
-    qsort(idx, f->n_tensors, sizeof *idx, st_by_name);
+static int st_index_names(st_file_t *f) {
+    f->by_name = malloc((f->n_tensors ? f->n_tensors : 1) * sizeof *f->by_name);
+    if (!f->by_name) return -1;
+    for (size_t i = 0; i < f->n_tensors; i++) f->by_name[i] = &f->tensors[i];
+    qsort(f->by_name, f->n_tensors, sizeof *f->by_name, st_by_name);
+    return 0;
 }
 
 static int st_parse_header(st_file_t *f, const char *json, size_t len, const unsigned char *data,
@@ -266,8 +260,7 @@ static int st_parse_header(st_file_t *f, const char *json, size_t len, const uns
     size_t n = 0;
     for (const cJSON *e = root->child; e; e = e->next)
         if (strcmp(e->string, "__metadata__") != 0) n++;
-    /* one block: the tensors in file order, then st_find's index (below) */
-    f->tensors = calloc(n ? n : 1, sizeof(*f->tensors) + sizeof(st_tensor_t *));
+    f->tensors = calloc(n ? n : 1, sizeof(*f->tensors));
     if (!f->tensors) {
         snprintf(err, errlen, "%s: out of memory", f->path);
         cJSON_Delete(root);
@@ -296,7 +289,10 @@ static int st_parse_header(st_file_t *f, const char *json, size_t len, const uns
         }
     }
     cJSON_Delete(root);
-    st_index_names(f);
+    if (st_index_names(f) != 0) {
+        snprintf(err, errlen, "%s: out of memory", f->path);
+        return -1;
+    }
     /* The reference reader takes the header as UTF-8 text. Names and dtypes
      * were checked above (and named in the message); this catches the rest:
      * metadata, keys nobody reads. */
@@ -358,7 +354,8 @@ st_file_t *st_open(const char *path, char *err, size_t errlen) {
 }
 
 const st_tensor_t *st_find(const st_file_t *f, const char *name) {
-    const st_tensor_t *const *idx = st_name_index(f);
+    const st_tensor_t *const *idx = f->by_name;
+    if (!idx) return NULL;
     size_t lo = 0, hi = f->n_tensors; /* binary search in [lo, hi) */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

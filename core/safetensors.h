@@ -30,8 +30,9 @@ typedef struct st_file {
     char *path;
     void *map;
     size_t map_size;
-    st_tensor_t *tensors;
+    st_tensor_t *tensors;     /* in file order */
     size_t n_tensors;
+    const st_tensor_t **by_name; /* the same, sorted by name: st_find's index */
 } st_file_t;
 
 /* Maps and validates PATH. NULL with "PATH: ..." in err on any problem. */
