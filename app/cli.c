@@ -27,7 +27,7 @@
 static void cli_vmsg(const char *prefix, const char *suffix, const char *fmt, va_list ap) {
     char msg[8192];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    char *shown = jsonx_escape_dup(msg);
+    char *shown = jsonx_escape_line_dup(msg); /* core's messages escape bad bytes already */
     fprintf(stderr, "gptscope: %s%s%s\n", prefix, shown ? shown : msg, suffix);
     free(shown);
 }

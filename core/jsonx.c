@@ -166,7 +166,7 @@ const char *jsonx_int_problem(jsonx_int_status_t st, int64_t lo, int64_t hi, cha
     return buf;
 }
 
-const char *jsonx_escape(const char *s, char *buf, size_t buflen) {
+static const char *escape(const char *s, char *buf, size_t buflen, int keep_backslash) {
     if (buflen == 0) return buf;
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -179,7 +179,7 @@ const char *jsonx_escape(const char *s, char *buf, size_t buflen) {
         if (k > 1 && cp >= 0xa0) { /* valid multi-byte character, not a C1 control */
             memcpy(piece, p, (size_t)k);
             n = used = (size_t)k;
-        } else if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+        } else if (*p >= 0x20 && *p < 0x7f && (*p != '\\' || keep_backslash)) {
             piece[0] = (char)*p;
             n = used = 1;
         } else if (*p == '\\') {
@@ -204,8 +204,18 @@ const char *jsonx_escape(const char *s, char *buf, size_t buflen) {
     return buf;
 }
 
+const char *jsonx_escape(const char *s, char *buf, size_t buflen) {
+    return escape(s, buf, buflen, 0);
+}
+
 char *jsonx_escape_dup(const char *s) {
     size_t cap = 4 * strlen(s ? s : "") + 8; /* \xNN per byte, and room for the end */
     char *buf = malloc(cap);
-    return buf ? (char *)jsonx_escape(s, buf, cap) : NULL;
+    return buf ? (char *)escape(s, buf, cap, 0) : NULL;
+}
+
+char *jsonx_escape_line_dup(const char *s) {
+    size_t cap = 4 * strlen(s ? s : "") + 8;
+    char *buf = malloc(cap);
+    return buf ? (char *)escape(s, buf, cap, 1) : NULL;
 }

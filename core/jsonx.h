@@ -57,5 +57,10 @@ const char *jsonx_escape(const char *s, char *buf, size_t buflen);
 /* The same, whole, in a malloc'd string (each byte takes at most 4); NULL
  * when out of memory. */
 char *jsonx_escape_dup(const char *s);
+/* For a message that may already hold escapes (a core error naming a bad
+ * byte as \xff): the same, but backslashes are left as they are, so the
+ * escape is not shown doubled. Only control characters and invalid bytes
+ * are escaped. */
+char *jsonx_escape_line_dup(const char *s);
 
 #endif

@@ -74,6 +74,13 @@ int main(void) {
     tap_ok(&t, strcmp(jsonx_int_problem(JSONX_OUT_OF_RANGE, 1, 9, buf, sizeof buf),
                       "must be from 1 to 9") == 0, "range message: %s", buf);
 
+    {
+        char *line = jsonx_escape_line_dup("x.json: name \"a\\xff\" bad\xfe\n");
+        tap_ok(&t, line && strcmp(line, "x.json: name \"a\\xff\" bad\\xfe\\x0a") == 0,
+               "jsonx_escape_line_dup keeps a message's own escapes, escapes raw bytes (%s)",
+               line ? line : "NULL");
+        free(line);
+    }
     tap_ok(&t, strcmp(jsonx_escape("a\xff" "b\n\\", buf, sizeof buf), "a\\xffb\\x0a\\\\") == 0,
            "invalid byte, newline, backslash escaped: %s", buf);
     tap_ok(&t, strcmp(jsonx_escape("\xc4\xa0world \xe2\x82\xac", buf, sizeof buf),
