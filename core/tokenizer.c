@@ -20,7 +20,11 @@
 #include "fileio.h"
 #include "jsonx.h"
 
-#define BPE_MAX_FILE ((size_t)1 << 30)
+/* vocab.json and merges.txt are read whole and vocab.json parsed into a
+ * cJSON tree of about 30 times its size: 64 MiB (GPT-2's are 1 MB and
+ * 0.5 MB; a 250,000-token vocabulary is about 10 MB) bounds that at a few
+ * GB for a hostile file instead of tens. */
+#define BPE_MAX_FILE ((size_t)64 << 20)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
