@@ -83,7 +83,7 @@ void export_show(const store_session_data_t *d, FILE *out) {
             export_settings(out, t->settings_json, "");
             fprintf(out, "]\n");
         }
-        export_text(out, t->text, strlen(t->text));
+        export_text(out, t->text, t->text_len);
         fputc('\n', out);
     }
 }
@@ -105,13 +105,14 @@ void export_markdown(const store_session_data_t *d, FILE *out) {
                     t->stop ? t->stop : "unfinished");
         /* a fenced block keeps the text exactly as it was (no Markdown parsing) */
         fputs("```text\n", out);
-        export_text(out, t->text, strlen(t->text));
+        export_text(out, t->text, t->text_len);
         fputs("\n```\n", out);
     }
 }
 
-static void export_json_bytes(FILE *out, const char *s) {
-    size_t n = strlen(s);
+/* A stored text of n bytes (NUL bytes included) as "text" and, when it is
+ * not whole UTF-8 characters, "bytes". */
+static void export_json_bytes(FILE *out, const char *s, size_t n) {
     cli_json_string(out, s, n);
     if (cli_utf8_valid(s, n)) return;
     fputs(",\"bytes\":[", out);
@@ -144,12 +145,12 @@ void export_json(const store_session_data_t *d, FILE *out) {
         fprintf(out, ",\"settings\":");
         export_settings(out, t->settings_json, "null");
         fprintf(out, ",\"text\":");
-        export_json_bytes(out, t->text);
+        export_json_bytes(out, t->text, t->text_len);
         fputs(",\"tokens\":[", out);
         for (int j = 0; j < t->n_tokens; j++) {
             const store_token_t *tk = &t->tokens[j];
             fprintf(out, "%s{\"idx\":%d,\"id\":%d,\"text\":", j ? "," : "", tk->idx, tk->id);
-            export_json_bytes(out, tk->text);
+            export_json_bytes(out, tk->text, tk->text_len);
             fputs(",\"t_ms\":", out);
             cli_json_number(out, tk->t_ms);
             /* the session token index the model's window began at when this
@@ -170,7 +171,7 @@ void export_json(const store_session_data_t *d, FILE *out) {
                 for (int c = 0; c < tk->n_cand; c++) {
                     const store_cand_t *cd = &tk->cand[c];
                     fprintf(out, "%s{\"id\":%d,\"text\":", c ? "," : "", cd->id);
-                    export_json_bytes(out, cd->text);
+                    export_json_bytes(out, cd->text, (size_t)cd->text_len);
                     fputs(",\"logit\":", out);
                     cli_json_number(out, cd->logit);
                     fputs(",\"raw_prob\":", out);

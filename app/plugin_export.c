@@ -87,7 +87,7 @@ int plugin_export_session(plugin_host_t *ph, const gsp_exporter_t *ex, int owner
             gsp_token_t *g = &toks[ti];
             g->id = s->id;
             g->text = s->text ? s->text : "";
-            g->text_len = strlen(g->text);
+            g->text_len = s->text ? s->text_len : 0;
             g->has_sample = s->has_sample;
             g->prob = s->chosen_prob;
             g->raw_prob = (float)exp((double)s->chosen_raw_logprob);

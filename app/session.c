@@ -94,14 +94,16 @@ static int sess_turn_id_slot(app_session_t *s, int turn, char *err, size_t errle
     return 0;
 }
 
-/* Token text as stored: the token's raw bytes (NUL-terminated copy). */
-static void sess_token_text(const tokenizer_t *tok, int id, char *out, size_t cap) {
+/* Token text as stored: the token's raw bytes (a NUL-terminated copy; they
+ * may hold NUL, GPT-2's token for byte 0 is one); returns their count. */
+static size_t sess_token_text(const tokenizer_t *tok, int id, char *out, size_t cap) {
     size_t n = 0;
     const char *b = tokenizer_token_bytes(tok, id, &n);
     if (!b) n = 0;
     if (n >= cap) n = cap - 1;
     memcpy(out, b ? b : "", n);
     out[n] = '\0';
+    return n;
 }
 
 static int sess_store_token(app_session_t *s, const chat_t *c, int index, int idx_in_turn,
@@ -109,13 +111,14 @@ static int sess_store_token(app_session_t *s, const chat_t *c, int index, int id
     const chat_token_t *t = chat_token(c, index);
     tokenizer_t *tok = chat_tokenizer(c);
     char text[256];
-    sess_token_text(tok, t->id, text, sizeof text);
+    size_t text_len = sess_token_text(tok, t->id, text, sizeof text);
     store_cand_t cand[SAMPLER_MAX_REPORT];
     store_token_t st;
     memset(&st, 0, sizeof st);
     st.idx = idx_in_turn;
     st.id = t->id;
     st.text = text;
+    st.text_len = text_len;
     st.t_ms = t->t_ms;
     /* known once the token has run (window_start <= index); else -1 */
     st.window_start = t->window_start >= 0 && t->window_start <= index ? t->window_start : -1;
@@ -132,7 +135,8 @@ static int sess_store_token(app_session_t *s, const chat_t *c, int index, int id
         st.cand = cand;
         for (int k = 0; k < r->n_cand; k++) {
             cand[k].id = r->cand[k].id;
-            sess_token_text(tok, r->cand[k].id, cand[k].text, sizeof cand[k].text);
+            cand[k].text_len =
+                (int)sess_token_text(tok, r->cand[k].id, cand[k].text, sizeof cand[k].text);
             cand[k].logit = r->cand[k].logit;
             cand[k].raw_prob = r->cand[k].raw_prob;
             cand[k].prob = r->cand[k].prob;
@@ -165,12 +169,26 @@ static int sess_resave(app_session_t *s, const chat_t *c, int upto, char *err, s
     return 0;
 }
 
+/* After a failed write (a full disk, an I/O error) the store stops: the turn
+ * in progress would be stored with holes, and later turns after them, so that
+ * the stored session is no longer the conversation. The error says so once;
+ * the chat goes on unsaved until /new or /open. */
+static int sess_store_failed(app_session_t *s, char *err, size_t errlen) {
+    s->store_failed = 1;
+    size_t n = strlen(err);
+    if (n < errlen) snprintf(err + n, errlen - n, "; the rest of this session is not saved");
+    return -1;
+}
+
+static int sess_storing(const app_session_t *s) { return s->store && !s->store_failed; }
+
 static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
     app_session_t *s = user;
-    if (!s->store) return 0;
+    if (!sess_storing(s)) return 0;
     if (s->session_id > 0) {
         int there = store_session_exists(s->store, s->session_id, err, errlen);
-        if (there < 0 || (there == 0 && sess_resave(s, c, turn, err, errlen) != 0)) return -1;
+        if (there < 0 || (there == 0 && sess_resave(s, c, turn, err, errlen) != 0))
+            return sess_store_failed(s, err, errlen);
     }
     /* a reply's last token was stored before it ran: it has run now */
     if (turn > 0 && turn - 1 < s->cap_turn_ids && s->turn_ids[turn - 1] > 0) {
@@ -180,9 +198,10 @@ static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size
         if (lt && lt->window_start >= 0 && lt->window_start <= last &&
             store_token_set_window(s->store, s->turn_ids[turn - 1], prev->n - 1, lt->window_start,
                                    err, errlen) != 0)
-            return -1;
+            return sess_store_failed(s, err, errlen);
     }
-    return sess_store_turn(s, c, turn, err, errlen);
+    if (sess_store_turn(s, c, turn, err, errlen) != 0) return sess_store_failed(s, err, errlen);
+    return 0;
 }
 
 /* Stores turn's row, and its tokens when it is a user turn. */
@@ -196,8 +215,32 @@ static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *er
     free(settings);
     if (id <= 0) return -1;
     s->turn_ids[turn] = id;
-    /* a user turn's tokens are all there already (a re-saved model turn's too) */
-    for (int i = 0; (t->role == CHAT_USER || turn < chat_n_turns(c) - 1) && i < t->n; i++)
+    /* a user turn's tokens are all there already (a re-saved model turn's
+       too): a prompt is stored in one transaction, however long */
+    if (t->role == CHAT_USER && t->n > 0) {
+        store_token_t *v = calloc((size_t)t->n, sizeof *v);
+        if (!v) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < t->n; i++) {
+            const chat_token_t *ct = chat_token(c, t->first + i);
+            size_t nb = 0;
+            const char *b = tokenizer_token_bytes(chat_tokenizer(c), ct->id, &nb);
+            v[i].idx = i;
+            v[i].id = ct->id;
+            v[i].text = b && nb ? b : "";
+            v[i].text_len = b ? nb : 0;
+            v[i].t_ms = ct->t_ms;
+            v[i].window_start = ct->window_start >= 0 && ct->window_start <= t->first + i
+                                    ? ct->window_start
+                                    : -1;
+        }
+        int rc = store_tokens_add(s->store, id, v, t->n, err, errlen);
+        free(v);
+        if (rc != 0) return -1;
+    }
+    for (int i = 0; t->role != CHAT_USER && turn < chat_n_turns(c) - 1 && i < t->n; i++)
         if (sess_store_token(s, c, t->first + i, i, err, errlen) != 0) return -1;
     /* a beam search ran before its reply began: its hypotheses are known */
     if (t->n_hyps > 0) {
@@ -219,17 +262,25 @@ static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *er
 static int rec_token(void *user, const chat_t *c, int index, char *err, size_t errlen) {
     app_session_t *s = user;
     plugin_host_observe(&s->plugins, chat_gen(c));
-    if (!s->store) return 0;
+    if (!sess_storing(s)) return 0;
     const chat_token_t *t = chat_token(c, index);
-    return sess_store_token(s, c, index, index - chat_turn(c, t->turn)->first, err, errlen);
+    if (sess_store_token(s, c, index, index - chat_turn(c, t->turn)->first, err, errlen) != 0)
+        return sess_store_failed(s, err, errlen);
+    return 0;
 }
 
 static int rec_turn_end(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
     app_session_t *s = user;
     if (!s->store) return 0;
+    /* a reply stopped by a failed write still gets its stop reason ("error")
+       where the store can take it: the rows before the failure are whole */
+    int failed = s->store_failed;
+    if (failed && (turn >= s->cap_turn_ids || s->turn_ids[turn] <= 0)) return 0;
     const chat_turn_t *t = chat_turn(c, turn);
-    return store_turn_end(s->store, s->turn_ids[turn], chat_stop_name(t->stop), t->elapsed_ms, err,
-                          errlen);
+    int rc = store_turn_end(s->store, s->turn_ids[turn], chat_stop_name(t->stop), t->elapsed_ms,
+                            err, errlen);
+    if (failed) return 0; /* already said */
+    return rc != 0 ? sess_store_failed(s, err, errlen) : 0;
 }
 
 /* The recorder stores the session and feeds the plugins' observers; the
@@ -289,7 +340,7 @@ static int64_t host_session_id(void *user) { return ((app_session_t *)user)->ses
 
 static int host_settings_changed(void *user, char *msg, size_t msglen) {
     app_session_t *s = user;
-    if (!s->store || s->session_id <= 0) return 0;
+    if (!sess_storing(s) || s->session_id <= 0) return 0;
     char *json = chat_settings_json(chat_settings(s->chat));
     int rc = json ? store_session_set_settings(s->store, s->session_id, json, msg, msglen) : -1;
     if (!json) snprintf(msg, msglen, "out of memory");
@@ -301,6 +352,7 @@ static int host_new_session(void *user, char *msg, size_t msglen) {
     app_session_t *s = user;
     chat_clear(s->chat);
     s->session_id = 0;
+    s->store_failed = 0; /* a new session is stored again, where the store can */
     snprintf(msg, msglen, "%s", s->store ? "new session (stored from its first prompt)"
                                          : "cleared (sessions are not being saved)");
     return 0;
@@ -449,6 +501,7 @@ static int host_set_model(void *user, const char *dir, char *msg, size_t msglen)
     memcpy(s->checksum, sum, sizeof sum);
     s->chat = c;
     s->session_id = 0;
+    s->store_failed = 0;
     sess_attach(s);
     sess_classifier_open(s);
     snprintf(msg, msglen, "model %s: %d layers x %d, context %d (a new session)", dir, c2.n_layer,
@@ -685,5 +738,6 @@ int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, c
         return -1;
     }
     s->session_id = id;
+    s->store_failed = 0;
     return 0;
 }

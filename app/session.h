@@ -26,6 +26,8 @@ typedef struct app_session {
     chat_t *chat;
     store_t *store;           /* NULL: nothing is stored (--no-save) */
     int64_t session_id;       /* 0 until the first turn is stored */
+    int store_failed;         /* a write failed (a full disk): the rest of this session is not
+                                 stored, so the store never holds a conversation with holes */
     int64_t *turn_ids;        /* store turn id of each chat turn */
     int cap_turn_ids;
     int n_threads;

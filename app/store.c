@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,15 @@ store_t *store_open(const char *path, int readonly, char *err, size_t errlen) {
         store_close(s);
         return NULL;
     }
+    /* SQLite opens a write-protected file read-only without a word; a writer
+       would then start and fail at the first prompt (leaving -wal and -shm
+       behind where the directory is writable). Refuse it before reading. */
+    if (!readonly && sqlite3_db_readonly(s->db, "main") == 1) {
+        snprintf(err, errlen, "%s: the database is read-only (cannot be written by this user)",
+                 path);
+        store_close(s);
+        return NULL;
+    }
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
     /* Check first, then change: a refused database is left as it was.
@@ -415,12 +425,13 @@ int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const ch
     return rc == 0 ? id : -1;
 }
 
-int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen) {
-    if (store_writable(s, err, errlen) != 0) return -1;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return store_fail(s, err, errlen, "storing a token");
+/* Inserts a token and its candidates, and appends its bytes to the turn's
+ * text unless append_text is 0; the caller holds the transaction. */
+static int store_token_insert(store_t *s, int64_t turn, const store_token_t *t, int append_text,
+                              char *err, size_t errlen) {
     const char *text = t->text ? t->text : "";
-    int tlen = (int)strlen(text);
+    /* every byte, NUL included: a reply's text is the concatenation of them */
+    int tlen = (int)(t->text_len ? t->text_len : strlen(text));
     sqlite3_stmt *q = store_stmt(s, ST_TOKEN_ADD);
     sqlite3_bind_int64(q, 1, turn);
     sqlite3_bind_int(q, 2, t->idx);
@@ -446,21 +457,68 @@ int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err,
         sqlite3_bind_int64(q, 1, row);
         sqlite3_bind_int(q, 2, k);
         sqlite3_bind_int(q, 3, c->id);
-        sqlite3_bind_blob(q, 4, c->text, (int)strnlen(c->text, sizeof c->text), SQLITE_STATIC);
+        int clen = c->text_len > 0 && c->text_len <= (int)sizeof c->text
+                       ? c->text_len
+                       : (int)strnlen(c->text, sizeof c->text);
+        sqlite3_bind_blob(q, 4, c->text, clen, SQLITE_STATIC);
         sqlite3_bind_double(q, 5, c->logit);
         sqlite3_bind_double(q, 6, c->raw_prob);
         sqlite3_bind_double(q, 7, c->prob);
         sqlite3_bind_int(q, 8, c->kept);
         rc = store_done(s, q, err, errlen, "storing a candidate");
     }
-    if (rc == 0) {
+    if (rc == 0 && append_text) {
         q = store_stmt(s, ST_TURN_TEXT);
         sqlite3_bind_int64(q, 1, turn);
         sqlite3_bind_blob(q, 2, text, tlen, SQLITE_STATIC);
         rc = store_done(s, q, err, errlen, "storing a token");
     }
+    return rc;
+}
+
+int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "storing a token");
+    int rc = store_token_insert(s, turn, t, 1, err, errlen);
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = store_fail(s, err, errlen, "storing a token");
+    if (rc != 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_tokens_add(store_t *s, int64_t turn, const store_token_t *t, int n, char *err,
+                     size_t errlen) {
+    if (store_writable(s, err, errlen) != 0) return -1;
+    if (n <= 0) return 0;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(s, err, errlen, "storing tokens");
+    /* the turn's text in one statement: appending token by token rewrites
+       the whole text each time (quadratic in a long prompt) */
+    size_t len = 0;
+    for (int i = 0; i < n; i++) len += t[i].text_len ? t[i].text_len : strlen(t[i].text ? t[i].text : "");
+    char *text = malloc(len + 1);
+    int rc = 0;
+    if (!text || len > INT_MAX) {
+        snprintf(err, errlen, "%s: storing tokens: out of memory", s->path);
+        rc = -1;
+    }
+    size_t at = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        size_t k = t[i].text_len ? t[i].text_len : strlen(t[i].text ? t[i].text : "");
+        if (k) memcpy(text + at, t[i].text, k);
+        at += k;
+        rc = store_token_insert(s, turn, &t[i], 0, err, errlen);
+    }
+    if (rc == 0) {
+        sqlite3_stmt *q = store_stmt(s, ST_TURN_TEXT);
+        sqlite3_bind_int64(q, 1, turn);
+        sqlite3_bind_blob(q, 2, text, (int)len, SQLITE_STATIC);
+        rc = store_done(s, q, err, errlen, "storing tokens");
+    }
+    free(text);
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = store_fail(s, err, errlen, "storing tokens");
     if (rc != 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
@@ -528,7 +586,9 @@ int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms
 
 /* ---- reading --------------------------------------------------------------- */
 
-static char *store_col_dup(sqlite3_stmt *q, int col) {
+/* A NUL-terminated copy of a column; *len (when not NULL) gets its bytes,
+ * which may include NULs. */
+static char *store_col_dup_len(sqlite3_stmt *q, int col, size_t *len) {
     if (sqlite3_column_type(q, col) == SQLITE_NULL) return NULL;
     const void *b = sqlite3_column_blob(q, col);
     int n = sqlite3_column_bytes(q, col);
@@ -536,8 +596,11 @@ static char *store_col_dup(sqlite3_stmt *q, int col) {
     if (!out) return NULL;
     if (n > 0) memcpy(out, b, (size_t)n);
     out[n] = '\0';
+    if (len) *len = (size_t)n;
     return out;
 }
+
+static char *store_col_dup(sqlite3_stmt *q, int col) { return store_col_dup_len(q, col, NULL); }
 
 static void store_col_copy(sqlite3_stmt *q, int col, char *out, size_t cap) {
     const unsigned char *t = sqlite3_column_text(q, col);
@@ -691,7 +754,7 @@ static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt,
         int64_t row = sqlite3_column_int64(qt, 0);
         k->idx = sqlite3_column_int(qt, 1);
         k->id = sqlite3_column_int(qt, 2);
-        k->text = store_col_dup(qt, 3);
+        k->text = store_col_dup_len(qt, 3, &k->text_len);
         k->t_ms = sqlite3_column_double(qt, 4);
         k->has_sample = sqlite3_column_int(qt, 5);
         k->chosen_prob = (float)sqlite3_column_double(qt, 6);
@@ -725,6 +788,7 @@ static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt,
             int n = sqlite3_column_bytes(qc, 1);
             if (n > (int)sizeof c->text - 1) n = (int)sizeof c->text - 1;
             if (n > 0) memcpy(c->text, sqlite3_column_blob(qc, 1), (size_t)n);
+            c->text_len = n;
             c->logit = (float)sqlite3_column_double(qc, 2);
             c->raw_prob = (float)sqlite3_column_double(qc, 3);
             c->prob = (float)sqlite3_column_double(qc, 4);
@@ -789,7 +853,7 @@ int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *
         t->idx = sqlite3_column_int(qturn, 1);
         store_col_copy(qturn, 2, t->role, sizeof t->role);
         store_col_copy(qturn, 3, t->created, sizeof t->created);
-        t->text = store_col_dup(qturn, 4);
+        t->text = store_col_dup_len(qturn, 4, &t->text_len);
         t->settings_json = store_col_dup(qturn, 5);
         t->stop = store_col_dup(qturn, 6);
         t->elapsed_ms = sqlite3_column_double(qturn, 7);

@@ -56,6 +56,8 @@ int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const ch
 typedef struct store_cand {
     int id;
     char text[64];   /* token text (UTF-8, may be a partial character, escaped on output) */
+    int text_len;    /* its bytes (a text may hold NUL: GPT-2's token for byte 0); 0: up to
+                        the first NUL. The loader always sets it. */
     float logit, raw_prob, prob;
     int kept;
 } store_cand_t;
@@ -64,6 +66,7 @@ typedef struct store_token {
     int idx;         /* position in the turn, 0.. */
     int id;          /* token id */
     const char *text;
+    size_t text_len; /* its bytes, as store_cand_t.text_len */
     double t_ms;     /* milliseconds since the turn began (replay pace) */
     /* sampler data; has_sample = 0 for prompt tokens */
     int has_sample;
@@ -79,6 +82,11 @@ typedef struct store_token {
 /* Appends one token to a turn and the token's text to the turn's text, in
  * one transaction (committed before returning). */
 int store_token_add(store_t *s, int64_t turn, const store_token_t *t, char *err, size_t errlen);
+
+/* Appends n tokens (a whole prompt) to a turn and their texts to its text,
+ * in one transaction: a long prompt costs one commit, not one per token. */
+int store_tokens_add(store_t *s, int64_t turn, const store_token_t *t, int n, char *err,
+                     size_t errlen);
 /* Records the window token idx of turn ran in, for a token stored before it
  * ran (a reply's last token runs when the next prompt is fed). */
 int store_token_set_window(store_t *s, int64_t turn, int idx, int window_start, char *err,
@@ -115,6 +123,7 @@ typedef struct store_turn_data {
     char role[8];
     char created[32];
     char *text, *settings_json, *stop; /* stop NULL while unfinished */
+    size_t text_len;         /* bytes of text (it may hold NUL bytes) */
     double elapsed_ms;
     int n_tokens;
     store_token_t *tokens;   /* owned: texts, settings and cand arrays are malloc'd */

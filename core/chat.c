@@ -466,6 +466,14 @@ int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen)
         free(ids);
         return 0;
     }
+    if (n > CHAT_MAX_PROMPT_TOKENS) {
+        snprintf(err, errlen,
+                 "the prompt is %zu tokens, more than the %d a prompt may have (the model reads "
+                 "only the last %d)",
+                 n, CHAT_MAX_PROMPT_TOKENS, c->m->cfg.n_ctx - 1);
+        free(ids);
+        return -1;
+    }
     int rc = chat_push_turn(c, CHAT_USER, err, errlen);
     for (size_t i = 0; rc == 0 && i < n; i++) rc = chat_push_token(c, ids[i], err, errlen);
     chat_turn_t *turn = &c->turns[c->n_turns - 1];

@@ -152,8 +152,15 @@ int chat_set_settings(chat_t *c, const chat_settings_t *s, char *err, size_t err
  * NULL removes them. Returns 0 or -1 (out of memory). */
 int chat_set_sampler_hooks(chat_t *c, const sampler_hooks_t *h);
 
+/* The most tokens one prompt may have: a prompt is kept whole (the model
+ * reads only its last n_ctx - 1 tokens) and every token costs a chat_token_t
+ * (about 1.6 KB, its sampler report included), so a 10 MB paste would take
+ * 11 GB; 65536 tokens (some 250 KB of English) take about 100 MB. */
+#define CHAT_MAX_PROMPT_TOKENS 65536
+
 /* Adds a user turn with text[0..len) and runs it through the model. Text
- * that is not valid UTF-8 is refused with the byte offset. An empty text is
+ * that is not valid UTF-8 is refused with the byte offset, and a text of more
+ * than CHAT_MAX_PROMPT_TOKENS tokens with its count. An empty text is
  * allowed once there is history (the model just continues). Returns 0 or -1. */
 int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen);
 /* Starts a reply (a model turn). Needs some history. */
