@@ -255,7 +255,9 @@ int bpe_encode_word(tokenizer_t *tok, const char *word, size_t len, bpe_syms_fn 
     int memo = !(tok->dropout > 0);
     uint64_t h = bpe_hash_bytes(word, len);
     const bpe_cache_slot_t *hit = memo ? cache_find(&tok->cache, word, len, h) : NULL;
-    if (hit) return bpe_out_push(out, tok->cache.ids + hit->ids_off, hit->n_ids);
+    /* a word that encodes to nothing (GPT-1 symbols outside a vocabulary
+     * without "<unk>") is cached with no ids, maybe before the id store exists */
+    if (hit) return hit->n_ids ? bpe_out_push(out, tok->cache.ids + hit->ids_off, hit->n_ids) : 0;
     int n = syms_of(tok, word, len);
     if (n < 0) return -1;
     int32_t *sym = tok->work.syms;
