@@ -441,7 +441,14 @@ int cmd_train(int argc, char **argv) {
         for (int i = 0; i < n_files; i++) total += lens[i];
         if (total == 0) {
             dataset_texts_free(texts, lens, n_files);
-            cli_error("%s: the training text is empty", files[0]);
+            /* texts hold only the training part: a tiny file may be all validation */
+            struct stat sb;
+            if (stat(files[0], &sb) == 0 && sb.st_size > 0 && n_files == 1)
+                cli_error("%s: the text (%lld bytes) is too short to split off a validation part "
+                          "and still train (--val-frac 0 trains on all of it)",
+                          files[0], (long long)sb.st_size);
+            else
+                cli_error("%s: the training text is empty", files[0]);
             goto done;
         }
     }
