@@ -104,10 +104,11 @@ int cmd_finetune(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_eval_task(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 extern const char cmd_generate_help[], cmd_eval_help[], cmd_tokenize_help[], cmd_info_help[];
 extern const char cmd_train_help[], cmd_bpe_train_help[], cmd_calibrate_help[];
 extern const char cmd_chat_help[], cmd_repl_help[], cmd_replay_help[], cmd_sessions_help[];
 extern const char cmd_baseline_nb_help[], cmd_finetune_help[], cmd_classify_help[],
-    cmd_eval_task_help[], cmd_plugins_help[];
+    cmd_eval_task_help[], cmd_plugins_help[], cmd_compare_help[];
 
 #endif

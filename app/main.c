@@ -26,6 +26,7 @@ static const command_t commands[] = {
     {"sessions", cmd_sessions, cmd_sessions_help, "list, show, export, delete, search stored sessions"},
     {"generate", cmd_generate, cmd_generate_help, "continue a prompt (sampling or beam search)"},
     {"eval", cmd_eval, cmd_eval_help, "cross-entropy, perplexity and bits per byte of a text"},
+    {"compare", cmd_compare, cmd_compare_help, "two models on the same tokens: p(A), p(B), log-ratio"},
     {"calibrate", cmd_calibrate, cmd_calibrate_help, "fit the softmax temperature on held-out text"},
     {"tokenize", cmd_tokenize, cmd_tokenize_help, "text to token ids, or ids back to text"},
     {"info", cmd_info, cmd_info_help, "describe a model directory"},
