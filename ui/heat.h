@@ -1,4 +1,4 @@
-/* heat.h - the three views of the attention pane (pane_heatmap.c picks one)
+/* heat.h - the four views of the attention pane (pane_heatmap.c picks one)
  * and the drawing they share: a shaded cell, the legend, a token's label.
  *
  *   heat_row:    the selected token's keys as a list, by position or weight
@@ -6,6 +6,8 @@
  *                a zoomed region, and linear / row / log scales
  *   heat_heads:  every head of the layer for the selected token, one strip
  *                each (small multiples), to find the head that matters
+ *   heat_grid:   every layer x head at once, one cell each summarising the
+ *                head (entropy, max weight, weight on a key)
  *
  * Each view draws inside the frame of win (rows 1..h, columns 1..w). */
 #ifndef GPTSCOPE_UI_HEAT_H
@@ -64,5 +66,17 @@ typedef struct heat_heads {
 
 void heat_heads_draw(heat_heads_t *hh, const heat_ctx_t *c, int pos);
 void heat_heads_free(heat_heads_t *hh);
+
+typedef enum { HEAT_GRID_ENTROPY = 0, HEAT_GRID_MAX, HEAT_GRID_KEY, HEAT_GRID_N } heat_grid_measure_t;
+
+typedef struct heat_grid {
+    int measure; /* heat_grid_measure_t */
+    int back;    /* HEAT_GRID_KEY: the key this many tokens before the selected one */
+} heat_grid_t;
+
+void heat_grid_draw(heat_grid_t *g, const heat_ctx_t *c, int pos);
+/* Arrows / h j k l move the layer x head cursor (v->layer, v->head), c
+ * cycles the measure, < > move the key; returns 1 when the key was one. */
+int heat_grid_key(heat_grid_t *g, pane_view_t *v, int key);
 
 #endif

@@ -48,7 +48,9 @@ typedef enum { PANE_TINT_OFF = 0, PANE_TINT_ATTN, PANE_TINT_PROB } pane_tint_t;
 /* The attention pane's view: the selected token's row (a list of keys), the
  * whole causal matrix of one layer and head, or every head of the layer for
  * the selected token at once (small multiples). */
-typedef enum { PANE_ATTN_ROW = 0, PANE_ATTN_MATRIX, PANE_ATTN_HEADS, PANE_ATTN_N_VIEWS } pane_attn_view_t;
+typedef enum {
+    PANE_ATTN_ROW = 0, PANE_ATTN_MATRIX, PANE_ATTN_HEADS, PANE_ATTN_GRID, PANE_ATTN_N_VIEWS
+} pane_attn_view_t;
 
 /* The state panes draw from; owned by the screen manager. */
 typedef struct pane_view {

@@ -1,5 +1,5 @@
 /* pane_heatmap.c - the attention pane: a frame naming layer and head, one
- * of three views of the attention (heat.h), and their keys
+ * of four views of the attention (heat.h), and their keys
  * (pane_heatmap.h). The attention itself comes from the view's shared
  * cache (attn_cache.h), which the transcript tint reads too. */
 #include "pane_heatmap.h"
@@ -17,6 +17,7 @@ struct pane_heatmap {
     heat_row_t row;
     heat_matrix_t matrix;
     heat_heads_t heads;
+    heat_grid_t grid;
 };
 
 pane_heatmap_t *pane_heatmap_create(pane_view_t *v) {
@@ -42,7 +43,8 @@ void pane_heatmap_resize(pane_heatmap_t *p, layout_rect_t r) {
     pane_window(&p->win, r);
 }
 
-static const char *const hm_view_names[PANE_ATTN_N_VIEWS] = {"Attention", "Matrix", "Heads"};
+static const char *const hm_view_names[PANE_ATTN_N_VIEWS] = {"Attention", "Matrix", "Heads",
+                                                              "Overview"};
 
 void pane_heatmap_draw(pane_heatmap_t *p) {
     if (!p->win) return;
@@ -71,6 +73,7 @@ void pane_heatmap_draw(pane_heatmap_t *p) {
     switch (v->attn_view) {
     case PANE_ATTN_MATRIX: heat_matrix_draw(&p->matrix, &c, pos); break;
     case PANE_ATTN_HEADS: heat_heads_draw(&p->heads, &c, pos); break;
+    case PANE_ATTN_GRID: heat_grid_draw(&p->grid, &c, pos); break;
     default: heat_row_draw(&p->row, &c, pos); break;
     }
 }
@@ -79,6 +82,8 @@ int pane_heatmap_handle_key(pane_heatmap_t *p, int key) {
     pane_view_t *v = p->v;
     const gpt_config_t *cfg = &chat_model(v->chat)->cfg;
     if (v->attn_view == PANE_ATTN_MATRIX && heat_matrix_key(&p->matrix, key))
+        return PANE_CONSUMED | PANE_REDRAW;
+    if (v->attn_view == PANE_ATTN_GRID && heat_grid_key(&p->grid, v, key))
         return PANE_CONSUMED | PANE_REDRAW;
     heat_row_t *r = &p->row;
     switch (key) {
@@ -89,6 +94,10 @@ int pane_heatmap_handle_key(pane_heatmap_t *p, int key) {
     case 'a': v->head = v->head < 0 ? 0 : -1; break;
     case 'm': v->attn_view = v->attn_view == PANE_ATTN_MATRIX ? PANE_ATTN_ROW : PANE_ATTN_MATRIX; break;
     case 'H': v->attn_view = v->attn_view == PANE_ATTN_HEADS ? PANE_ATTN_ROW : PANE_ATTN_HEADS; break;
+    case 'o':
+        v->attn_view = v->attn_view == PANE_ATTN_GRID ? PANE_ATTN_ROW : PANE_ATTN_GRID;
+        if (v->head < 0) v->head = 0;
+        break;
     case 'p': v->pool = v->pool == SHADE_POOL_MAX ? SHADE_POOL_MEAN : SHADE_POOL_MAX; break;
     case 'n': v->scale = (shade_scale_t)((v->scale + 1) % SHADE_N_SCALES); break;
     case 's':

@@ -96,6 +96,7 @@ static const char tui_keys_help[] =
     "  f, Esc            follow the newest token  Enter, i       back to the input\n"
     "  [ ]  layer   { }  head   a  mean of heads   n  linear / row / log shading\n"
     "  m  row / matrix view   H  row / all-heads view   p  max / mean pooling (matrix)\n"
+    "  o  layer x head overview: every head of every layer for the selected token\n"
     "  t  transcript tint: attention of the selected token (shaded by weight in\n"
     "     the layer and head shown; dim: not read by it), probability, or none\n"
     "     (probability: red < 5%, magenta < 20%, yellow < 50%, plain < 80%, green\n"
@@ -103,7 +104,9 @@ static const char tui_keys_help[] =
     "  z  zoom the pane   q  quit\n"
     "Attention pane: s sort the row by weight; j k, arrows scroll it (pick the head\n"
     "  in the heads view); matrix: + - zoom around the selected token, < > move\n"
-    "  the keys left / right.  Probability pane: j k, arrows scroll\n"
+    "  the keys left / right; overview: arrows, h j k l pick the layer and head,\n"
+    "  c  entropy / max weight / weight on a key, < > that key.  Probability\n"
+    "  pane: j k, arrows scroll\n"
     "\n"
     "Slash commands\n";
 
@@ -390,7 +393,7 @@ static void tui_pane_key(tui_t *t, int key) {
     default: break;
     }
     if (!(r & PANE_CONSUMED) && v->focus != LAYOUT_FOCUS_ATTN && v->opts->attn_available &&
-        key > 0 && key < 128 && strchr("[]{}ampnH", key))
+        key > 0 && key < 128 && strchr("[]{}ampnHo", key))
         r = pane_heatmap_handle_key(t->heatmap, key);
     if (r & PANE_CONSUMED) {
         if (r & PANE_REDRAW) t->dirty = 1;
