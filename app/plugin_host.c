@@ -189,11 +189,10 @@ static int desc_check(const gsp_plugin_t *d, char *err, size_t errlen) {
     return 0;
 }
 
+/* Loaded plugins keep their real path (ph_load), so a file is known by it. */
 static int ph_loaded_path(const plugin_host_t *ph, const char *real) {
-    for (int i = 0; i < ph->n; i++) {
-        char r[PATH_MAX];
-        if (realpath(ph->v[i].path, r) && strcmp(r, real) == 0) return 1;
-    }
+    for (int i = 0; i < ph->n; i++)
+        if (strcmp(ph->v[i].path, real) == 0) return 1;
     return 0;
 }
 
@@ -336,6 +335,7 @@ void plugin_host_free(plugin_host_t *ph) {
     for (int i = 0; i < ph->n_problems; i++) free(ph->problems[i]);
     free(ph->problems);
     attn_probe_free(ph->probe);
+    free(ph->attn_rows);
     memset(ph, 0, sizeof *ph);
     ph->sampler_owner = -1;
 }
@@ -373,7 +373,7 @@ void plugin_host_observe(plugin_host_t *ph, const gen_t *g) {
     if ((const void *)g == ph->observed_gen && index == ph->observed_index) return;
     ph->observed_gen = g;
     ph->observed_index = index;
-    float *rows = NULL;
+    float *rows = NULL; /* packed once per token, for every attention observer */
     for (int i = 0; i < ph->n; i++) {
         const gsp_plugin_t *d = ph->v[i].desc;
         if (d->observe_hidden && hidden) {
@@ -383,16 +383,24 @@ void plugin_host_observe(plugin_host_t *ph, const gen_t *g) {
         if (d->observe_attention && attn) {
             /* the capture has key stride n_ctx: hand over packed rows */
             int n_keys = pos + 1, lh = c->n_layer * c->n_head;
-            if (!rows && !(rows = malloc((size_t)lh * (size_t)n_keys * sizeof *rows))) return;
-            for (int r = 0; r < lh; r++)
-                memcpy(rows + (size_t)r * n_keys, attn + (size_t)r * c->n_ctx,
-                       (size_t)n_keys * sizeof *rows);
+            size_t need = (size_t)lh * (size_t)n_keys;
+            if (!rows) {
+                if (need > ph->cap_attn_rows) {
+                    float *b = realloc(ph->attn_rows, need * sizeof *b);
+                    if (!b) return;
+                    ph->attn_rows = b;
+                    ph->cap_attn_rows = need;
+                }
+                rows = ph->attn_rows;
+                for (int r = 0; r < lh; r++)
+                    memcpy(rows + (size_t)r * n_keys, attn + (size_t)r * c->n_ctx,
+                           (size_t)n_keys * sizeof *rows);
+            }
             gsp_attention_view_t v = {aidx, hist[aidx], c->n_layer, c->n_head,
                                       gen_window_start(g), n_keys, rows};
             d->observe_attention(d->self, &v);
         }
     }
-    free(rows);
 }
 
 /* ---- samplers and logits processors ---------------------------------------------- */
@@ -480,10 +488,10 @@ int plugin_host_set_sampler(plugin_host_t *ph, const char *spec, char *err, size
             return 0;
         }
     }
-    char *list = plugin_host_sampler_list(ph);
+    int any = 0;
+    for (int i = 0; i < ph->n; i++) any |= ph->v[i].desc->n_samplers > 0;
     snprintf(err, errlen, "no sampler '%.*s' (%s)", (int)(len > 64 ? 64 : len), spec,
-             list && *list ? "see 'gptscope plugins list'" : "no plugin sampler is loaded");
-    free(list);
+             any ? "see 'gptscope plugins list'" : "no plugin sampler is loaded");
     return -1;
 }
 

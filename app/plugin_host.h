@@ -69,6 +69,8 @@ typedef struct plugin_host {
     char log_line[512];    /* the last line a plugin logged (for the TUI) */
     const void *observed_gen; /* the generator and history index last observed: */
     int observed_index;       /* (a generator that did not run a new token is not observed twice) */
+    float *attn_rows;         /* the newest attention packed for the observers, reused */
+    size_t cap_attn_rows;
     int screen;            /* 1 while the TUI owns the terminal: log lines wait in log_line */
 } plugin_host_t;
 

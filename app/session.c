@@ -572,13 +572,12 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
     if (cli_model_open(&s->cm, model_dir, 1) != 0) return -1;
     plugin_host_init(&s->plugins, po);
     s->capture = capture_attn | plugin_host_capture(&s->plugins);
-    capture_attn = s->capture;
     if (app_model_checksum(s->cm.dir, s->checksum, err, sizeof err) != 0) {
         cli_error("%s", err);
         app_session_close(s);
         return -1;
     }
-    s->chat = chat_init(s->cm.model, s->cm.tok, settings, n_threads, capture_attn, err, sizeof err);
+    s->chat = chat_init(s->cm.model, s->cm.tok, settings, n_threads, s->capture, err, sizeof err);
     if (!s->chat) {
         cli_error("%s", err);
         app_session_close(s);
@@ -592,15 +591,13 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
             return -1;
         }
     }
-    sess_attach(s);
-    if (settings->sampler[0]) {
-        if (plugin_host_set_sampler(&s->plugins, settings->sampler, err, sizeof err) != 0) {
-            cli_error("--sampler: %s", err);
-            app_session_close(s);
-            return -1;
-        }
-        sess_attach(s);
+    if (settings->sampler[0] &&
+        plugin_host_set_sampler(&s->plugins, settings->sampler, err, sizeof err) != 0) {
+        cli_error("--sampler: %s", err);
+        app_session_close(s);
+        return -1;
     }
+    sess_attach(s); /* after the sampler: its hooks go on the chat with the rest */
     s->host = (ui_host_t){s,
                           host_chat,
                           host_model_name,

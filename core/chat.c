@@ -254,14 +254,14 @@ int chat_settings_from_json(chat_settings_t *s, const char *json, char *err, siz
 
 /* ---- life cycle ----------------------------------------------------------- */
 
-static int chat_make_gen(chat_t *c, int capture_attn, char *err, size_t errlen) {
+static int chat_make_gen(chat_t *c, int capture, char *err, size_t errlen) {
     gen_params_t gp = gen_params_default();
     /* the chat decides when a reply ends (its settings change between
        replies); the generator just runs every token it is given */
     gp.max_new = 0;
     gp.stop_at_eos = 0;
-    gp.capture_attn = (capture_attn & CHAT_CAPTURE_ATTN) != 0;
-    gp.capture_hidden = (capture_attn & CHAT_CAPTURE_HIDDEN) != 0;
+    gp.capture_attn = (capture & CHAT_CAPTURE_ATTN) != 0;
+    gp.capture_hidden = (capture & CHAT_CAPTURE_HIDDEN) != 0;
     gp.n_threads = c->n_threads;
     gp.adaptive_threads = c->adaptive_threads;
     gen_free(c->gen);
@@ -271,7 +271,7 @@ static int chat_make_gen(chat_t *c, int capture_attn, char *err, size_t errlen) 
 }
 
 chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t *s,
-                  int n_threads, int capture_attn, char *err, size_t errlen) {
+                  int n_threads, int capture, char *err, size_t errlen) {
     if (chat_settings_check(s, err, errlen) != 0) return NULL;
     chat_t *c = calloc(1, sizeof *c);
     if (!c) {
@@ -283,7 +283,7 @@ chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t 
     c->set = *s;
     c->n_threads = n_threads > 0 ? n_threads : n_threads < 0 ? -n_threads : 1;
     c->adaptive_threads = n_threads < 0;
-    if (chat_make_gen(c, capture_attn, err, errlen) != 0 ||
+    if (chat_make_gen(c, capture, err, errlen) != 0 ||
         !(c->smp = sampler_init(&s->sampling, m->cfg.n_vocab, err, errlen))) {
         chat_free(c);
         return NULL;

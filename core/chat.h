@@ -134,13 +134,13 @@ typedef struct chat_recorder {
  * position (chat_gen -> gen_attn, gen_hidden); 1 is CHAT_CAPTURE_ATTN. */
 enum { CHAT_CAPTURE_ATTN = 1, CHAT_CAPTURE_HIDDEN = 2 };
 
-/* The model and tokenizer must outlive the chat. capture_attn (CHAT_CAPTURE_*
+/* The model and tokenizer must outlive the chat. capture (CHAT_CAPTURE_*
  * flags) keeps the attention and / or the residual stream of the newest
  * position (chat_gen -> gen_attn, gen_hidden). n_threads > 0 is
  * a fixed count; n_threads < 0 means up to -n_threads, chosen per token from
  * measured step times (gen_params_t.adaptive_threads). */
 chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t *s,
-                  int n_threads, int capture_attn, char *err, size_t errlen);
+                  int n_threads, int capture, char *err, size_t errlen);
 void chat_free(chat_t *c); /* NULL is a no-op */
 /* r is copied; NULL removes the recorder. */
 void chat_set_recorder(chat_t *c, const chat_recorder_t *r);
