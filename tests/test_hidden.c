@@ -11,12 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "attn_probe.h"
-#include "fileio.h"
 #include "gpt.h"
 #include "tap.h"
+#include "tap_json.h"
 
 static float max_diff_row(const cJSON *row, const float *v, int n) {
     float d = cJSON_GetArraySize(row) == n ? 0.0f : INFINITY;
@@ -33,12 +31,9 @@ static void test_model(tap_t *t, const char *name) {
     TAP_SRC(dir, path);
     gpt_model_t *m = gpt_load(dir, err, sizeof err);
     snprintf(path, sizeof path, "tests/reference/lens/%s.json", name);
-    char golden[1024], *text = NULL;
+    char golden[1024];
     TAP_SRC(golden, path);
-    size_t len = 0;
-    cJSON *j = NULL;
-    if (fileio_read_file(golden, 1 << 22, &text, &len, err, sizeof err) == 0) j = cJSON_Parse(text);
-    free(text);
+    cJSON *j = tap_read_json(golden);
     if (!tap_ok(t, m && j, "%s: model and golden file (%s)", name, err)) {
         gpt_free(m);
         cJSON_Delete(j);

@@ -23,6 +23,7 @@
 
 #include "gpt.h"
 #include "tap.h"
+#include "tap_json.h"
 #include "tokenizer.h"
 
 /* float32 forward vs float64 reference: accumulated rounding on logits of
@@ -85,11 +86,6 @@ static size_t json_flatten(const cJSON *node, float *out, size_t n, size_t at) {
 static int json_int(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsNumber(v) ? v->valueint : INT32_MIN;
-}
-
-static double json_num(const cJSON *obj, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 static const char *json_str(const cJSON *obj, const char *key) {
@@ -183,8 +179,8 @@ static int expected_load(expected_t *e, const char *dir, const gpt_config_t *cfg
                                  &e->n_greedy_prompt);
     e->greedy_ids = json_ints(cJSON_GetObjectItemCaseSensitive(gr, "ids"), &e->n_greedy);
     e->prefill = json_int(inc, "prefill");
-    e->loss = json_num(ev, "loss");
-    e->ppl = json_num(ev, "ppl");
+    e->loss = tap_json_num(ev, "loss");
+    e->ppl = tap_json_num(ev, "ppl");
     if (!e->ids || !e->eval_ids || !e->greedy_prompt || !e->greedy_ids || e->prefill < 1 ||
         e->prefill >= e->n_ids || isnan(e->loss) || e->n_ids > cfg->n_ctx ||
         e->n_eval > cfg->n_ctx || e->n_greedy_prompt + e->n_greedy > cfg->n_ctx) {
@@ -216,7 +212,7 @@ static void check_config(tap_t *t, const char *name, const gpt_model_t *m, const
              c->pre_norm == json_int(want, "pre_norm") &&
              c->final_ln == json_int(want, "final_ln") &&
              c->eos_id == json_int(want, "eos_id") &&
-             fabs(c->ln_eps - json_num(want, "ln_eps")) < 1e-12;
+             fabs(c->ln_eps - tap_json_num(want, "ln_eps")) < 1e-12;
     tap_ok(t, ok, "%s: config (L=%d H=%d C=%d ctx=%d V=%d inner=%d pre_norm=%d final_ln=%d "
                   "eos=%d eps=%g)", name, c->n_layer, c->n_head, c->n_embd, c->n_ctx,
            c->n_vocab, c->n_inner, c->pre_norm, c->final_ln, c->eos_id, (double)c->ln_eps);

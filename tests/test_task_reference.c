@@ -15,18 +15,9 @@
 
 #include "safetensors.h"
 #include "tap.h"
+#include "tap_json.h"
 #include "task_head.h"
 #include "train.h"
-
-static cJSON *read_json(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-    fclose(fp);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
-}
 
 static int json_ints(const cJSON *arr, int *v, int max) {
     int i = 0;
@@ -36,11 +27,6 @@ static int json_ints(const cJSON *arr, int *v, int max) {
         i++;
     }
     return i;
-}
-
-static double json_num(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 static double rel_err(const float *a, const float *ref, size_t n) {
@@ -58,14 +44,14 @@ static void run(tap_t *t, const char *fam, const char *shape) {
              getenv("GPTSCOPE_SRC") ? getenv("GPTSCOPE_SRC") : ".", fam);
     snprintf(what, sizeof what, "%s %s", fam, shape);
     snprintf(path, sizeof path, "%s/task_%s.json", dir, shape);
-    cJSON *meta = read_json(path);
+    cJSON *meta = tap_read_json(path);
     snprintf(path, sizeof path, "%s/batch.json", dir);
-    cJSON *batch = read_json(path);
+    cJSON *batch = tap_read_json(path);
     snprintf(path, sizeof path, "%s/task_%s.safetensors", dir, shape);
     st_file_t *st = st_open(path, err, sizeof err);
     gpt_model_t *g = gpt_load(dir, err, sizeof err);
     train_model_t *base = g ? train_model_from_gpt(g, err, sizeof err) : NULL;
-    const int K = meta ? (int)json_num(meta, "K") : 0;
+    const int K = meta ? (int)tap_json_num(meta, "K") : 0;
     train_model_t *m = base && K > 0 ? train_model_for_task(base, 0, K, 1, err, sizeof err) : NULL;
     const st_tensor_t *w = st ? st_find(st, "clf.weight") : NULL, *b = st ? st_find(st, "clf.bias") : NULL;
     if (!tap_ok(t, meta && batch && st && m && w && b && st_numel(w) == (int64_t)K * m->cfg.n_embd,
@@ -73,7 +59,7 @@ static void run(tap_t *t, const char *fam, const char *shape) {
         goto out;
     memcpy(m->clf_w, w->data, (size_t)st_numel(w) * sizeof(float));
     memcpy(m->clf_b, b->data, (size_t)K * sizeof(float));
-    int B = (int)json_num(batch, "B"), T = (int)json_num(batch, "T"), C = m->cfg.n_embd;
+    int B = (int)tap_json_num(batch, "B"), T = (int)tap_json_num(batch, "T"), C = m->cfg.n_embd;
     int in[64], tg[64], ext[8], labels[8];
     int ok = B * T <= 64 && json_ints(cJSON_GetObjectItemCaseSensitive(batch, "inputs"), in, 64) == B * T &&
              json_ints(cJSON_GetObjectItemCaseSensitive(batch, "targets"), tg, 64) == B * T;
@@ -94,15 +80,15 @@ static void run(tap_t *t, const char *fam, const char *shape) {
         tap_ok(t, 0, "%s: %d labels for %d examples", what, n_lab, hb.n_examples);
         goto free_acts;
     }
-    const float lambda = (float)json_num(meta, "lm_coef");
+    const float lambda = (float)tap_json_num(meta, "lm_coef");
     train_model_zero_grad(m);
     float lm = train_forward(m, a, in, tg, B, T, NULL, 0, err, sizeof err);
     float task = task_head_forward(&h, m->clf_w, m->clf_b, train_last_hidden(m, a), &hb, 0.0f, 0,
                                    NULL, 1);
     task_head_backward(&h, m->clf_w, m->dclf_w, m->dclf_b, dh, 1.0f, 1);
     train_backward_with(m, a, lambda, dh);
-    double want_lm = json_num(meta, "lm_loss"), want_task = json_num(meta, "task_loss");
-    double want = json_num(meta, "loss"), total = task + lambda * lm;
+    double want_lm = tap_json_num(meta, "lm_loss"), want_task = tap_json_num(meta, "task_loss");
+    double want = tap_json_num(meta, "loss"), total = task + lambda * lm;
     tap_ok(t, fabs(lm - want_lm) <= 1e-5 * fabs(want_lm) && fabs(task - want_task) <= 1e-5 * fabs(want_task) &&
                   fabs(total - want) <= 1e-5 * fabs(want),
            "%s: loss %.6f = task %.6f + %.1f lm %.6f, torch %.6f = %.6f + %.1f x %.6f", what, total, task,

@@ -14,17 +14,8 @@
 #include "kernels_amx.h"
 #include "safetensors.h"
 #include "tap.h"
+#include "tap_json.h"
 #include "train.h"
-
-static cJSON *read_json(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-    fclose(fp);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
-}
 
 static int *json_ints(const cJSON *arr, int n) {
     int *v = calloc((size_t)n, sizeof(int));
@@ -39,11 +30,6 @@ static int *json_ints(const cJSON *arr, int n) {
         return NULL;
     }
     return v;
-}
-
-static double json_num(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 /* ||a - ref|| / ||ref|| over the tensor; with skip_g, the elements whose
@@ -105,11 +91,11 @@ static void run_family(tap_t *t, const char *fam) {
     train_model_t *m = train_model_from_gpt(g, err, sizeof(err));
     gpt_free(g);
     snprintf(path, sizeof(path), "%s/batch.json", dir);
-    cJSON *batch = read_json(path);
+    cJSON *batch = tap_read_json(path);
     snprintf(path, sizeof(path), "%s/expected.json", dir);
-    cJSON *exp = read_json(path);
+    cJSON *exp = tap_read_json(path);
     if (!tap_ok(t, m && batch && exp, "%s: batch.json and expected.json read", fam)) goto out;
-    int B = (int)json_num(batch, "B"), T = (int)json_num(batch, "T");
+    int B = (int)tap_json_num(batch, "B"), T = (int)tap_json_num(batch, "T");
     int *in = json_ints(cJSON_GetObjectItemCaseSensitive(batch, "inputs"), B * T);
     int *tg = json_ints(cJSON_GetObjectItemCaseSensitive(batch, "targets"), B * T);
     train_acts_t *a = in && tg ? train_acts_init(m, B, T, 2, err, sizeof(err)) : NULL;
@@ -117,7 +103,7 @@ static void run_family(tap_t *t, const char *fam) {
         train_model_zero_grad(m);
         float loss = train_forward(m, a, in, tg, B, T, NULL, 0, err, sizeof(err));
         train_backward(m, a, 1.0f);
-        double want = json_num(exp, "loss");
+        double want = tap_json_num(exp, "loss");
         tap_ok(t, fabs(loss - want) <= 1e-5 * fmax(1.0, fabs(want)),
                "%s: loss %.7f matches torch %.7f", fam, loss, want);
         snprintf(path, sizeof(path), "%s/grads.safetensors", dir);
@@ -126,14 +112,14 @@ static void run_family(tap_t *t, const char *fam) {
             compare_tensors(t, m, gs, 1, NULL, 1e-3, fam);
         }
         /* one clipped AdamW step as torch.optim.AdamW does it */
-        double norm = train_clip_grad_norm(m, json_num(exp, "clip"));
-        double want_norm = json_num(exp, "grad_norm");
+        double norm = train_clip_grad_norm(m, tap_json_num(exp, "clip"));
+        double want_norm = tap_json_num(exp, "grad_norm");
         tap_ok(t, fabs(norm - want_norm) <= 1e-4 * want_norm, "%s: grad norm %.6f vs torch %.6f",
                fam, norm, want_norm);
         train_adamw_t opt;
-        train_adamw_init(&opt, m, (float)json_num(exp, "beta1"), (float)json_num(exp, "beta2"),
-                         (float)json_num(exp, "eps"), (float)json_num(exp, "weight_decay"), 1);
-        train_adamw_step(&opt, m, (float)json_num(exp, "lr"));
+        train_adamw_init(&opt, m, (float)tap_json_num(exp, "beta1"), (float)tap_json_num(exp, "beta2"),
+                         (float)tap_json_num(exp, "eps"), (float)tap_json_num(exp, "weight_decay"), 1);
+        train_adamw_step(&opt, m, (float)tap_json_num(exp, "lr"));
         train_adamw_free(&opt);
         snprintf(path, sizeof(path), "%s/after_adamw.safetensors", dir);
         st_file_t *as = st_open(path, err, sizeof(err));
@@ -177,14 +163,14 @@ static void run_muon(tap_t *t, int bf16) {
     char path[1100];
     snprintf(path, sizeof(path), "%s/tests/reference/train/muon.json",
              getenv("GPTSCOPE_SRC") ? getenv("GPTSCOPE_SRC") : ".");
-    cJSON *j = read_json(path);
+    cJSON *j = tap_read_json(path);
     if (!tap_ok(t, j != NULL, "muon.json read")) return;
     const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j, "hyper");
-    float lr = (float)json_num(hp, "lr");
-    int steps = (int)json_num(hp, "steps");
+    float lr = (float)tap_json_num(hp, "lr");
+    int steps = (int)tap_json_num(hp, "steps");
     const cJSON *cs;
     cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(j, "cases")) {
-        int rows = (int)json_num(cs, "rows"), cols = (int)json_num(cs, "cols");
+        int rows = (int)tap_json_num(cs, "rows"), cols = (int)tap_json_num(cs, "cols");
         size_t n = (size_t)rows * cols;
         float *p = json_floats(cJSON_GetObjectItemCaseSensitive(cs, "param"), n);
         float *prev = malloc(n * sizeof(float));
@@ -194,9 +180,9 @@ static void run_muon(tap_t *t, int bf16) {
         train_model_t m = {.params = p, .n_params = n, .tensors = &tt, .n_tensors = 1};
         train_muon_t mu;
         int ok = p && prev &&
-                 train_muon_init(&mu, &m, (float)json_num(hp, "momentum"),
-                                 (float)json_num(hp, "weight_decay"),
-                                 (int)json_num(hp, "ns_iters"), bf16, 2) == 0;
+                 train_muon_init(&mu, &m, (float)tap_json_num(hp, "momentum"),
+                                 (float)tap_json_num(hp, "weight_decay"),
+                                 (int)tap_json_num(hp, "ns_iters"), bf16, 2) == 0;
         if (!tap_ok(t, ok, "muon %dx%d: set up", rows, cols)) {
             free(p);
             free(prev);
