@@ -179,27 +179,26 @@ static void hx_control_picture(unsigned char c, char pic[4]) {
     pic[3] = 0;
 }
 
-/* Text for an HTML element's content (or a quoted attribute). mark_newlines:
- * a newline also gets a visible return mark (token texts). */
-static void hx_html(hx_out_t *o, const char *text, size_t n, int mark_newlines) {
+/* The escaping loop both outputs share: valid UTF-8 is copied, an invalid
+ * sequence becomes `invalid`, and an ASCII byte becomes what rep returns for
+ * it (NULL: itself). Plain runs are written in one piece. */
+typedef const char *(*hx_rep_fn)(unsigned char c, char buf[8], int flag);
+
+static void hx_escape(hx_out_t *o, const char *text, size_t n, hx_rep_fn rep_of, int flag,
+                      const char *invalid) {
     const unsigned char *p = (const unsigned char *)text;
     size_t i = 0, run = 0; /* p[run..i) is plain and not yet written */
     while (i < n) {
         unsigned char c = p[i];
         size_t len = 1;
         const char *rep = NULL;
-        char pic[4];
+        char buf[8];
         if (c >= 0x80) {
             len = hx_utf8_len(p + i, n - i);
-            if (len == 0) len = hx_invalid_len(p + i, n - i), rep = HX_FFFD;
-        } else if (c == '&') rep = "&amp;";
-        else if (c == '<') rep = "&lt;";
-        else if (c == '>') rep = "&gt;";
-        else if (c == '"') rep = "&quot;";
-        else if (c == '\'') rep = "&#39;";
-        else if (c == '/') rep = "&#47;";
-        else if (c == '\n') rep = mark_newlines ? "<span class=\"nl\">\xE2\x86\xB5</span>\n" : NULL;
-        else if ((c < 0x20 && c != '\t') || c == 0x7F) hx_control_picture(c, pic), rep = pic;
+            if (len == 0) len = hx_invalid_len(p + i, n - i), rep = invalid;
+        } else {
+            rep = rep_of(c, buf, flag);
+        }
         if (rep) {
             hx_bytes(o, p + run, i - run);
             hx_str(o, rep);
@@ -210,39 +209,58 @@ static void hx_html(hx_out_t *o, const char *text, size_t n, int mark_newlines) 
     hx_bytes(o, p + run, n - run);
 }
 
+/* HTML: entities; a newline also gets a visible return mark when flag is
+ * set (token texts); control bytes as their pictures. */
+static const char *hx_html_rep(unsigned char c, char buf[8], int mark_newlines) {
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    case '/': return "&#47;";
+    case '\n': return mark_newlines ? "<span class=\"nl\">\xE2\x86\xB5</span>\n" : NULL;
+    case '\t': return NULL;
+    default:
+        if (c < 0x20 || c == 0x7F) {
+            hx_control_picture(c, buf);
+            return buf;
+        }
+        return NULL;
+    }
+}
+
+/* Text for an HTML element's content (or a quoted attribute). mark_newlines:
+ * a newline also gets a visible return mark (token texts). */
+static void hx_html(hx_out_t *o, const char *text, size_t n, int mark_newlines) {
+    hx_escape(o, text, n, hx_html_rep, mark_newlines, HX_FFFD);
+}
+
 static void hx_html_str(hx_out_t *o, const char *s) { hx_html(o, s, strlen(s), 0); }
 
-/* A JSON string. '<', '>', '&' and '/' are escaped as well, so nothing in it
+/* JSON: '<', '>', '&' and '/' are escaped as well, so nothing in a string
  * can end the <script> block it sits in ("</" never appears). */
-static void hx_json(hx_out_t *o, const char *text, size_t n) {
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0, run = 0;
-    hx_str(o, "\"");
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t len = 1;
-        const char *rep = NULL;
-        char esc[8];
-        if (c >= 0x80) {
-            len = hx_utf8_len(p + i, n - i);
-            if (len == 0) len = hx_invalid_len(p + i, n - i), rep = "\\ufffd";
-        } else if (c == '"') rep = "\\\"";
-        else if (c == '\\') rep = "\\\\";
-        else if (c == '/') rep = "\\/";
-        else if (c == '\n') rep = "\\n";
-        else if (c == '\t') rep = "\\t";
-        else if (c < 0x20 || c == 0x7F || c == '<' || c == '>' || c == '&') {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            rep = esc;
+static const char *hx_json_rep(unsigned char c, char buf[8], int flag) {
+    (void)flag;
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '/': return "\\/";
+    case '\n': return "\\n";
+    case '\t': return "\\t";
+    default:
+        if (c < 0x20 || c == 0x7F || c == '<' || c == '>' || c == '&') {
+            snprintf(buf, 8, "\\u%04x", c);
+            return buf;
         }
-        if (rep) {
-            hx_bytes(o, p + run, i - run);
-            hx_str(o, rep);
-            run = i + len;
-        }
-        i += len;
+        return NULL;
     }
-    hx_bytes(o, p + run, n - run);
+}
+
+/* A JSON string literal. */
+static void hx_json(hx_out_t *o, const char *text, size_t n) {
+    hx_str(o, "\"");
+    hx_escape(o, text, n, hx_json_rep, 0, "\\ufffd");
     hx_str(o, "\"");
 }
 
