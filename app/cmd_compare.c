@@ -15,9 +15,9 @@
 
 #include "cli.h"
 #include "generate.h"
-#include "jsonx.h"
 #include "sampler.h"
 #include "score.h"
+#include "text.h"
 
 #define CMD "compare"
 
@@ -148,22 +148,12 @@ static void cmp_print_text(const tokenizer_t *tok, const int *ids, size_t n, con
     for (size_t i = 1; i < n; i++) {
         size_t len = 0;
         const char *b = tokenizer_token_bytes(tok, ids[i], &len);
-        char shown[64];
-        size_t o = 0;
-        shown[o++] = '\'';
-        for (size_t k = 0; b && k < len && o < 40; k++) {
-            unsigned char c = (unsigned char)b[k];
-            if (c == '\n') shown[o++] = '\\', shown[o++] = 'n';
-            else if (c < 0x20 || c == 0x7f) shown[o++] = '?';
-            else shown[o++] = (char)c;
-        }
-        shown[o++] = '\'';
-        shown[o] = 0;
+        char label[48], shown[52];
+        text_escape(b ? b : "", b ? len : 0, label, sizeof label); /* the tables' token label */
+        snprintf(shown, sizeof shown, "'%s'", label);
         double r = la[i - 1] - lb[i - 1];
-        char *clean = jsonx_escape_line_dup(shown); /* bytes that are not UTF-8 */
-        printf("%6zu  %-18s %9.3g %9.3g %s%+9.3f%s\n", i, clean ? clean : shown, exp(la[i - 1]),
-               exp(lb[i - 1]), cmp_tint(r, color), r, *cmp_tint(r, color) ? "\033[0m" : "");
-        free(clean);
+        printf("%6zu  %-18s %9.3g %9.3g %s%+9.3f%s\n", i, shown, exp(la[i - 1]), exp(lb[i - 1]),
+               cmp_tint(r, color), r, *cmp_tint(r, color) ? "\033[0m" : "");
     }
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attn_cache.h"
 #include "cli.h"
 #include "session.h"
 
@@ -98,10 +99,9 @@ static int host_hidden_states(gsp_host_t *h, int index, float *out, char *err, s
         snprintf(err, errlen, "no token %d in the conversation", index);
         return -1;
     }
-    /* the window the model had when it ran this token (chat.h) */
-    int n_ctx = ph->model->cfg.n_ctx;
-    int ws = chat_token(ph->chat, index)->window_start;
-    if (ws < 0 || ws > index || index - ws >= n_ctx) ws = index - n_ctx + 1 > 0 ? index - n_ctx + 1 : 0;
+    /* the window the model had when it ran this token: the one the
+     * attention pane shows for it too */
+    int ws = attn_window_start(ph->chat, index);
     return attn_probe_hidden(ph->probe, chat_ids(ph->chat) + ws, index - ws, out, err, errlen);
 }
 
