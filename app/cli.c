@@ -259,6 +259,31 @@ int cli_eos_id(const cli_model_t *cm) {
     return id >= 0 && id < cm->cfg.n_vocab ? id : -1;
 }
 
+int cli_same_tokenizer(const char *a, const char *b, char *err, size_t errlen) {
+    static const char *const files[2] = {"vocab.json", "merges.txt"};
+    for (int k = 0; k < 2; k++) {
+        char pa[4200], pb[4200];
+        char *da = NULL, *db = NULL;
+        size_t la = 0, lb = 0;
+        snprintf(pa, sizeof pa, "%s/%s", a, files[k]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[k]);
+        if (fileio_read_regular(pa, 64u << 20, &da, &la, err, errlen) != 0 ||
+            fileio_read_regular(pb, 64u << 20, &db, &lb, err, errlen) != 0) {
+            free(da);
+            return -1;
+        }
+        int same = la == lb && memcmp(da, db, la) == 0;
+        free(da);
+        free(db);
+        if (!same) {
+            snprintf(err, errlen, "the models do not share a tokenizer (%s and %s differ): their "
+                     "token ids cannot be compared", pa, pb);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int cli_read_path(const char *path, char **data, size_t *len, char *err, size_t errlen) {
     if (strcmp(path, "-") == 0) return fileio_read_stream(stdin, "stdin", 0, data, len, err, errlen);
     return fileio_read_file(path, 0, data, len, err, errlen);

@@ -62,6 +62,11 @@ void cli_model_close(cli_model_t *cm);
 tokenizer_kind_t cli_tokenizer_kind(const gpt_config_t *cfg);
 /* End-of-text id: the tokenizer's, else the config's, else -1. */
 int cli_eos_id(const cli_model_t *cm);
+/* 0 when model directories a and b share a tokenizer: the same vocab.json
+ * and merges.txt bytes (else the same id means different text in each, and
+ * their probabilities cannot be compared). -1 with err when they differ
+ * ("the models do not share a tokenizer (...)") or a file cannot be read. */
+int cli_same_tokenizer(const char *a, const char *b, char *err, size_t errlen);
 
 /* Reads a whole file (path "-" = stdin) into a malloc'd buffer with a NUL
  * after the data (fileio_read_file). Returns 0, or -1 with err. */

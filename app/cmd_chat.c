@@ -21,6 +21,8 @@
     "                        $XDG_DATA_HOME/gptscope/sessions.db)\n"                            \
     "      --no-save         do not store this session\n"                                     \
     "      --open ID         continue stored session ID\n"                                    \
+    "      --branch B        with --open (or replay): its branch B instead of the one\n"       \
+    "                        last continued ('gptscope sessions tree ID' lists them)\n"       \
     "      --temp T          temperature, 0 = greedy (default 1)\n"                            \
     "      --top-k K         keep the K most likely tokens, 0 = off (default)\n"               \
     "      --top-p P         smallest set with mass >= P (default 1 = off)\n"                  \
@@ -77,7 +79,8 @@ const char cmd_replay_help[] =
     "probability pane from the stored distributions and the attention heatmap\n"
     "recomputed from the model (the session's own model unless -m is given;\n"
     "when its checksum differs from the stored one the pane says so and shows\n"
-    "nothing). After the replay the prompt continues the session.\n"
+    "nothing). After the replay the prompt continues the session. A session\n"
+    "that forked plays the branch last continued, or --branch B.\n"
     "\n"
     "      --speed X         playback speed (default 1)\n" COMMON_HELP
     "      --no-color        monochrome (also when NO_COLOR is set)\n"
@@ -88,6 +91,7 @@ typedef struct chat_opts {
     const char *model_dir, *db_path, *history_path;
     int no_save, n_threads, quiet, no_color, no_mouse, seed_given, threads_given;
     long long open_id;
+    int branch; /* --branch, -1: the one last continued */
     double speed;
     chat_settings_t set;
     plugin_opts_t plugins;
@@ -98,7 +102,7 @@ enum {
     OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_NO_SAVE, OPT_OPEN, OPT_TEMP, OPT_TOP_K, OPT_TOP_P,
     OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_MAX_TOKENS, OPT_BEAMS, OPT_NO_EOS, OPT_HISTORY,
     OPT_NO_COLOR, OPT_NO_MOUSE, OPT_SPEED, OPT_PRESENCE, OPT_FREQUENCY, OPT_SEPARATOR, OPT_CANDIDATES,
-    OPT_SAMPLER, OPT_PLUGIN, OPT_NO_PLUGINS
+    OPT_SAMPLER, OPT_PLUGIN, OPT_NO_PLUGINS, OPT_BRANCH
 };
 
 /* Fills *o from the command line (cmd names the command in messages;
@@ -109,6 +113,7 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'}, {"db", required_argument, 0, OPT_DB},
         {"no-save", no_argument, 0, OPT_NO_SAVE}, {"open", required_argument, 0, OPT_OPEN},
+        {"branch", required_argument, 0, OPT_BRANCH},
         {"temp", required_argument, 0, OPT_TEMP}, {"temperature", required_argument, 0, OPT_TEMP},
         {"top-k", required_argument, 0, OPT_TOP_K}, {"top-p", required_argument, 0, OPT_TOP_P},
         {"min-p", required_argument, 0, OPT_MIN_P},
@@ -133,6 +138,7 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
     o->set = chat_settings_default();
     o->n_threads = cli_default_threads();
     o->speed = 1.0;
+    o->branch = -1;
     opterr = 0;
     optind = 1;
     int c, bad = 0;
@@ -152,6 +158,7 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
             }
             break;
         }
+        case OPT_BRANCH: bad = cli_parse_int(cmd, "--branch", a, 0, 1000000, &o->branch); break;
         case OPT_TEMP: bad = cli_parse_float(cmd, "--temp", a, 0, 0, 1e6, 0, &o->set.sampling.temperature); break;
         case OPT_TOP_K: bad = cli_parse_int(cmd, "--top-k", a, 0, 1 << 30, &o->set.sampling.top_k); break;
         case OPT_TOP_P: bad = cli_parse_float(cmd, "--top-p", a, 0, 1, 1, 0, &o->set.sampling.top_p); break;
@@ -219,6 +226,10 @@ static int chat_parse(int argc, char **argv, const char *cmd, const char *help, 
         cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
         return CLI_EXIT_USAGE;
     }
+    if (positional == 0 && o->branch >= 0 && o->open_id <= 0) {
+        cli_usage_error(cmd, "--branch picks a branch of the session --open ID names");
+        return CLI_EXIT_USAGE;
+    }
     if (!o->seed_given) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -258,7 +269,8 @@ static int chat_open_common(chat_opts_t *o, app_session_t *s, int capture_attn) 
             cli_error("%s: --open needs the session database (not --no-save)", o->cmd);
             return CLI_EXIT_USAGE;
         }
-        if (app_session_load(s, o->open_id, note, sizeof note, err, sizeof err) != 0) {
+        if (app_session_load_branch(s, o->open_id, o->branch, note, sizeof note, err,
+                                    sizeof err) != 0) {
             cli_error("%s", err);
             return CLI_EXIT_ERROR;
         }
@@ -351,7 +363,7 @@ int cmd_replay(int argc, char **argv) {
     }
     store_t *st = store_open(o.db_path, 1, err, sizeof err);
     store_session_data_t d;
-    if (!st || store_session_load(st, id, &d, err, sizeof err) != 0) {
+    if (!st || store_session_load_branch(st, id, o.branch, &d, err, sizeof err) != 0) {
         cli_error("%s", err);
         store_close(st);
         return CLI_EXIT_ERROR;
@@ -372,7 +384,7 @@ int cmd_replay(int argc, char **argv) {
                          o.threads_given ? o.n_threads : -o.n_threads, 1, &o.plugins) != 0)
         return CLI_EXIT_ERROR;
     rc = CLI_EXIT_OK;
-    if (app_session_load(&s, id, note, sizeof note, err, sizeof err) != 0) {
+    if (app_session_load_branch(&s, id, o.branch, note, sizeof note, err, sizeof err) != 0) {
         cli_error("%s", err);
         rc = CLI_EXIT_ERROR;
     }

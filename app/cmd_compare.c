@@ -58,33 +58,6 @@ static int cmp_row(void *ctx, const float *logits, int n_vocab, int pos, int tar
     return 0;
 }
 
-/* The tokenizer files of a and b are the same bytes; prints the error if not. */
-static int cmp_same_tokenizer(const char *a, const char *b) {
-    static const char *const files[2] = {"vocab.json", "merges.txt"};
-    for (int k = 0; k < 2; k++) {
-        char pa[4200], pb[4200], err[512];
-        char *da = NULL, *db = NULL;
-        size_t la = 0, lb = 0;
-        snprintf(pa, sizeof pa, "%s/%s", a, files[k]);
-        snprintf(pb, sizeof pb, "%s/%s", b, files[k]);
-        if (fileio_read_regular(pa, 64u << 20, &da, &la, err, sizeof err) != 0 ||
-            fileio_read_regular(pb, 64u << 20, &db, &lb, err, sizeof err) != 0) {
-            cli_error("%s", err);
-            free(da);
-            return -1;
-        }
-        int same = la == lb && memcmp(da, db, la) == 0;
-        free(da);
-        free(db);
-        if (!same) {
-            cli_error("%s: the models do not share a tokenizer (%s and %s differ): their token "
-                      "ids cannot be compared", CMD, pa, pb);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Appends n_new tokens sampled by model a after ids[0..*n). */
 static int cmp_sample(cli_model_t *a, const sampler_params_t *sp, int n_new, int n_threads,
                       int **ids, size_t *n) {
@@ -227,7 +200,10 @@ int cmd_compare(int argc, char **argv) {
     size_t n = 0, cap = 0, len = 0;
     double *la = NULL, *lb = NULL;
     if (cli_model_open(&mb, dirs[1], 1) != 0) goto done;
-    if (cmp_same_tokenizer(ma.dir, mb.dir) != 0) goto done;
+    if (cli_same_tokenizer(ma.dir, mb.dir, err, sizeof err) != 0) {
+        cli_error("%s: %s", CMD, err);
+        goto done;
+    }
     if (file && cli_read_path(file, &text, &len, err, sizeof err) != 0) {
         cli_error("%s", err);
         goto done;

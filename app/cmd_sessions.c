@@ -12,14 +12,16 @@
 #include "plugin_export.h"
 #include "plugin_host.h"
 #include "session.h"
+#include "session_branch.h"
 #include "store.h"
 
 #define CMD "sessions"
 
 const char cmd_sessions_help[] =
     "usage: gptscope sessions list [--json]\n"
-    "       gptscope sessions show ID\n"
-    "       gptscope sessions export ID [--format md|json|NAME] [-o FILE]\n"
+    "       gptscope sessions show ID [--branch B]\n"
+    "       gptscope sessions tree ID [--json]\n"
+    "       gptscope sessions export ID [--branch B] [--format md|json|NAME] [-o FILE]\n"
     "       gptscope sessions delete ID\n"
     "       gptscope sessions search TEXT\n"
     "\n"
@@ -29,11 +31,18 @@ const char cmd_sessions_help[] =
     "\n"
     "  list                  sessions, most recently used first: id, last used (UTC),\n"
     "                        model, turns, generated tokens, the first prompt's start\n"
-    "  show ID               the transcript, turn by turn, with stop reasons\n"
+    "  show ID               the transcript, turn by turn, with stop reasons, of the\n"
+    "                        branch last continued (--branch B: that one)\n"
+    "  tree ID               the session's branches (forks made with /fork or the\n"
+    "                        chat screen's f key): where each forked, the token it\n"
+    "                        chose there and the one it replaced, its size and the\n"
+    "                        sum of its generated tokens' log-probabilities\n"
     "  export ID             Markdown (default) or JSON with every token and its\n"
     "                        candidates (--format json), or a plugin's format\n"
     "                        (--format html: one self-contained page with the\n"
-    "                        attention of every token); to stdout or -o FILE\n"
+    "                        attention of every token); to stdout or -o FILE.\n"
+    "                        md and json hold every branch: the one shown in full,\n"
+    "                        the others from where they forked\n"
     "  delete ID             remove a session with its turns and tokens\n"
     "  search TEXT           turns containing TEXT (ASCII case-insensitive), as\n"
     "                        SESSION/TURN role: snippet (TURN numbered as in show)\n"
@@ -41,7 +50,8 @@ const char cmd_sessions_help[] =
     "      --db PATH         the database (default: $GPTSCOPE_DB, else\n"
     "                        $XDG_DATA_HOME/gptscope/sessions.db, else\n"
     "                        ~/.local/share/gptscope/sessions.db)\n"
-    "      --json            list: a JSON array\n"
+    "      --json            list, tree: a JSON array\n"
+    "      --branch B        show, export: branch B instead of the one last continued\n"
     "      --format FORMAT   export format: md (default), json, or one a plugin\n"
     "                        adds ('gptscope plugins list' shows them)\n"
     "  -o, --output FILE     export: write FILE instead of stdout\n"
@@ -51,7 +61,7 @@ const char cmd_sessions_help[] =
     "      --no-plugins      do not load the plugins found in the usual folders\n"
     "  -h, --help            this help\n";
 
-enum { OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_FORMAT, OPT_PLUGIN, OPT_NO_PLUGINS };
+enum { OPT_DB = CLI_OPT_FIRST_COMMAND_OPT, OPT_FORMAT, OPT_PLUGIN, OPT_NO_PLUGINS, OPT_BRANCH };
 
 /* The model a plugin export's attention comes from: -m, else the session's
  * own when it is still there with the checksum it was stored with. NULL
@@ -141,17 +151,65 @@ static void sessions_list_json(const store_session_info_t *v, int n, FILE *out) 
     fputs("]\n", out);
 }
 
+/* `sessions tree ID`: one line per branch (the chat's /branches lines), or
+ * a JSON array. */
+static int sessions_tree(store_t *s, long long id, int json) {
+    char err[1024];
+    int cur = 0, nb = 0;
+    if (store_session_exists(s, id, err, sizeof err) != 1) {
+        if (!err[0] || store_session_exists(s, id, err, sizeof err) == 0)
+            snprintf(err, sizeof err, "%s: no session %lld", store_path(s), id);
+        cli_error("%s", err);
+        return CLI_EXIT_ERROR;
+    }
+    ui_branch_t *v = NULL;
+    int n = 0;
+    if (store_branch_info(s, id, &cur, &nb, err, sizeof err) != 0 ||
+        app_branches_load(s, id, cur, &v, &n, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        return CLI_EXIT_ERROR;
+    }
+    if (json) {
+        fputc('[', stdout);
+        for (int i = 0; i < n; i++) {
+            printf("%s{\"branch\":%d,\"parent\":", i ? "," : "", v[i].id);
+            if (v[i].parent >= 0) printf("%d", v[i].parent);
+            else fputs("null", stdout);
+            printf(",\"depth\":%d,\"current\":%s,\"fork_index\":%d,\"fork_turn\":%d,"
+                   "\"rank\":%d,\"token\":",
+                   v[i].depth, v[i].current ? "true" : "false", v[i].fork_index, v[i].fork_turn,
+                   v[i].fork_rank);
+            cli_json_string(stdout, v[i].first, strlen(v[i].first));
+            fputs(",\"instead_of\":", stdout);
+            cli_json_string(stdout, v[i].other, strlen(v[i].other));
+            printf(",\"n_turns\":%d,\"n_tokens\":%d,\"n_generated\":%d,\"sum_logprob\":",
+                   v[i].n_turns, v[i].n_tokens, v[i].n_sampled);
+            cli_json_number(stdout, v[i].sum_logprob);
+            fputc('}', stdout);
+        }
+        fputs("]\n", stdout);
+    } else {
+        printf("session %lld: %d branch%s (* = the one chat/repl --open continues)\n", id, n,
+               n == 1 ? "" : "es");
+        char line[512];
+        for (int i = 0; i < n; i++) printf("%s\n", branch_list_line(&v[i], line, sizeof line));
+    }
+    free(v);
+    return CLI_EXIT_OK;
+}
+
 int cmd_sessions(int argc, char **argv) {
     static const struct option longopts[] = {
         {"db", required_argument, 0, OPT_DB},      {"json", no_argument, 0, CLI_OPT_JSON},
         {"format", required_argument, 0, OPT_FORMAT}, {"output", required_argument, 0, 'o'},
         {"model", required_argument, 0, 'm'},      {"plugin", required_argument, 0, OPT_PLUGIN},
         {"no-plugins", no_argument, 0, OPT_NO_PLUGINS},
+        {"branch", required_argument, 0, OPT_BRANCH},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     const char *db = NULL, *format = "md", *output = NULL, *model_dir = NULL;
     plugin_opts_t po;
     memset(&po, 0, sizeof po);
-    int json = 0;
+    int json = 0, branch = -1;
     opterr = 0;
     optind = 1;
     int c;
@@ -165,20 +223,32 @@ int cmd_sessions(int argc, char **argv) {
             if (plugin_opts_add(&po, CMD, optarg) != 0) return CLI_EXIT_USAGE;
             break;
         case OPT_NO_PLUGINS: po.no_discovery = 1; break;
+        case OPT_BRANCH: {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || errno || v < 0 || v > 1000000) {
+                cli_usage_error(CMD, "--branch: '%s' is not a branch number (0, 1, ...)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            branch = (int)v;
+            break;
+        }
         case 'o': output = optarg; break;
         case 'h': fputs(cmd_sessions_help, stdout); return CLI_EXIT_OK;
         default: cli_bad_option(CMD, c, optopt, argv, optind); return CLI_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
-        cli_usage_error(CMD, "which action? list, show ID, export ID, delete ID or search TEXT");
+        cli_usage_error(CMD, "which action? list, show ID, tree ID, export ID, delete ID or search TEXT");
         return CLI_EXIT_USAGE;
     }
     const char *action = argv[optind++];
     int want_arg = strcmp(action, "list") != 0;
     if (strcmp(action, "list") && strcmp(action, "show") && strcmp(action, "export") &&
-        strcmp(action, "delete") && strcmp(action, "search")) {
-        cli_usage_error(CMD, "unknown action '%s' (list, show, export, delete, search)", action);
+        strcmp(action, "delete") && strcmp(action, "search") && strcmp(action, "tree")) {
+        cli_usage_error(CMD, "unknown action '%s' (list, show, tree, export, delete, search)",
+                        action);
         return CLI_EXIT_USAGE;
     }
     if (want_arg && optind >= argc) {
@@ -236,6 +306,8 @@ int cmd_sessions(int argc, char **argv) {
             if (n == 0) fprintf(stderr, "no turn contains '%s'\n", argv[optind]);
             store_hits_free(h, n);
         }
+    } else if (strcmp(action, "tree") == 0) {
+        rc = sessions_tree(s, id, json);
     } else if (writes) {
         if (store_session_delete(s, id, err, sizeof err) != 0) {
             cli_error("%s", err);
@@ -246,7 +318,9 @@ int cmd_sessions(int argc, char **argv) {
     } else {
         store_session_data_t d;
         int builtin = strcmp(format, "md") == 0 || strcmp(format, "json") == 0;
-        if (store_session_load(s, id, &d, err, sizeof err) != 0) {
+        int whole = strcmp(action, "export") == 0 && builtin; /* every branch */
+        if ((whole ? store_session_load_all(s, id, branch, &d, err, sizeof err)
+                   : store_session_load_branch(s, id, branch, &d, err, sizeof err)) != 0) {
             cli_error("%s", err);
             rc = CLI_EXIT_ERROR;
         } else if (strcmp(action, "export") == 0 && !builtin) {

@@ -71,6 +71,9 @@ void export_show(const store_session_data_t *d, FILE *out) {
     fprintf(out, "settings ");
     export_settings(out, i->settings_json, "{}");
     fputc('\n', out);
+    if (d->n_branches > 1)
+        fprintf(out, "branch %d of %d (sessions tree %lld lists them; show --branch B)\n", d->branch,
+                d->n_branches, (long long)i->id);
     for (int k = 0; k < d->n_turns; k++) {
         const store_turn_data_t *t = &d->turns[k];
         if (strcmp(t->role, "user") == 0)
@@ -88,6 +91,22 @@ void export_show(const store_session_data_t *d, FILE *out) {
     }
 }
 
+/* Turns as Markdown sections at heading level h ("##"). */
+static void export_md_turns(FILE *out, const store_turn_data_t *turns, int n, const char *h) {
+    for (int k = 0; k < n; k++) {
+        const store_turn_data_t *t = &turns[k];
+        int user = strcmp(t->role, "user") == 0;
+        if (user) fprintf(out, "\n%s Prompt\n\n", h);
+        else
+            fprintf(out, "\n%s Reply (%d tokens, stopped: %s)\n\n", h, t->n_tokens,
+                    t->stop ? t->stop : "unfinished");
+        /* a fenced block keeps the text exactly as it was (no Markdown parsing) */
+        fputs("```text\n", out);
+        export_text(out, t->text, t->text_len);
+        fputs("\n```\n", out);
+    }
+}
+
 void export_markdown(const store_session_data_t *d, FILE *out) {
     const store_session_info_t *i = &d->info;
     fprintf(out, "# gptscope session %lld\n\n", (long long)i->id);
@@ -96,17 +115,23 @@ void export_markdown(const store_session_data_t *d, FILE *out) {
     export_settings(out, i->settings_json, "{}");
     fprintf(out, "`\n");
     fprintf(out, "- turns: %d, generated tokens: %d\n", d->n_turns, export_n_generated(d));
-    for (int k = 0; k < d->n_turns; k++) {
-        const store_turn_data_t *t = &d->turns[k];
-        int user = strcmp(t->role, "user") == 0;
-        if (user) fprintf(out, "\n## Prompt\n\n");
-        else
-            fprintf(out, "\n## Reply (%d tokens, stopped: %s)\n\n", t->n_tokens,
-                    t->stop ? t->stop : "unfinished");
-        /* a fenced block keeps the text exactly as it was (no Markdown parsing) */
-        fputs("```text\n", out);
-        export_text(out, t->text, t->text_len);
-        fputs("\n```\n", out);
+    if (d->n_branches > 1) fprintf(out, "- branch %d of %d\n", d->branch, d->n_branches);
+    export_md_turns(out, d->turns, d->n_turns, "##");
+    /* the other branches: where each forked, then its own turns */
+    for (int b = 0; b < d->n_all; b++) {
+        const store_branch_data_t *bd = &d->all[b];
+        if (bd->info.branch == d->branch) continue;
+        if (bd->info.parent < 0) {
+            fprintf(out, "\n## Branch %d (the first line)\n", bd->info.branch);
+        } else {
+            fprintf(out, "\n## Branch %d: forked from branch %d at token %d (turn %d), `",
+                    bd->info.branch, bd->info.parent, bd->info.fork_index, bd->info.fork_pos);
+            export_text(out, bd->info.token_text, (size_t)bd->info.token_len);
+            fputs("` instead of `", out);
+            export_text(out, bd->info.other_text, (size_t)bd->info.other_len);
+            fprintf(out, "` (rank %d)\n", bd->info.rank + 1);
+        }
+        export_md_turns(out, bd->turns, bd->n_turns, "###");
     }
 }
 
@@ -125,18 +150,11 @@ static void export_json_str_or_null(FILE *out, const char *s) {
     else fputs("null", out);
 }
 
-void export_json(const store_session_data_t *d, FILE *out) {
-    const store_session_info_t *i = &d->info;
-    fprintf(out, "{\"id\":%lld,\"created\":\"%s\",\"updated\":\"%s\",\"model_path\":",
-            (long long)i->id, i->created, i->updated);
-    export_json_str_or_null(out, i->model_path);
-    fputs(",\"model_checksum\":", out);
-    export_json_str_or_null(out, i->model_checksum);
-    fprintf(out, ",\"settings\":");
-    export_settings(out, i->settings_json, "{}");
-    fprintf(out, ",\"turns\":[");
-    for (int k = 0; k < d->n_turns; k++) {
-        const store_turn_data_t *t = &d->turns[k];
+/* Turns as a JSON array. */
+static void export_json_turns(FILE *out, const store_turn_data_t *turns, int n) {
+    fputc('[', out);
+    for (int k = 0; k < n; k++) {
+        const store_turn_data_t *t = &turns[k];
         fprintf(out, "%s{\"idx\":%d,\"role\":\"%s\",\"created\":\"%s\",\"stop\":", k ? "," : "",
                 t->idx, t->role, t->created);
         export_json_str_or_null(out, t->stop);
@@ -202,5 +220,48 @@ void export_json(const store_session_data_t *d, FILE *out) {
         }
         fputc('}', out);
     }
-    fputs("]}\n", out);
+    fputc(']', out);
+}
+
+void export_json(const store_session_data_t *d, FILE *out) {
+    const store_session_info_t *i = &d->info;
+    fprintf(out, "{\"id\":%lld,\"created\":\"%s\",\"updated\":\"%s\",\"model_path\":",
+            (long long)i->id, i->created, i->updated);
+    export_json_str_or_null(out, i->model_path);
+    fputs(",\"model_checksum\":", out);
+    export_json_str_or_null(out, i->model_checksum);
+    fprintf(out, ",\"settings\":");
+    export_settings(out, i->settings_json, "{}");
+    fprintf(out, ",\"turns\":");
+    export_json_turns(out, d->turns, d->n_turns);
+    fprintf(out, ",\"branch\":%d,\"n_branches\":%d", d->branch, d->n_branches);
+    /* every branch with its own turns (the ones it does not share with
+       its parent): the whole tree, which the fields say how to rebuild */
+    if (d->all) {
+        fputs(",\"branches\":[", out);
+        for (int b = 0; b < d->n_all; b++) {
+            const store_branch_t *bi = &d->all[b].info;
+            fprintf(out, "%s{\"branch\":%d,\"parent\":", b ? "," : "", bi->branch);
+            if (bi->parent >= 0) fprintf(out, "%d", bi->parent);
+            else fputs("null", out);
+            if (bi->parent >= 0) {
+                fprintf(out, ",\"fork_turn\":%d,\"fork_at\":%d,\"fork_index\":%d,"
+                             "\"token\":{\"id\":%d,\"text\":",
+                        bi->fork_pos, bi->fork_at, bi->fork_index, bi->token_id);
+                export_json_bytes(out, bi->token_text, (size_t)bi->token_len);
+                fprintf(out, ",\"rank\":%d},\"instead_of\":{\"id\":%d,\"text\":", bi->rank,
+                        bi->other_id);
+                export_json_bytes(out, bi->other_text, (size_t)bi->other_len);
+                fputc('}', out);
+            }
+            fprintf(out, ",\"n_turns\":%d,\"n_tokens\":%d,\"n_generated\":%d,\"sum_logprob\":",
+                    bi->n_turns, bi->n_tokens, bi->n_sampled);
+            cli_json_number(out, bi->sum_logprob);
+            fputs(",\"own_turns\":", out);
+            export_json_turns(out, d->all[b].turns, d->all[b].n_turns);
+            fputc('}', out);
+        }
+        fputc(']', out);
+    }
+    fputs("}\n", out);
 }

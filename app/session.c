@@ -1,5 +1,7 @@
 /* session.c - model + chat + store for the interactive commands (session.h). */
 #include "session.h"
+#include "session_branch.h"
+#include "session_compare.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -155,6 +157,7 @@ static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *er
 static int sess_resave(app_session_t *s, const chat_t *c, int upto, char *err, size_t errlen) {
     int64_t old = s->session_id;
     s->session_id = 0;
+    s->branch = 0;
     if (sess_ensure(s, err, errlen) != 0) return -1;
     for (int k = 0; k < upto; k++) {
         if (sess_store_turn(s, c, k, err, errlen) != 0) return -1;
@@ -269,6 +272,41 @@ static int rec_token(void *user, const chat_t *c, int index, char *err, size_t e
     return 0;
 }
 
+/* A fork replaced reply `turn`: the store keeps the old one and starts a
+ * branch whose first turn shares its first n_shared tokens; the token that
+ * differs follows through rec_token. */
+static int rec_fork(void *user, const chat_t *c, int turn, int n_shared, char *err,
+                    size_t errlen) {
+    app_session_t *s = user;
+    if (!sess_storing(s)) return 0;
+    if (turn >= s->cap_turn_ids || s->turn_ids[turn] <= 0) {
+        snprintf(err, errlen, "the reply forked from is not stored");
+        return sess_store_failed(s, err, errlen);
+    }
+    const chat_turn_t *t = chat_turn(c, turn);
+    char *settings = chat_settings_json(&t->settings);
+    int branch = 0;
+    int64_t id = store_fork(s->store, s->turn_ids[turn], n_shared, settings, &branch, err, errlen);
+    free(settings);
+    if (id <= 0) return sess_store_failed(s, err, errlen);
+    s->turn_ids[turn] = id;
+    s->branch = branch;
+    if (t->n_hyps > 0) {
+        store_hyp_t *h = calloc((size_t)t->n_hyps, sizeof *h);
+        if (!h) {
+            snprintf(err, errlen, "out of memory");
+            return sess_store_failed(s, err, errlen);
+        }
+        for (int k = 0; k < t->n_hyps; k++)
+            h[k] = (store_hyp_t){t->hyps[k].n, t->hyps[k].ids, t->hyps[k].score,
+                                 t->hyps[k].sum_logprob};
+        int rc = store_turn_hyps(s->store, id, h, t->n_hyps, err, errlen);
+        free(h);
+        if (rc != 0) return sess_store_failed(s, err, errlen);
+    }
+    return 0;
+}
+
 static int rec_turn_end(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
     app_session_t *s = user;
     if (!s->store) return 0;
@@ -286,7 +324,7 @@ static int rec_turn_end(void *user, const chat_t *c, int turn, char *err, size_t
 /* The recorder stores the session and feeds the plugins' observers; the
  * plugins' sampler hooks go on the chat's sampler. */
 static void sess_attach(app_session_t *s) {
-    chat_recorder_t r = {s, rec_turn_begin, rec_token, rec_turn_end};
+    chat_recorder_t r = {s, rec_turn_begin, rec_token, rec_turn_end, rec_fork};
     if (s->store || plugin_host_capture(&s->plugins)) chat_set_recorder(s->chat, &r);
     plugin_host_bind(&s->plugins, s->chat, s->cm.model, s->cm.tok,
                      s->n_threads < 0 ? -s->n_threads : s->n_threads);
@@ -352,6 +390,7 @@ static int host_new_session(void *user, char *msg, size_t msglen) {
     app_session_t *s = user;
     chat_clear(s->chat);
     s->session_id = 0;
+    s->branch = 0;
     s->store_failed = 0; /* a new session is stored again, where the store can */
     snprintf(msg, msglen, "%s", s->store ? "new session (stored from its first prompt)"
                                          : "cleared (sessions are not being saved)");
@@ -617,7 +656,11 @@ int app_session_open(app_session_t *s, const char *model_dir, const chat_setting
                           host_n_panes,
                           host_pane_name,
                           host_pane_draw,
-                          host_screen};
+                          host_screen,
+                          app_session_fork,
+                          app_session_branches,
+                          app_session_switch_branch,
+                          app_session_compare};
     sess_classifier_open(s);
     return 0;
 }
@@ -658,11 +701,17 @@ static void sess_report(const store_token_t *t, sampler_report_t *r) {
 
 int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, char *err,
                      size_t errlen) {
+    return app_session_load_branch(s, id, -1, note, notelen, err, errlen);
+}
+
+int app_session_load_branch(app_session_t *s, int64_t id, int branch, char *note, size_t notelen,
+                            char *err, size_t errlen) {
     note[0] = '\0';
     store_session_data_t d;
-    if (store_session_load(s->store, id, &d, err, errlen) != 0) return -1;
+    if (store_session_load_branch(s->store, id, branch, &d, err, errlen) != 0) return -1;
     chat_clear(s->chat);
     s->session_id = 0;
+    s->branch = d.branch;
     int rc = sess_turn_id_slot(s, d.n_turns, err, errlen);
     for (int i = 0; rc == 0 && i < d.n_turns; i++) {
         const store_turn_data_t *t = &d.turns[i];
@@ -729,6 +778,11 @@ int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, c
         sess_sync_sampler(s, s->notice, sizeof s->notice);
         rc = chat_sync(s->chat, err, errlen);
     }
+    /* new turns continue the branch on screen */
+    int cur = 0, nb = 0;
+    if (rc == 0 && store_branch_info(s->store, id, &cur, &nb, err, errlen) != 0) rc = -1;
+    if (rc == 0 && cur != d.branch && store_session_set_branch(s->store, id, d.branch, err, errlen))
+        rc = -1;
     store_session_data_free(&d);
     if (rc != 0) {
         chat_clear(s->chat);

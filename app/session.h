@@ -26,6 +26,7 @@ typedef struct app_session {
     chat_t *chat;
     store_t *store;           /* NULL: nothing is stored (--no-save) */
     int64_t session_id;       /* 0 until the first turn is stored */
+    int branch;               /* the stored branch on screen (store.h: sessions are trees) */
     int store_failed;         /* a write failed (a full disk): the rest of this session is not
                                  stored, so the store never holds a conversation with holes */
     int64_t *turn_ids;        /* store turn id of each chat turn */
@@ -57,6 +58,10 @@ void app_session_close(app_session_t *s);
  * Returns 0 or -1 with err. */
 int app_session_load(app_session_t *s, int64_t id, char *note, size_t notelen, char *err,
                      size_t errlen);
+/* The same on branch (-1: the one last continued), which becomes the one
+ * new turns continue. */
+int app_session_load_branch(app_session_t *s, int64_t id, int branch, char *note, size_t notelen,
+                            char *err, size_t errlen);
 
 /* A checksum of a model directory: 64-bit FNV-1a over config.json, the size
  * of model.safetensors, its header and 4 KiB samples every 4 MiB (enough to

@@ -7,6 +7,7 @@
  * they can be queried. Schema changes are migrations: migration i takes the
  * database from user_version i to i + 1. */
 #include "store.h"
+#include "store_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,19 +58,33 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     "  turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,"
     "  rank INTEGER NOT NULL, score REAL, sum_logprob REAL, ids TEXT NOT NULL,"
     "  PRIMARY KEY (turn_id, rank)) WITHOUT ROWID;",
+    /* 3 -> 4: sessions become trees (store.h): every turn its parent and
+     * branch; a line of turns so far, so each turn's parent is the one
+     * before it and its position is its idx */
+    "ALTER TABLE sessions ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE turns ADD COLUMN parent_id INTEGER;"
+    "ALTER TABLE turns ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE turns ADD COLUMN pos INTEGER;"
+    "ALTER TABLE turns ADD COLUMN fork_of INTEGER;"
+    "ALTER TABLE turns ADD COLUMN fork_at INTEGER;"
+    "UPDATE turns SET pos = idx, parent_id = (SELECT p.id FROM turns p"
+    "  WHERE p.session_id = turns.session_id AND p.idx = turns.idx - 1);"
+    "CREATE INDEX turns_branch ON turns (session_id, branch, idx);"
+    "CREATE INDEX turns_parent ON turns (parent_id);",
 };
 
-enum {
-    ST_SESSION_NEW, ST_SESSION_SETTINGS, ST_TURN_BEGIN, ST_TOKEN_ADD, ST_CAND_ADD, ST_TURN_TEXT,
-    ST_TURN_END, ST_TITLE, ST_TOUCH, ST_TOKEN_WINDOW, ST_HYP_ADD, ST_COUNT
-};
 
 static const char *const store_sql[ST_COUNT] = {
     "INSERT INTO sessions (created, updated, model_path, model_checksum, settings) "
     "VALUES (?1, ?1, ?2, ?3, ?4)",
     "UPDATE sessions SET settings = ?2, updated = ?3 WHERE id = ?1",
-    "INSERT INTO turns (session_id, idx, role, text, created, settings) VALUES "
-    "(?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?1), ?2, ?3, ?4, ?5)",
+    /* at the end of the session's current branch: after its newest turn */
+    "WITH cur(b) AS (SELECT branch FROM sessions WHERE id = ?1),"
+    " leaf(id, pos) AS (SELECT t.id, t.pos FROM turns t, cur WHERE t.session_id = ?1"
+    "  AND t.branch = cur.b ORDER BY t.idx DESC LIMIT 1) "
+    "INSERT INTO turns (session_id, idx, role, text, created, settings, branch, parent_id, pos) "
+    "SELECT ?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?1), ?2, ?3, ?4,"
+    " ?5, cur.b, (SELECT id FROM leaf), COALESCE((SELECT pos FROM leaf) + 1, 0) FROM cur",
     "INSERT INTO tokens (turn_id, idx, token_id, text, t_ms, has_sample, chosen_prob,"
     " chosen_raw_logprob, entropy_raw, entropy_final, n_kept, chosen_rank, settings,"
     " window_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -87,23 +102,16 @@ static const char *const store_sql[ST_COUNT] = {
     "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
-struct store {
-    sqlite3 *db;
-    char path[4096];
-    int readonly;
-    int version; /* schema version of the file (older only when opened read-only) */
-    sqlite3_stmt *st[ST_COUNT]; /* prepared once: a token insert runs per generated token */
-};
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static int store_fail(const store_t *s, char *err, size_t errlen, const char *what) {
+int store_fail(const store_t *s, char *err, size_t errlen, const char *what) {
     snprintf(err, errlen, "%s: %s%s%s", s->path, what ? what : "", what ? ": " : "",
              s->db ? sqlite3_errmsg(s->db) : "cannot open");
     return -1;
 }
 
-static void store_now(char out[32]) {
+void store_now(char out[32]) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
@@ -112,7 +120,7 @@ static void store_now(char out[32]) {
     snprintf(out + n, 32 - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
-static int store_exec(store_t *s, const char *sql, char *err, size_t errlen) {
+int store_exec(store_t *s, const char *sql, char *err, size_t errlen) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
@@ -345,21 +353,21 @@ const char *store_path(const store_t *s) { return s->path; }
 
 /* ---- writing --------------------------------------------------------------- */
 
-static sqlite3_stmt *store_stmt(store_t *s, int which) {
+sqlite3_stmt *store_stmt(store_t *s, int which) {
     sqlite3_stmt *q = s->st[which];
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     return q;
 }
 
-static int store_done(store_t *s, sqlite3_stmt *q, char *err, size_t errlen, const char *what) {
+int store_done(store_t *s, sqlite3_stmt *q, char *err, size_t errlen, const char *what) {
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc != SQLITE_DONE) return store_fail(s, err, errlen, what);
     return 0;
 }
 
-static int store_writable(store_t *s, char *err, size_t errlen) {
+int store_writable(store_t *s, char *err, size_t errlen) {
     if (!s->readonly) return 0;
     snprintf(err, errlen, "%s: opened read-only", s->path);
     return -1;
@@ -412,6 +420,10 @@ int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const ch
     sqlite3_bind_text(q, 4, now, -1, SQLITE_TRANSIENT);
     if (settings_json) sqlite3_bind_text(q, 5, settings_json, -1, SQLITE_TRANSIENT);
     int rc = store_done(s, q, err, errlen, "storing a turn");
+    if (rc == 0 && sqlite3_changes(s->db) != 1) {
+        snprintf(err, errlen, "%s: no session %lld", s->path, (long long)session);
+        rc = -1;
+    }
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if (rc == 0) {
         q = store_stmt(s, ST_TOUCH);
@@ -584,423 +596,3 @@ int store_turn_end(store_t *s, int64_t turn, const char *stop, double elapsed_ms
     return rc;
 }
 
-/* ---- reading --------------------------------------------------------------- */
-
-/* A NUL-terminated copy of a column; *len (when not NULL) gets its bytes,
- * which may include NULs. */
-static char *store_col_dup_len(sqlite3_stmt *q, int col, size_t *len) {
-    if (sqlite3_column_type(q, col) == SQLITE_NULL) return NULL;
-    const void *b = sqlite3_column_blob(q, col);
-    int n = sqlite3_column_bytes(q, col);
-    char *out = malloc((size_t)n + 1);
-    if (!out) return NULL;
-    if (n > 0) memcpy(out, b, (size_t)n);
-    out[n] = '\0';
-    if (len) *len = (size_t)n;
-    return out;
-}
-
-static char *store_col_dup(sqlite3_stmt *q, int col) { return store_col_dup_len(q, col, NULL); }
-
-static void store_col_copy(sqlite3_stmt *q, int col, char *out, size_t cap) {
-    const unsigned char *t = sqlite3_column_text(q, col);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
-#define STORE_INFO_SQL                                                                       \
-    "SELECT s.id, s.created, s.updated, s.model_path, s.model_checksum, s.settings, s.title," \
-    " (SELECT count(*) FROM turns t WHERE t.session_id = s.id),"                              \
-    " (SELECT count(*) FROM tokens k JOIN turns t ON k.turn_id = t.id"                        \
-    "   WHERE t.session_id = s.id AND t.role = 'model') FROM sessions s "
-
-static void store_read_info(sqlite3_stmt *q, store_session_info_t *i) {
-    memset(i, 0, sizeof *i);
-    i->id = sqlite3_column_int64(q, 0);
-    store_col_copy(q, 1, i->created, sizeof i->created);
-    store_col_copy(q, 2, i->updated, sizeof i->updated);
-    i->model_path = store_col_dup(q, 3);
-    i->model_checksum = store_col_dup(q, 4);
-    i->settings_json = store_col_dup(q, 5);
-    i->title = store_col_dup(q, 6);
-    i->n_turns = sqlite3_column_int(q, 7);
-    i->n_tokens = sqlite3_column_int(q, 8);
-}
-
-static void store_info_free(store_session_info_t *i) {
-    free(i->model_path);
-    free(i->model_checksum);
-    free(i->settings_json);
-    free(i->title);
-}
-
-void store_session_infos_free(store_session_info_t *v, int n) {
-    for (int i = 0; v && i < n; i++) store_info_free(&v[i]);
-    free(v);
-}
-
-int store_session_list(store_t *s, store_session_info_t **out, int *n, char *err, size_t errlen) {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db, STORE_INFO_SQL "ORDER BY s.updated DESC, s.id DESC", -1, &q,
-                           NULL) != SQLITE_OK)
-        return store_fail(s, err, errlen, "listing sessions");
-    int cap = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 32;
-            store_session_info_t *v = realloc(*out, (size_t)cap * sizeof *v);
-            if (!v) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            *out = v;
-        }
-        store_read_info(q, &(*out)[(*n)++]);
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        store_session_infos_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return store_fail(s, err, errlen, "listing sessions");
-    }
-    return 0;
-}
-
-static void store_token_free(store_token_t *t) {
-    free((char *)t->text);
-    free((char *)t->settings_json);
-    free((store_cand_t *)t->cand);
-}
-
-void store_session_data_free(store_session_data_t *d) {
-    if (!d) return;
-    store_info_free(&d->info);
-    for (int i = 0; i < d->n_turns; i++) {
-        store_turn_data_t *t = &d->turns[i];
-        for (int k = 0; k < t->n_tokens; k++) store_token_free(&t->tokens[k]);
-        free(t->tokens);
-        for (int k = 0; k < t->n_hyps; k++) free(t->hyps[k].ids);
-        free(t->hyps);
-        free(t->text);
-        free(t->settings_json);
-        free(t->stop);
-    }
-    free(d->turns);
-    memset(d, 0, sizeof *d);
-}
-
-/* Tokens of one turn with their candidates. */
-#define STORE_TOKENS_SQL(window_col)                                                          \
-    "SELECT id, idx, token_id, text, t_ms, has_sample, chosen_prob, chosen_raw_logprob, "       \
-    "entropy_raw, entropy_final, n_kept, chosen_rank, settings, " window_col                    \
-    " FROM tokens WHERE turn_id = ?1 ORDER BY idx"
-
-/* The hypotheses of turn t (qh: rank order). A stored ids text that is not
- * a list of integers is an error, not a shorter reply. 0, or -1 with err. */
-static int store_load_hyps(store_t *s, store_turn_data_t *t, sqlite3_stmt *qh, char *err,
-                           size_t errlen) {
-    sqlite3_reset(qh);
-    sqlite3_bind_int64(qh, 1, t->id);
-    int rc;
-    while ((rc = sqlite3_step(qh)) == SQLITE_ROW) {
-        store_hyp_t *v = realloc(t->hyps, ((size_t)t->n_hyps + 1) * sizeof *v);
-        if (!v) goto nomem;
-        t->hyps = v;
-        store_hyp_t *h = &t->hyps[t->n_hyps++];
-        memset(h, 0, sizeof *h);
-        h->score = sqlite3_column_double(qh, 0);
-        h->sum_logprob = sqlite3_column_double(qh, 1);
-        const char *text = (const char *)sqlite3_column_text(qh, 2);
-        size_t len = text ? strlen(text) : 0;
-        h->ids = malloc((len / 2 + 1) * sizeof *h->ids); /* at most one id per 2 bytes */
-        if (!h->ids) goto nomem;
-        const char *p = text ? text : "";
-        while (*p) {
-            char *end;
-            errno = 0;
-            long id = strtol(p, &end, 10);
-            if (end == p || errno || id < 0 || id > 0x7fffffff || (*end && *end != ' ')) {
-                snprintf(err, errlen, "%s: turn %lld: beam hypothesis %d: bad ids text", s->path,
-                         (long long)t->id, t->n_hyps);
-                return -1;
-            }
-            h->ids[h->n++] = (int)id;
-            p = *end ? end + 1 : end;
-        }
-    }
-    if (rc == SQLITE_DONE) return 0;
-    store_fail(s, err, errlen, "reading beam hypotheses");
-    return -1;
-nomem:
-    snprintf(err, errlen, "%s: out of memory reading beam hypotheses", s->path);
-    return -1;
-}
-
-static int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt, sqlite3_stmt *qc) {
-    sqlite3_reset(qt);
-    sqlite3_bind_int64(qt, 1, t->id);
-    int cap = 0, rc;
-    while ((rc = sqlite3_step(qt)) == SQLITE_ROW) {
-        if (t->n_tokens == cap) {
-            cap = cap ? 2 * cap : 64;
-            store_token_t *v = realloc(t->tokens, (size_t)cap * sizeof *v);
-            if (!v) return -1;
-            t->tokens = v;
-        }
-        store_token_t *k = &t->tokens[t->n_tokens++];
-        memset(k, 0, sizeof *k);
-        int64_t row = sqlite3_column_int64(qt, 0);
-        k->idx = sqlite3_column_int(qt, 1);
-        k->id = sqlite3_column_int(qt, 2);
-        k->text = store_col_dup_len(qt, 3, &k->text_len);
-        k->t_ms = sqlite3_column_double(qt, 4);
-        k->has_sample = sqlite3_column_int(qt, 5);
-        k->chosen_prob = (float)sqlite3_column_double(qt, 6);
-        k->chosen_raw_logprob = (float)sqlite3_column_double(qt, 7);
-        k->entropy_raw = (float)sqlite3_column_double(qt, 8);
-        k->entropy_final = (float)sqlite3_column_double(qt, 9);
-        k->n_kept = sqlite3_column_int(qt, 10);
-        k->chosen_rank = sqlite3_column_int(qt, 11);
-        k->settings_json = store_col_dup(qt, 12);
-        k->window_start =
-            sqlite3_column_type(qt, 13) == SQLITE_NULL ? -1 : sqlite3_column_int(qt, 13);
-        if (!k->text) return -1;
-        if (!k->has_sample) continue;
-        sqlite3_reset(qc);
-        sqlite3_bind_int64(qc, 1, row);
-        store_cand_t *cand = NULL;
-        int nc = 0, ccap = 0;
-        while (sqlite3_step(qc) == SQLITE_ROW) {
-            if (nc == ccap) {
-                ccap = ccap ? 2 * ccap : 16;
-                store_cand_t *v = realloc(cand, (size_t)ccap * sizeof *v);
-                if (!v) {
-                    free(cand);
-                    return -1;
-                }
-                cand = v;
-            }
-            store_cand_t *c = &cand[nc++];
-            memset(c, 0, sizeof *c);
-            c->id = sqlite3_column_int(qc, 0);
-            int n = sqlite3_column_bytes(qc, 1);
-            if (n > (int)sizeof c->text - 1) n = (int)sizeof c->text - 1;
-            if (n > 0) memcpy(c->text, sqlite3_column_blob(qc, 1), (size_t)n);
-            c->text_len = n;
-            c->logit = (float)sqlite3_column_double(qc, 2);
-            c->raw_prob = (float)sqlite3_column_double(qc, 3);
-            c->prob = (float)sqlite3_column_double(qc, 4);
-            c->kept = sqlite3_column_int(qc, 5);
-        }
-        k->cand = cand;
-        k->n_cand = nc;
-    }
-    (void)s;
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *err,
-                       size_t errlen) {
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *qi = NULL, *qturn = NULL, *qt = NULL, *qc = NULL, *qh = NULL;
-    int rc = -1;
-    /* one read transaction: a writer adding tokens meanwhile is not seen half-way */
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return store_fail(s, err, errlen, "reading a session");
-    if (sqlite3_prepare_v2(s->db, STORE_INFO_SQL "WHERE s.id = ?1", -1, &qi, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           "SELECT id, idx, role, created, text, settings, stop, elapsed_ms "
-                           "FROM turns WHERE session_id = ?1 ORDER BY idx",
-                           -1, &qturn, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           s->version >= 2 ? STORE_TOKENS_SQL("window_start")
-                                           : STORE_TOKENS_SQL("NULL"), /* before schema 2 */
-                           -1, &qt, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           "SELECT token_id, text, logit, raw_prob, prob, kept FROM candidates "
-                           "WHERE token_row = ?1 ORDER BY rank",
-                           -1, &qc, NULL) != SQLITE_OK ||
-        (s->version >= 3 && /* before schema 3 there were none */
-         sqlite3_prepare_v2(s->db,
-                            "SELECT score, sum_logprob, ids FROM beam_hyps WHERE turn_id = ?1 "
-                            "ORDER BY rank",
-                            -1, &qh, NULL) != SQLITE_OK)) {
-        store_fail(s, err, errlen, "reading a session");
-        goto done;
-    }
-    sqlite3_bind_int64(qi, 1, id);
-    int step = sqlite3_step(qi);
-    if (step != SQLITE_ROW) {
-        if (step == SQLITE_DONE) snprintf(err, errlen, "%s: no session %lld", s->path, (long long)id);
-        else store_fail(s, err, errlen, "reading a session");
-        goto done;
-    }
-    store_read_info(qi, &out->info);
-    sqlite3_bind_int64(qturn, 1, id);
-    int cap = 0, hyps_failed = 0;
-    while ((step = sqlite3_step(qturn)) == SQLITE_ROW) {
-        if (out->n_turns == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_turn_data_t *v = realloc(out->turns, (size_t)cap * sizeof *v);
-            if (!v) break;
-            out->turns = v;
-        }
-        store_turn_data_t *t = &out->turns[out->n_turns++];
-        memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(qturn, 0);
-        t->idx = sqlite3_column_int(qturn, 1);
-        store_col_copy(qturn, 2, t->role, sizeof t->role);
-        store_col_copy(qturn, 3, t->created, sizeof t->created);
-        t->text = store_col_dup_len(qturn, 4, &t->text_len);
-        t->settings_json = store_col_dup(qturn, 5);
-        t->stop = store_col_dup(qturn, 6);
-        t->elapsed_ms = sqlite3_column_double(qturn, 7);
-        if (!t->text || store_load_tokens(s, t, qt, qc) != 0) {
-            step = SQLITE_NOMEM;
-            break;
-        }
-        if (qh && store_load_hyps(s, t, qh, err, errlen) != 0) {
-            hyps_failed = 1; /* err says why */
-            break;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        if (hyps_failed) {
-            /* err is set */
-        } else if (step == SQLITE_NOMEM || step == SQLITE_ROW) {
-            snprintf(err, errlen, "%s: out of memory reading session %lld", s->path, (long long)id);
-        } else {
-            store_fail(s, err, errlen, "reading a session");
-        }
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(qi);
-    sqlite3_finalize(qturn);
-    sqlite3_finalize(qt);
-    sqlite3_finalize(qc);
-    sqlite3_finalize(qh);
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != 0) store_session_data_free(out);
-    return rc;
-}
-
-int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen) {
-    if (store_writable(s, err, errlen) != 0) return -1;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
-        return store_fail(s, err, errlen, "deleting a session");
-    sqlite3_bind_int64(q, 1, id);
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) return store_fail(s, err, errlen, "deleting a session");
-    if (sqlite3_changes(s->db) == 0) {
-        snprintf(err, errlen, "%s: no session %lld", s->path, (long long)id);
-        return -1;
-    }
-    return 0;
-}
-
-int store_token_set_window(store_t *s, int64_t turn, int idx, int window_start, char *err,
-                           size_t errlen) {
-    if (store_writable(s, err, errlen) != 0) return -1;
-    sqlite3_stmt *q = store_stmt(s, ST_TOKEN_WINDOW);
-    sqlite3_bind_int64(q, 1, turn);
-    sqlite3_bind_int(q, 2, idx);
-    sqlite3_bind_int(q, 3, window_start);
-    return store_done(s, q, err, errlen, "storing a token's window");
-}
-
-int store_session_exists(store_t *s, int64_t id, char *err, size_t errlen) {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sessions WHERE id = ?1", -1, &q, NULL) !=
-        SQLITE_OK)
-        return store_fail(s, err, errlen, "looking up a session");
-    sqlite3_bind_int64(q, 1, id);
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc == SQLITE_ROW) return 1;
-    if (rc == SQLITE_DONE) return 0;
-    return store_fail(s, err, errlen, "looking up a session");
-}
-
-/* Up to ~60 bytes around the match, on one line, cut at character boundaries. */
-static char *store_snippet(const char *text, size_t len, size_t at, size_t mlen) {
-    size_t from = at > 30 ? at - 30 : 0, to = at + mlen + 30 < len ? at + mlen + 30 : len;
-    while (from > 0 && ((unsigned char)text[from] & 0xC0) == 0x80) from--;
-    while (to < len && ((unsigned char)text[to] & 0xC0) == 0x80) to++;
-    char *out = malloc(to - from + 7);
-    if (!out) return NULL;
-    size_t o = 0;
-    if (from > 0) o += (size_t)sprintf(out, "...");
-    for (size_t i = from; i < to; i++) out[o++] = (text[i] == '\n' || text[i] == '\r' || text[i] == '\t') ? ' ' : text[i];
-    if (to < len) o += (size_t)sprintf(out + o, "...");
-    out[o] = '\0';
-    return out;
-}
-
-void store_hits_free(store_hit_t *v, int n) {
-    for (int i = 0; v && i < n; i++) free(v[i].snippet);
-    free(v);
-}
-
-int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *err,
-                 size_t errlen) {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *q = NULL;
-    /* instr over lower(): no LIKE wildcards to escape; lower() folds ASCII only */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT t.session_id, t.id, t.role, t.text, t.idx FROM turns t "
-                           "JOIN sessions s ON s.id = t.session_id "
-                           "WHERE instr(lower(CAST(t.text AS TEXT)), lower(?1)) > 0 "
-                           "ORDER BY s.updated DESC, s.id DESC, t.idx",
-                           -1, &q, NULL) != SQLITE_OK)
-        return store_fail(s, err, errlen, "searching");
-    sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
-    int cap = 0, rc;
-    size_t mlen = strlen(text);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 32;
-            store_hit_t *v = realloc(*out, (size_t)cap * sizeof *v);
-            if (!v) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            *out = v;
-        }
-        store_hit_t *h = &(*out)[(*n)++];
-        memset(h, 0, sizeof *h);
-        h->session = sqlite3_column_int64(q, 0);
-        h->turn = sqlite3_column_int64(q, 1);
-        store_col_copy(q, 2, h->role, sizeof h->role);
-        h->turn_idx = sqlite3_column_int(q, 4);
-        const char *body = sqlite3_column_blob(q, 3);
-        size_t blen = (size_t)sqlite3_column_bytes(q, 3), at = 0;
-        for (size_t i = 0; body && i + mlen <= blen; i++) {
-            size_t k = 0;
-            while (k < mlen && tolower((unsigned char)body[i + k]) == tolower((unsigned char)text[k])) k++;
-            if (k == mlen) {
-                at = i;
-                break;
-            }
-        }
-        h->snippet = store_snippet(body ? body : "", blen, at, mlen);
-        if (!h->snippet) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        store_hits_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return store_fail(s, err, errlen, "searching");
-    }
-    return 0;
-}

@@ -12,6 +12,17 @@
  * User turns store their prompt token ids too (tokens rows without sampler
  * data), so a replay can rebuild the exact token sequence the model saw.
  *
+ * A session is a tree of turns (schema 4): every turn knows its parent (the
+ * turn before it, NULL for the first) and its branch. Branch 0 is the first
+ * line; a fork at a token of a reply makes a new branch whose first turn
+ * copies the reply's tokens before that token (fork_of, fork_at say from
+ * where) and goes on differently. A branch is read from its newest turn up
+ * through the parents. The session remembers the branch last continued
+ * (sessions.branch): new turns go to its end. turns.idx numbers turns in
+ * the order they were made; turns.pos is a turn's position on its branch,
+ * which is what `sessions show` prints. Older files are migrated in place:
+ * each becomes branch 0, a line, every turn's parent the one before it.
+ *
  * Durability: WAL mode, synchronous=NORMAL, one transaction per call, so a
  * killed process (kill -9 mid-reply) keeps every token stored before it;
  * another process may read the database while a writer runs (busy timeout).
@@ -23,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store store_t;
 
@@ -49,7 +60,8 @@ int64_t store_session_new(store_t *s, const char *model_path, const char *model_
 int store_session_set_settings(store_t *s, int64_t session, const char *settings_json,
                                char *err, size_t errlen);
 
-/* Starts a turn (role "user" or "model") with its text so far; returns its id. */
+/* Starts a turn (role "user" or "model") with its text so far at the end of
+ * the session's current branch; returns its id. */
 int64_t store_turn_begin(store_t *s, int64_t session, const char *role, const char *text,
                          const char *settings_json, char *err, size_t errlen);
 
@@ -131,19 +143,85 @@ typedef struct store_turn_data {
     store_hyp_t *hyps;       /* owned, ids included */
 } store_turn_data_t;
 
+typedef struct store_branch_data store_branch_data_t; /* below */
+
 typedef struct store_session_data {
     store_session_info_t info;
     int n_turns;
-    store_turn_data_t *turns;
+    store_turn_data_t *turns; /* the branch loaded, its first turn to its newest */
+    int branch;               /* which branch that is */
+    int n_branches;           /* the session has branches 0 .. n_branches - 1 */
+    /* store_session_load_all only (else 0 / NULL): every branch, by number,
+     * with its own turns, for exports that keep the whole tree */
+    int n_all;
+    store_branch_data_t *all;
 } store_session_data_t;
 
 /* Newest first; *out malloc'd (free with store_session_infos_free). */
 int store_session_list(store_t *s, store_session_info_t **out, int *n, char *err, size_t errlen);
 void store_session_infos_free(store_session_info_t *v, int n);
-/* The whole session. -1 with "no session ID in PATH" when absent. */
+/* The session on its current branch (the one last continued). -1 with
+ * "PATH: no session ID" when absent. */
 int store_session_load(store_t *s, int64_t id, store_session_data_t *out, char *err,
                        size_t errlen);
+/* The same on branch (-1: the current one); -1 with a message when the
+ * session has no such branch. */
+int store_session_load_branch(store_t *s, int64_t id, int branch, store_session_data_t *out,
+                              char *err, size_t errlen);
 void store_session_data_free(store_session_data_t *d);
+void store_turns_free(store_turn_data_t *turns, int n); /* NULL is a no-op */
+
+/* ---- branches (store_branch.c) --------------------------------------------- */
+
+/* Forks reply turn `turn` after its first n_shared tokens: a new branch
+ * whose first turn (returned) has the same parent and copies of those
+ * tokens with their candidates and text; the caller adds the token that
+ * differs and the rest with store_token_add. The session's current branch
+ * becomes the new one (*branch). One transaction. */
+int64_t store_fork(store_t *s, int64_t turn, int n_shared, const char *settings_json, int *branch,
+                   char *err, size_t errlen);
+/* Makes branch the session's current one (new turns continue it). */
+int store_session_set_branch(store_t *s, int64_t session, int branch, char *err, size_t errlen);
+/* The current branch and how many there are (1 before schema 4). */
+int store_branch_info(store_t *s, int64_t session, int *current, int *n_branches, char *err,
+                      size_t errlen);
+
+typedef struct store_branch {
+    int branch;
+    int parent;            /* branch of the turn it forked from; -1 for branch 0 */
+    int64_t first_turn;    /* its first own turn */
+    int64_t fork_of;       /* the turn it forked from (0 for branch 0) */
+    int fork_pos;          /* position of its first own turn on the branch (turn number) */
+    int fork_at;           /* tokens that turn shares with fork_of */
+    int fork_index;        /* token index of its first differing token, counted from the start */
+    int token_id, other_id; /* that token, and fork_of's token there (-1 when none) */
+    char token_text[64], other_text[64]; /* their bytes (NUL-terminated, may be cut) */
+    int token_len, other_len;
+    int rank;              /* the chosen token's rank in its distribution, 0 = top; -1 */
+    int n_turns, n_tokens; /* on the branch, first turn to newest */
+    int n_sampled;         /* generated tokens on it */
+    double sum_logprob;    /* their raw log-probabilities (nats) */
+    char created[32];
+} store_branch_t;
+
+struct store_branch_data {
+    store_branch_t info;
+    int n_turns;
+    store_turn_data_t *turns; /* its own turns (store_branch_turns) */
+};
+
+/* store_session_load_branch, and every branch's record and own turns in
+ * out->all (freed by store_session_data_free). */
+int store_session_load_all(store_t *s, int64_t id, int branch, store_session_data_t *out,
+                           char *err, size_t errlen);
+
+/* Every branch of a session, by number; *out malloc'd (free()). */
+int store_branches(store_t *s, int64_t session, store_branch_t **out, int *n, char *err,
+                   size_t errlen);
+/* A branch's own turns (the ones it does not share with its parent), in
+ * order; free with store_turns_free. */
+int store_branch_turns(store_t *s, int64_t session, int branch, store_turn_data_t **turns,
+                       int *n, char *err, size_t errlen);
 /* Removes a session with its turns and tokens; -1 when absent. */
 int store_session_delete(store_t *s, int64_t id, char *err, size_t errlen);
 /* 1 if session id is stored, 0 if not (deleted, perhaps by another

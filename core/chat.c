@@ -1,5 +1,6 @@
 /* chat.c - a conversation over one generation history (chat.h). */
 #include "chat.h"
+#include "chat_internal.h"
 #include "jsonx.h"
 
 #include <cjson/cJSON.h>
@@ -16,31 +17,8 @@
 #include "beam.h"
 #include "clockx.h"
 
-struct chat {
-    const gpt_model_t *m;
-    tokenizer_t *tok;
-    gen_t *gen;
-    sampler_t *smp;
-    chat_settings_t set;
-    int n_threads;
-    int adaptive_threads; /* chat_init got a negative count */
-    chat_token_t *toks;
-    int *ids;               /* toks[i].id, contiguous for the model */
-    int n_toks, cap_toks;
-    chat_turn_t *turns;
-    int n_turns, cap_turns;
-    int in_reply;
-    chat_stop_t reply_stop; /* set when the reply stopped by itself */
-    double reply_t0;        /* monotonic ms when the reply began */
-    int n_beam, beam_next;  /* a searched reply being handed out: the turn's hyps[0] */
-    int have_history;       /* the generator holds a processed prompt */
-    int n_windowed;         /* toks[0..n_windowed) have their window_start */
-    int sim_have, sim_ws;   /* the sliding window replayed over restored turns */
-    chat_recorder_t rec;
-    int has_rec;
-};
 
-static double chat_now_ms(void) { return 1e3 * clockx_now(); }
+double chat_now_ms(void) { return 1e3 * clockx_now(); }
 
 const char *chat_stop_name(chat_stop_t s) {
     switch (s) {
@@ -291,7 +269,7 @@ chat_t *chat_init(const gpt_model_t *m, tokenizer_t *tok, const chat_settings_t 
     return c;
 }
 
-static void chat_turn_free_hyps(chat_turn_t *t) {
+void chat_turn_free_hyps(chat_turn_t *t) {
     for (int k = 0; k < t->n_hyps; k++) free(t->hyps[k].ids);
     free(t->hyps);
     t->hyps = NULL;
@@ -348,7 +326,7 @@ int chat_set_sampler_hooks(chat_t *c, const sampler_hooks_t *h) {
 
 /* ---- tokens and turns ----------------------------------------------------- */
 
-static int chat_push_token(chat_t *c, int id, char *err, size_t errlen) {
+int chat_push_token(chat_t *c, int id, char *err, size_t errlen) {
     if (c->n_toks == c->cap_toks) {
         int cap = c->cap_toks ? 2 * c->cap_toks : 256;
         chat_token_t *t = realloc(c->toks, (size_t)cap * sizeof *t);
@@ -373,7 +351,7 @@ static int chat_push_token(chat_t *c, int id, char *err, size_t errlen) {
 /* Tokens the generator has run since the last call get the window they were
  * run in: the history is run in order, so they are the ones from n_windowed
  * up to the last run token (a pending one waits for its run). */
-static void chat_note_windows(chat_t *c) {
+void chat_note_windows(chat_t *c) {
     int n_run = c->n_toks - (gen_pending(c->gen) ? 1 : 0), ws = gen_window_start(c->gen);
     for (int i = c->n_windowed; i < n_run; i++) c->toks[i].window_start = ws;
     if (n_run > c->n_windowed) c->n_windowed = n_run;
@@ -497,6 +475,34 @@ int chat_user(chat_t *c, const char *text, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+int chat_beam_search(chat_t *c, chat_turn_t *turn, int max_new, char *err, size_t errlen) {
+    int n_ctx = c->m->cfg.n_ctx;
+    if (max_new > n_ctx - 1) max_new = n_ctx - 1;
+    if (max_new < 1) max_new = 1;
+    int start = c->n_toks - (n_ctx - max_new);
+    if (start < 0) start = 0;
+    beam_params_t bp = {c->set.beams, max_new, 1.0f, tokenizer_eot_id(c->tok), c->n_threads, NULL};
+    if (!c->set.stop_at_eos) bp.eos_id = -1;
+    beam_result_t res = {0};
+    if (beam_search(c->m, chat_ids(c) + start, c->n_toks - start, &bp, &res, err, errlen))
+        return -1;
+    chat_hyp_t *h = calloc((size_t)(res.n_hyps > 0 ? res.n_hyps : 1), sizeof *h);
+    for (int k = 0; h && k < res.n_hyps; k++)
+        h[k] = (chat_hyp_t){res.hyps[k].n, res.hyps[k].ids, res.hyps[k].score,
+                            res.hyps[k].sum_logprob};
+    chat_turn_free_hyps(turn);
+    int rc = h ? chat_turn_set_hyps(turn, h, res.n_hyps) : -1;
+    free(h);
+    beam_result_free(&res);
+    if (rc != 0) {
+        snprintf(err, errlen, "chat: out of memory");
+        return -1;
+    }
+    c->n_beam = turn->n_hyps > 0 ? turn->hyps[0].n : 0;
+    c->beam_next = 0;
+    return 0;
+}
+
 int chat_reply_begin(chat_t *c, char *err, size_t errlen) {
     if (c->in_reply) {
         snprintf(err, errlen, "chat: a reply is already in progress");
@@ -508,39 +514,17 @@ int chat_reply_begin(chat_t *c, char *err, size_t errlen) {
     }
     if (!c->have_history && chat_feed(c, NULL, 0, err, errlen) != 0) return -1;
     c->n_beam = c->beam_next = 0;
-    beam_result_t res = {0};
+    if (chat_push_turn(c, CHAT_MODEL, err, errlen) != 0) return -1;
     if (c->set.beams > 1) {
         int n_ctx = c->m->cfg.n_ctx;
         int max_new = c->set.max_tokens < n_ctx - 1 ? c->set.max_tokens : n_ctx - 1;
-        int start = c->n_toks - (n_ctx - max_new);
-        if (start < 0) start = 0;
-        beam_params_t bp = {c->set.beams,   max_new,      1.0f, tokenizer_eot_id(c->tok),
-                            c->n_threads, NULL};
-        if (!c->set.stop_at_eos) bp.eos_id = -1;
-        if (beam_search(c->m, chat_ids(c) + start, c->n_toks - start, &bp, &res, err, errlen))
-            return -1;
-    }
-    if (chat_push_turn(c, CHAT_MODEL, err, errlen) != 0) {
-        beam_result_free(&res);
-        return -1;
-    }
-    if (res.n_hyps > 0) {
-        chat_turn_t *turn = &c->turns[c->n_turns - 1];
-        chat_hyp_t *h = calloc((size_t)res.n_hyps, sizeof *h);
-        for (int k = 0; h && k < res.n_hyps; k++)
-            h[k] = (chat_hyp_t){res.hyps[k].n, res.hyps[k].ids, res.hyps[k].score,
-                                res.hyps[k].sum_logprob};
-        int rc = h ? chat_turn_set_hyps(turn, h, res.n_hyps) : -1;
-        free(h);
-        beam_result_free(&res);
-        if (rc != 0) {
+        if (chat_beam_search(c, &c->turns[c->n_turns - 1], max_new, err, errlen) != 0) {
             c->n_turns--;
-            snprintf(err, errlen, "chat: out of memory");
             return -1;
         }
-        c->n_beam = turn->hyps[0].n;
     }
     c->in_reply = 1;
+    c->reply_base = 0;
     c->reply_stop = CHAT_STOP_NONE;
     c->reply_t0 = chat_now_ms();
     if (c->has_rec && c->rec.turn_begin &&
@@ -596,7 +580,7 @@ int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen) {
     int eos = tokenizer_eot_id(c->tok);
     if (c->set.stop_at_eos && eos >= 0 && st.id == eos)
         c->reply_stop = CHAT_STOP_EOS;
-    else if (turn->n >= c->set.max_tokens)
+    else if (turn->n - c->reply_base >= c->set.max_tokens)
         c->reply_stop = CHAT_STOP_MAX;
     else if (c->set.beams > 1 && c->beam_next >= c->n_beam)
         c->reply_stop = CHAT_STOP_MAX;

@@ -128,6 +128,9 @@ typedef struct chat_recorder {
     int (*token)(void *user, const chat_t *c, int index, char *err, size_t errlen);
     /* a turn has ended (chat_turn(c, turn)->stop says why) */
     int (*turn_end)(void *user, const chat_t *c, int turn, char *err, size_t errlen);
+    /* chat_fork replaced reply `turn` (now the last) by one that shares its
+     * first n_shared tokens; token() follows for the new one at once */
+    int (*fork)(void *user, const chat_t *c, int turn, int n_shared, char *err, size_t errlen);
 } chat_recorder_t;
 
 /* What chat_init's capture asks the generator to keep of the newest
@@ -172,6 +175,22 @@ int chat_reply_step(chat_t *c, chat_stop_t *stop, char *err, size_t errlen);
  * (eos / max). Returns 0 or -1 (recorder). */
 int chat_reply_end(chat_t *c, chat_stop_t why, char *err, size_t errlen);
 int chat_in_reply(const chat_t *c);
+
+/* "What if the model had chosen another token here?" Forks the
+ * conversation at token index, a token of a reply (one with a sampler
+ * report): the turns and tokens after it are dropped, candidate cand of its
+ * report (0 = the most likely, as the report sorts them) takes its place,
+ * with the same report (the distribution it was drawn from) but that
+ * choice, and a reply is in progress from there: chat_reply_step goes on
+ * with the current settings (up to max_tokens more tokens after the chosen
+ * one; with beams > 1, a search from the fork), chat_reply_end closes it.
+ * The model's cache up to the fork is kept when its window has not moved
+ * since (gen_rewind): forking costs about two forward positions, not the
+ * whole history. The recorder hears fork() and then token() for the chosen
+ * candidate. The caller keeps the dropped branch if it wants it (the app's
+ * store does). Returns 0, or -1 with err (not a sampled token, no such
+ * candidate, a reply in progress, model error). */
+int chat_fork(chat_t *c, int index, int cand, char *err, size_t errlen);
 
 /* Rebuilding a stored conversation (/open, replay): appends a finished turn
  * with its ids (and, for model turns, optional per-token reports and times,

@@ -28,6 +28,7 @@ struct gen {
     int hidden_hist;   /* its history index, -1 if none */
     int tuning;        /* adaptive_threads asked for and the kernels allow it */
     threadtune_t tune;
+    long long n_run;   /* positions run through the model (gen_n_run) */
 };
 
 gen_params_t gen_params_default(void) {
@@ -137,6 +138,7 @@ static int run_tokens(gen_t *g, int start, int n, char *err, size_t errlen) {
     const int *ids = g->ids + start;
     int bulk = g->attn ? n - 1 : n;
     g->have_logits = 0;
+    g->n_run += n;
     for (int done = 0; done < bulk;) {
         int k = bulk - done < g->p.max_batch ? bulk - done : g->p.max_batch;
         float *logits = (done + k == bulk && !g->attn) ? g->logits : NULL;
@@ -254,6 +256,40 @@ int gen_sync(gen_t *g, char *err, size_t errlen) {
     int dropped;
     return run_pending(g, &dropped, err, errlen);
 }
+
+int gen_rewind(gen_t *g, int n, int window_start, char *err, size_t errlen) {
+    if (!g->have_logits && !g->pending) {
+        snprintf(err, errlen, "generate: no prompt has been processed");
+        return -1;
+    }
+    if (n < 1 || n > g->n_ids) {
+        snprintf(err, errlen, "generate: cannot go back to %d tokens of %d", n, g->n_ids);
+        return -1;
+    }
+    int n_ctx = g->m->cfg.n_ctx, limit = n_ctx > 1 ? n_ctx - 1 : 1;
+    /* the window must hold ids[ws .. n) and one slot for the id that follows */
+    int ws = window_start;
+    if (ws < 0 || ws >= n || n - ws > limit) ws = n > limit ? n - limit : 0;
+    g->n_generated = 0;
+    g->attn_hist = g->hidden_hist = -1;
+    int in_cache = g->n_ids - (g->pending ? 1 : 0) - g->win_start; /* positions held */
+    if (ws == g->win_start && n - 1 - ws < in_cache) {
+        /* the cache up to ids[n - 2] is what a fresh run would compute:
+           keep it, and run ids[n - 1] again for the logits after it */
+        gpt_state_truncate(g->state, n - 1 - ws);
+        g->n_ids = n;
+        g->pending = 1;
+        int dropped;
+        return run_pending(g, &dropped, err, errlen);
+    }
+    g->n_ids = n;
+    g->pending = 0;
+    g->win_start = ws;
+    gpt_state_reset(g->state);
+    return run_tokens(g, ws, n - ws, err, errlen);
+}
+
+long long gen_n_run(const gen_t *g) { return g->n_run; }
 
 int gen_accept(gen_t *g, int id, gen_step_t *out, char *err, size_t errlen) {
     gen_step_t step = {id, 0, GEN_STOP_NONE};

@@ -96,6 +96,19 @@ int gen_accept(gen_t *g, int id, gen_step_t *out, char *err, size_t errlen);
 int gen_extend(gen_t *g, const int *ids, int n, int *n_dropped, char *err, size_t errlen);
 /* Runs a pending token (see the top of this file); no-op if none. */
 int gen_sync(gen_t *g, char *err, size_t errlen);
+/* Cuts the history back to its first n ids (1 <= n <= its length) so that
+ * another id can follow ids[n - 1]: a fork, "what if the model had chosen
+ * another token at n". window_start is the window ids[n] was run in, which
+ * the new id should see too (-1 or one that cannot hold ids[n]: the
+ * prompt policy's, the last n_ctx - 1 ids). Where the model's window still
+ * begins there and the cache holds ids[n - 1], the cache is kept: positions
+ * after it are dropped and only ids[n - 1] runs again, for its logits and
+ * captures. Otherwise ids[window_start .. n) are run afresh. The generated
+ * count starts again from 0. Returns 0 or -1 with err. */
+int gen_rewind(gen_t *g, int n, int window_start, char *err, size_t errlen);
+/* Positions run through the model since gen_init (prompts, steps, slides,
+ * rewinds): what the calls cost, for tests and benchmarks. */
+long long gen_n_run(const gen_t *g);
 
 /* The whole history (prompt + generated), valid until the next call. */
 const int *gen_history(const gen_t *g, int *n);

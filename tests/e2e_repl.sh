@@ -302,13 +302,13 @@ ok $? "each stored token has the window it ran in, and the windows slide"
 # a schema-1 database (before windows were stored) is still read by the
 # reading commands, and the REPL upgrades it
 cp "$TMP/win.db" "$TMP/v1.db"
-python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('DROP TABLE beam_hyps'); db.execute('ALTER TABLE tokens DROP COLUMN window_start'); db.execute('PRAGMA user_version = 1'); db.commit()" "$TMP/v1.db"
+python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('DROP TABLE beam_hyps'); db.execute('ALTER TABLE tokens DROP COLUMN window_start'); [db.execute(q) for q in ('DROP INDEX turns_branch', 'DROP INDEX turns_parent', 'ALTER TABLE sessions DROP COLUMN branch')]; [db.execute('ALTER TABLE turns DROP COLUMN ' + c) for c in ('parent_id', 'branch', 'pos', 'fork_of', 'fork_at')]; db.execute('PRAGMA user_version = 1'); db.commit()" "$TMP/v1.db"
 "$BIN" sessions export 1 --db "$TMP/v1.db" --format json >"$TMP/v1.json" 2>"$TMP/v1.err" &&
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert all(k["window_start"] is None for t in d["turns"] for k in t["tokens"])' "$TMP/v1.json"
 ok $? "a schema-1 database is read as it is (windows unknown)" "$(cat "$TMP/v1.err")"
 printf 'more\n' | "$BIN" repl -m "$M" --db "$TMP/v1.db" -t 1 -n 2 >/dev/null 2>"$TMP/v1.err"
-[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$TMP/v1.db")" = 3 ]
-ok $? "the REPL upgrades a schema-1 database to 3" "$(cat "$TMP/v1.err")"
+[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$TMP/v1.db")" = 4 ]
+ok $? "the REPL upgrades a schema-1 database to 4" "$(cat "$TMP/v1.err")"
 
 # how many candidates each token keeps: --candidates and /cands
 printf '/cands\nhello\n/probs\n/cands 70\n' | "${R[@]}" --no-save --candidates 12 -n 2 >"$TMP/cd.out" 2>"$TMP/cd.err"

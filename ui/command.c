@@ -24,7 +24,8 @@ typedef enum {
 typedef enum {
     CMD_TEMP, CMD_TOP_K, CMD_TOP_P, CMD_MIN_P, CMD_REP, CMD_PRESENCE, CMD_FREQUENCY, CMD_SEED,
     CMD_MAX_TOKENS, CMD_BEAMS, CMD_EOS, CMD_CANDS, CMD_SEP, CMD_SET, CMD_MODEL, CMD_CLEAR, CMD_NEW, CMD_SESSIONS, CMD_OPEN, CMD_EXPORT, CMD_PROBS,
-    CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT, CMD_SAMPLER, CMD_PANE
+    CMD_ATTN, CMD_SETTINGS, CMD_HELP, CMD_QUIT, CMD_SAMPLER, CMD_PANE, CMD_FORK, CMD_BRANCHES,
+    CMD_BRANCH, CMD_COMPARE
 } command_id_t;
 
 typedef struct command_desc {
@@ -57,7 +58,11 @@ static const command_desc_t command_table[] = {
     {"sessions", CMD_SESSIONS, ARG_NONE, 0, 0, "", "list stored sessions"},
     {"open", CMD_OPEN, ARG_INT, 1, 9.2e18, "ID", "continue stored session ID"},
     {"export", CMD_EXPORT, ARG_TEXT_OPT, 0, 0, "[FILE]", "write this session as Markdown"},
-    {"probs", CMD_PROBS, ARG_NONE, 0, 0, "", "candidates of the selected (or last) token"},
+    {"probs", CMD_PROBS, ARG_INTS_OPT, 0, 0, "[N]", "candidates of token N (default: the selected or last)"},
+    {"fork", CMD_FORK, ARG_INTS_OPT, 0, 0, "N K", "fork at token N with its candidate K and go on from there"},
+    {"branches", CMD_BRANCHES, ARG_NONE, 0, 0, "", "the session's branches (* the one shown)"},
+    {"branch", CMD_BRANCH, ARG_INT, 0, 1e9, "B", "show branch B and continue it"},
+    {"compare", CMD_COMPARE, ARG_TEXT, 0, 0, "DIR", "the conversation's tokens under this model and DIR's"},
     {"attn", CMD_ATTN, ARG_INTS_OPT, 0, 0, "[L] [H]", "attention of layer L, head H (no H: mean)"},
     {"sampler", CMD_SAMPLER, ARG_TEXT_OPT, 0, 0, "[NAME ..]", "a plugin's sampler (NAME k=v ..), default, or the list"},
     {"pane", CMD_PANE, ARG_TEXT_OPT, 0, 0, "[NAME|off]", "show a plugin's pane instead of the probabilities"},
@@ -214,7 +219,7 @@ static int command_parse_arg(const command_desc_t *d, const char *arg, double *n
         while (*p) {
             errno = 0;
             long v = strtol(p, &end, 10);
-            if (end == p || errno || v < 0 || v > 100000 || *n_ints == 2) {
+            if (end == p || errno || v < 0 || v > 1000000000 || *n_ints == 2) {
                 res_set(res, COMMAND_ERROR, "/%s: expected %s, got '%s'", d->name, d->usage, arg);
                 return -1;
             }
@@ -315,6 +320,7 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
     memset(res, 0, sizeof *res);
     res->head = -2;
     res->layer = -2;
+    res->token = -1;
     while (*line == ' ' || *line == '\t') line++;
     if (*line != '/') {
         res_set(res, COMMAND_ERROR, "not a command (commands start with '/')");
@@ -443,7 +449,23 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
         return;
     case CMD_PANE: command_pane(host, arg, res); return;
     case CMD_QUIT: res_set(res, COMMAND_QUIT, "bye"); return;
-    case CMD_PROBS: res_set(res, COMMAND_PROBS, "probabilities"); return;
+    case CMD_PROBS:
+        res->token = n_ints >= 1 ? ints[0] : -1;
+        if (n_ints > 1) {
+            res_set(res, COMMAND_ERROR, "/probs takes one token index");
+            return;
+        }
+        if (c && res->token >= chat_n_tokens(c)) {
+            res_set(res, COMMAND_ERROR, "/probs: there is no token %d (the conversation has %d)",
+                    res->token, chat_n_tokens(c));
+            return;
+        }
+        res_set(res, COMMAND_PROBS, "probabilities");
+        return;
+    case CMD_BRANCHES:
+        if (!host || !host->branches) break;
+        res_set(res, COMMAND_BRANCHES, "branches");
+        return;
     case CMD_ATTN:
         res->layer = n_ints >= 1 ? ints[0] : -2;
         res->head = n_ints >= 2 ? ints[1] : (n_ints == 1 ? -1 : -2);
@@ -512,6 +534,28 @@ void command_run(const ui_host_t *host, const char *line, command_result_t *res)
         }
         rc = host->set_sampler(host->user, arg, res->msg, sizeof res->msg);
         command_host_call(rc, "/sampler", COMMAND_DONE, res);
+        return;
+    case CMD_FORK:
+        if (!host || !host->fork) break;
+        if (n_ints != 2 || ints[1] < 1) {
+            res_set(res, COMMAND_ERROR,
+                    "/fork needs N K: token N (as /probs numbers it) and candidate K (1 = the "
+                    "most likely)");
+            return;
+        }
+        rc = host->fork(host->user, ints[0], ints[1] - 1, res->msg, sizeof res->msg);
+        command_host_call(rc, "/fork", COMMAND_FORKED, res);
+        return;
+    case CMD_BRANCH:
+        if (!host || !host->switch_branch) break;
+        rc = host->switch_branch(host->user, (int)num, res->msg, sizeof res->msg);
+        command_host_call(rc, "/branch", COMMAND_CLEARED, res);
+        return;
+    case CMD_COMPARE:
+        if (!host || !host->compare) break;
+        rc = host->compare(host->user, arg, &res->lp_self, &res->lp_other, &res->n_lp, res->label,
+                           sizeof res->label, res->msg, sizeof res->msg);
+        command_host_call(rc, "/compare", COMMAND_COMPARE, res);
         return;
     case CMD_MODEL:
         if (!host || !host->set_model) break;

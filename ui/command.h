@@ -22,7 +22,10 @@ typedef enum {
                            -2 = not given) */
     COMMAND_SESSIONS,   /* show result.text (a listing; malloc'd, caller frees) */
     COMMAND_CLEARED,    /* the transcript changed wholesale (/clear, /new, /open, /model) */
-    COMMAND_PANE        /* show plugin pane result.pane (-1: back to the probabilities) */
+    COMMAND_PANE,       /* show plugin pane result.pane (-1: back to the probabilities) */
+    COMMAND_FORKED,     /* the host forked the chat (/fork): stream the reply in progress */
+    COMMAND_BRANCHES,   /* show the session's branches (host->branches) */
+    COMMAND_COMPARE     /* show result.lp_self / lp_other (/compare DIR) */
 } command_status_t;
 
 typedef struct command_result {
@@ -32,6 +35,13 @@ typedef struct command_result {
                            commands (NULL if none); the caller frees it */
     int layer, head;    /* COMMAND_ATTN */
     int pane;           /* COMMAND_PANE */
+    int token;          /* COMMAND_PROBS: the token index asked for, -1: selected / last */
+    /* COMMAND_COMPARE: per-token log-probabilities under this model and the
+     * other (host.h: compare), n_lp of each, label the other's name; the
+     * caller frees lp_self and lp_other */
+    double *lp_self, *lp_other;
+    int n_lp;
+    char label[128];
 } command_result_t;
 
 /* 1 if line is a slash command (first non-blank character '/'). */

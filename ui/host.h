@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "branch_list.h"
 #include "chat.h"
 #include "gptscope_plugin.h"
 
@@ -62,6 +63,26 @@ typedef struct ui_host {
     /* 1 while a full-screen front end owns the terminal (plugins' log lines
      * then wait for take_notice instead of going to stderr). */
     void (*screen)(void *user, int on);
+    /* Branching (a session is a tree of turns; app/store.h keeps it).
+     * /fork: forks the conversation at token index with candidate cand of
+     * its stored distribution (0 = the most likely; chat_fork) and leaves a
+     * reply running from there, which the front end streams as it does any
+     * reply (chat_reply_step .. chat_reply_end); the store keeps both. */
+    int (*fork)(void *user, int index, int cand, char *msg, size_t msglen);
+    /* The session's branches in tree order (branch_list_order), at most
+     * cap of them into out, the one on screen marked current. Returns how
+     * many there are (>= 1 once anything is stored; 0 before), or -1. */
+    int (*branches)(void *user, ui_branch_t *out, int cap, char *msg, size_t msglen);
+    /* /branch B: shows branch B instead (the chat is rebuilt from the store
+     * and new turns continue it). */
+    int (*switch_branch)(void *user, int branch, char *msg, size_t msglen);
+    /* /compare DIR: the log-probability of every token of the conversation
+     * under this model (*lp_self) and under the model in DIR (*lp_other),
+     * both malloc'd [*n = chat_n_tokens]; entry i is ln p(token i | tokens
+     * before it), NAN for token 0 and for tokens no window reached. The
+     * models must share a tokenizer. label gets DIR's model name. */
+    int (*compare)(void *user, const char *dir, double **lp_self, double **lp_other, int *n,
+                   char *label, size_t labellen, char *msg, size_t msglen);
 } ui_host_t;
 
 #endif

@@ -16,6 +16,7 @@
 #include "attn_probe.h"
 #include "canvas.h"
 #include "command.h"
+#include "compare_view.h"
 #include "jsonx.h"
 #include "text.h"
 #include "clockx.h"
@@ -88,14 +89,16 @@ static void repl_bar(double frac, int width, char *out, size_t cap) {
     out[o] = '\0';
 }
 
-/* /probs: the sampler's view of the last generated token. */
-static void repl_probs(repl_t *r) {
+/* /probs [N]: the sampler's view of token N (default: the last one). */
+static void repl_probs(repl_t *r, int index) {
     chat_t *c = repl_chat(r);
-    int i = chat_n_tokens(c) - 1;
+    int i = index >= 0 ? index : chat_n_tokens(c) - 1;
     const chat_token_t *t = chat_token(c, i);
     if (!t || !t->has_report) {
-        repl_error(r, t ? "/probs: the last token was not generated (a prompt token)"
-                        : "/probs: nothing generated yet");
+        char m[128];
+        snprintf(m, sizeof m, "/probs: %s %d was not generated (a prompt token)",
+                 index >= 0 ? "token" : "the last token,", i);
+        repl_error(r, t ? m : "/probs: nothing generated yet");
         return;
     }
     const chat_turn_t *tu = chat_turn(c, t->turn);
@@ -213,21 +216,24 @@ static void repl_attn(repl_t *r, int layer, int head) {
     free(row);
 }
 
-/* Generates a reply, streaming complete UTF-8 characters to stdout. */
-static void repl_reply(repl_t *r) {
+/* Streams the reply in progress (begun, or forked at a token: its tokens
+ * so far are printed first), complete UTF-8 characters to stdout. */
+static void repl_stream(repl_t *r) {
     chat_t *c = repl_chat(r);
     char err[512];
-    if (chat_reply_begin(c, err, sizeof err) != 0) {
-        repl_error(r, err);
-        return;
-    }
     tokenizer_stream_t ts;
     tokenizer_stream_init(&ts, chat_tokenizer(c));
+    char out[256];
+    const chat_turn_t *cur = chat_turn(c, chat_n_turns(c) - 1);
+    for (int i = cur->first; i < cur->first + cur->n; i++) {
+        int k = tokenizer_stream_push(&ts, chat_token(c, i)->id, out, sizeof out);
+        if (k > 0) fwrite(out, 1, (size_t)k, stdout);
+    }
+    fflush(stdout);
     chat_stop_t stop = CHAT_STOP_NONE;
     double t0 = clockx_now();
     int n = 0, failed = 0;
     repl_interrupted = 0;
-    char out[256];
     while (stop == CHAT_STOP_NONE) {
         if (repl_interrupted) {
             stop = CHAT_STOP_INTERRUPTED;
@@ -266,6 +272,36 @@ static void repl_reply(repl_t *r) {
         fprintf(stderr, "\033[2m[%d tokens, %.1f tok/s, %s]\033[0m\n", n, dt > 0 ? n / dt : 0.0,
                 chat_stop_name(chat_turn(c, chat_n_turns(c) - 1)->stop));
     repl_interrupted = 0;
+}
+
+/* Generates a reply to the conversation so far. */
+static void repl_reply(repl_t *r) {
+    char err[512];
+    if (chat_reply_begin(repl_chat(r), err, sizeof err) != 0) {
+        repl_error(r, err);
+        return;
+    }
+    repl_stream(r);
+}
+
+/* /branches: the session's tree, one line per branch. */
+static void repl_branches(repl_t *r) {
+    const ui_host_t *h = r->host;
+    enum { CAP = 4096 };
+    ui_branch_t *v = malloc(CAP * sizeof *v);
+    char msg[512] = "";
+    int n = v ? h->branches(h->user, v, CAP, msg, sizeof msg) : -1;
+    if (!v) snprintf(msg, sizeof msg, "out of memory");
+    if (n < 0) {
+        repl_error(r, msg);
+    } else if (n == 0) {
+        printf("one branch (%s)\n", msg);
+    } else {
+        printf("%s (the current one marked *; /branch B shows one, /fork N K makes one):\n", msg);
+        char line[512];
+        for (int i = 0; i < n && i < CAP; i++) printf("%s\n", branch_list_line(&v[i], line, sizeof line));
+    }
+    free(v);
 }
 
 /* Says so when the model read only the end of a prompt turn. */
@@ -320,7 +356,17 @@ static void repl_command(repl_t *r, const char *line, int *quit) {
                " Ctrl-D leaves.\n");
         break;
     case COMMAND_QUIT: *quit = 1; break;
-    case COMMAND_PROBS: repl_probs(r); break;
+    case COMMAND_PROBS: repl_probs(r, res.token); break;
+    case COMMAND_FORKED:
+        if (res.msg[0]) fprintf(stderr, "%s%s\n", r->interactive ? "" : "gptscope: note: ", res.msg);
+        repl_stream(r);
+        break;
+    case COMMAND_BRANCHES: repl_branches(r); break;
+    case COMMAND_COMPARE:
+        compare_view_print(stdout, repl_chat(r), &res, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+        free(res.lp_self);
+        free(res.lp_other);
+        break;
     case COMMAND_ATTN: repl_attn(r, res.layer, res.head == -2 ? -1 : res.head); break;
     case COMMAND_SESSIONS:
         fputs(res.text ? res.text : "", stdout);
