@@ -5,6 +5,9 @@
  *
  *   store_fill DB          adds session A (4 turns) then B (2 turns), prints "A B"
  *   store_fill DB --empty  only creates the database
+ *   store_fill DB --fork   as the first, then forks A's first reply after
+ *                          two tokens (branch 1, one new token): a tree, for
+ *                          the fuzzer's seed
  *
  * Session A holds what is easy to get wrong on the way out: a character
  * split over two tokens (c3 | a9), a reply that stops half-way through a
@@ -84,8 +87,10 @@ static int fill_session(store_t *s, const char *model, const char *checksum,
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--empty") != 0)) {
-        fprintf(stderr, "usage: store_fill DB [--empty]\n");
+    int empty = argc == 3 && strcmp(argv[2], "--empty") == 0;
+    int fork = argc == 3 && strcmp(argv[2], "--fork") == 0;
+    if (argc < 2 || argc > 3 || (argc == 3 && !empty && !fork)) {
+        fprintf(stderr, "usage: store_fill DB [--empty | --fork]\n");
         return 2;
     }
     static const fill_turn_t session_a[] = {
@@ -111,16 +116,25 @@ int main(int argc, char **argv) {
     }
     int64_t a = 0, b = 0;
     int rc = 0;
-    if (argc == 2)
+    if (!empty)
         rc = fill_session(s, "/models/tiny-gpt2", "c0ffee00", "{\"temperature\":0.8,\"top_k\":40}",
                           session_a, 4, &a, err, sizeof err) ||
              fill_session(s, "/models/other-model", "beef", NULL, session_b, 2, &b, err,
                           sizeof err);
+    if (rc == 0 && fork) {
+        store_session_data_t d;
+        int64_t f = -1;
+        rc = store_session_load(s, a, &d, err, sizeof err);
+        if (rc == 0) f = store_fork(s, d.turns[1].id, 2, NULL, NULL, err, sizeof err);
+        if (rc == 0) store_session_data_free(&d);
+        store_token_t t = {.idx = 2, .id = 9, .text = " instead", .text_len = 8, .window_start = -1};
+        rc = rc != 0 || f <= 0 || store_token_add(s, f, &t, err, sizeof err) != 0;
+    }
     store_close(s);
     if (rc) {
         fprintf(stderr, "store_fill: %s\n", err);
         return 1;
     }
-    if (argc == 2) printf("%lld %lld\n", (long long)a, (long long)b);
+    if (!empty) printf("%lld %lld\n", (long long)a, (long long)b);
     return 0;
 }

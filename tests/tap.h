@@ -49,6 +49,17 @@ static inline __attribute__((format(printf, 1, 2))) void tap_diag(const char *fm
     va_end(ap);
 }
 
+/* max |a[i] - b[i]| over n floats; a NaN anywhere gives INFINITY, so a
+ * comparison "<= tol" fails on it. */
+static inline float tap_max_abs_diff(const float *a, const float *b, int n) {
+    float m = 0;
+    for (int i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (!(d <= m)) m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
 /* Prints the plan and returns the process exit status. */
 static inline int tap_done(tap_t *t) {
     printf("1..%d\n", t->n_run);

@@ -18,15 +18,6 @@
 #include "generate.h"
 #include "tap.h"
 
-static float max_abs_diff(const float *a, const float *b, int n) {
-    float m = 0;
-    for (int i = 0; i < n; i++) {
-        float d = fabsf(a[i] - b[i]);
-        if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-    }
-    return m;
-}
-
 typedef struct rec_log {
     int begins, tokens, ends, last_index, fail_at_token;
     chat_stop_t last_stop;
@@ -82,7 +73,7 @@ static void test_extend(tap_t *t, const gpt_model_t *m) {
     int ok = g && gen_prefill(g, ids, 10, NULL, err, sizeof err) == 0 &&
              gen_extend(g, ids + 10, 7, NULL, err, sizeof err) == 0;
     float *want = fresh_logits(m, ids, 17);
-    tap_ok(t, ok && want && max_abs_diff(gen_logits(g), want, V) < 1e-4f,
+    tap_ok(t, ok && want && tap_max_abs_diff(gen_logits(g), want, V) < 1e-4f,
            "gen_extend: logits equal a fresh prefill of the 17 ids");
     free(want);
     /* 17 + 60 > n_ctx - 1: slides, keeping the last max(n_ctx/2, 60) = 60 */
@@ -95,7 +86,7 @@ static void test_extend(tap_t *t, const gpt_model_t *m) {
            "gen_extend slides: history 77, window starts at 17, 17 dropped (got %d, %d, %d)", n,
            ws, dropped);
     want = fresh_logits(m, ids + ws, n - ws);
-    tap_ok(t, want && max_abs_diff(gen_logits(g), want, V) < 1e-4f,
+    tap_ok(t, want && tap_max_abs_diff(gen_logits(g), want, V) < 1e-4f,
            "gen_extend after a slide: logits equal a fresh run of the kept window");
     free(want);
     /* a small extension over a full window keeps n_ctx/2 */
@@ -124,7 +115,7 @@ static void test_chat(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
     chat_t *c = chat_init(m, tok, &s, 1, 1, err, sizeof err);
     if (!tap_ok(t, c != NULL, "chat_init (%s)", c ? "" : err)) return;
     rec_log_t log = {0};
-    chat_recorder_t rec = {&log, rec_begin, rec_token, rec_end};
+    chat_recorder_t rec = {&log, rec_begin, rec_token, rec_end, NULL};
     chat_set_recorder(c, &rec);
 
     int rc = chat_user(c, "hello world", 11, err, sizeof err);
@@ -181,7 +172,7 @@ static void test_chat(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
              attn_probe_row(probe, chat_ids(c) + ws, pos, row, err, sizeof err) == 0;
     float worst = ok ? 0 : INFINITY;
     for (int lh = 0; ok && lh < L * H; lh++) {
-        float d = max_abs_diff(row + (size_t)lh * (pos + 1), live + (size_t)lh * n_ctx, pos + 1);
+        float d = tap_max_abs_diff(row + (size_t)lh * (pos + 1), live + (size_t)lh * n_ctx, pos + 1);
         if (d > worst) worst = d;
     }
     tap_ok(t, ok && hist == chat_n_tokens(c) - 1 && pos == hist - ws,
@@ -198,7 +189,7 @@ static void test_chat(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
     float sum_err = 0, upper = 0, mean_err = 0;
     for (int q = 0; ok && q < n; q += 7) {
         ok = attn_probe_row(probe, chat_ids(c) + ws, q, row, err, sizeof err) == 0;
-        float d = max_abs_diff(mat + (size_t)q * n, row + (size_t)(1 * H + 2) * (q + 1), q + 1);
+        float d = tap_max_abs_diff(mat + (size_t)q * n, row + (size_t)(1 * H + 2) * (q + 1), q + 1);
         if (d > worst) worst = d;
         for (int k = 0; k <= q; k++) {
             float mean = 0;
@@ -268,7 +259,7 @@ static void test_chat(tap_t *t, const gpt_model_t *m, tokenizer_t *tok) {
     int ws2 = chat_window_start(c2);
     float *want = fresh_logits(m, chat_ids(c) + ws2, n1 - ws2);
     tap_ok(t, rc == 0 && n2 == n1 && want &&
-                  max_abs_diff(gen_logits(chat_gen(c2)), want, m->cfg.n_vocab) < 1e-4f,
+                  tap_max_abs_diff(gen_logits(chat_gen(c2)), want, m->cfg.n_vocab) < 1e-4f,
            "a restored chat holds the same history and is ready to continue (%s)",
            rc ? err : "");
     free(want);

@@ -67,15 +67,6 @@ static int fresh_greedy(const gpt_model_t *m, const int *ids, int n, int ws, int
     return rc;
 }
 
-static float max_abs_diff(const float *a, const float *b, int n) {
-    float d = 0;
-    for (int i = 0; i < n; i++) {
-        float e = fabsf(a[i] - b[i]);
-        if (!(e <= d)) d = isnan(e) ? INFINITY : e;
-    }
-    return d;
-}
-
 /* Forks at reply token `at` (an index into the chat) with candidate cand and
  * checks the continuation against a fresh greedy run. */
 static void check_fork(tap_t *t, const gpt_model_t *m, chat_t *c, int at, int cand,
@@ -125,7 +116,7 @@ static void check_fork(tap_t *t, const gpt_model_t *m, chat_t *c, int at, int ca
     /* the chat's generator runs every token it is given: its logits are
        those after the reply's last token, as the fresh run's are */
     const float *cl = gen_logits(chat_gen(c));
-    float d = same && cl ? max_abs_diff(cl, lg, V) : INFINITY;
+    float d = same && cl ? tap_max_abs_diff(cl, lg, V) : INFINITY;
     tap_ok(t, d < 1e-4f, "%s: and the logits after them agree (max diff %.2g)", what, (double)d);
     free(ids);
     free(cont);

@@ -12,9 +12,45 @@ typedef struct fake_host {
     int64_t opened;
     char export_path[256], model_dir[256];
     int fail_open;
+    int fork_index, fork_cand, branch, compare_calls;
+    char compare_dir[256];
 } fake_host_t;
 
 static chat_t *fh_chat(void *u) { return ((fake_host_t *)u)->chat; }
+static int fh_fork(void *u, int index, int cand, char *msg, size_t n) {
+    fake_host_t *h = u;
+    h->fork_index = index;
+    h->fork_cand = cand;
+    snprintf(msg, n, "branch 1");
+    return 0;
+}
+static int fh_branches(void *u, ui_branch_t *out, int cap, char *msg, size_t n) {
+    (void)u, (void)out, (void)cap;
+    snprintf(msg, n, "1 branch");
+    return 1;
+}
+static int fh_switch(void *u, int branch, char *msg, size_t n) {
+    fake_host_t *h = u;
+    if (branch > 3) {
+        snprintf(msg, n, "no branch %d", branch);
+        return -1;
+    }
+    h->branch = branch;
+    snprintf(msg, n, "branch %d", branch);
+    return 0;
+}
+static int fh_compare(void *u, const char *dir, double **a, double **b, int *n, char *label,
+                      size_t labellen, char *msg, size_t msglen) {
+    fake_host_t *h = u;
+    h->compare_calls++;
+    snprintf(h->compare_dir, sizeof h->compare_dir, "%s", dir);
+    *a = calloc(2, sizeof **a);
+    *b = calloc(2, sizeof **b);
+    *n = 2;
+    snprintf(label, labellen, "other");
+    snprintf(msg, msglen, "compared");
+    return 0;
+}
 static int fh_settings(void *u, char *msg, size_t n) {
     (void)msg, (void)n;
     ((fake_host_t *)u)->settings_changed++;
@@ -119,7 +155,8 @@ int main(void) {
     fh.chat = chat_init(m, tok, &cs, 1, 0, err, sizeof err);
     ui_host_t host = {&fh,     fh_chat,   NULL,     NULL, fh_settings, fh_new, fh_open,
                       fh_list, fh_export, fh_model, NULL, NULL,        NULL,   fh_set_sampler,
-                      fh_plugin_command, fh_plugin_help, fh_n_panes, fh_pane_name, NULL, NULL};
+                      fh_plugin_command, fh_plugin_help, fh_n_panes, fh_pane_name, NULL, NULL,
+                      fh_fork, fh_branches, fh_switch, fh_compare};
     command_result_t r;
 
     tap_ok(&t, command_is_command("  /temp 1") && !command_is_command("hello /temp") &&
@@ -234,13 +271,41 @@ int main(void) {
                    strcmp(fh.model_dir, "/some/dir") == 0,
            "/model DIR");
 
+    /* branching: /fork N K counts K from 1 and hands the host K - 1 */
+    tap_ok(&t, run(&host, "/fork 5 2", &r) == COMMAND_FORKED && fh.fork_index == 5 &&
+                   fh.fork_cand == 1 && strstr(r.msg, "branch 1"),
+           "/fork 5 2 forks token 5 with candidate index 1 (%s)", r.msg);
+    tap_ok(&t, run(&host, "/fork 5", &r) == COMMAND_ERROR && strstr(r.msg, "needs N K") &&
+                   run(&host, "/fork 5 0", &r) == COMMAND_ERROR && run(&host, "/fork", &r) == COMMAND_ERROR &&
+                   run(&host, "/fork a b", &r) == COMMAND_ERROR,
+           "/fork without K, with K 0, without anything, with words: errors (%s)", r.msg);
+    tap_ok(&t, run(&host, "/branches", &r) == COMMAND_BRANCHES, "/branches asks the front end to list");
+    tap_ok(&t, run(&host, "/branch 2", &r) == COMMAND_CLEARED && fh.branch == 2 &&
+                   run(&host, "/branch 9", &r) == COMMAND_ERROR && strstr(r.msg, "no branch 9"),
+           "/branch B switches; the host's refusal is the message (%s)", r.msg);
+    tap_ok(&t, run(&host, "/probs", &r) == COMMAND_PROBS && r.token == -1 &&
+                   run(&host, "/probs 1 2", &r) == COMMAND_ERROR &&
+                   run(&host, "/probs 1", &r) == COMMAND_ERROR && strstr(r.msg, "no token 1"),
+           "/probs: the selected token; /probs N past the end is an error (%s)", r.msg);
+    tap_ok(&t, run(&host, "/compare some/dir", &r) == COMMAND_COMPARE && r.n_lp == 2 &&
+                   !strcmp(fh.compare_dir, "some/dir") && !strcmp(r.label, "other"),
+           "/compare DIR hands the host's arrays to the front end");
+    free(r.lp_self);
+    free(r.lp_other);
+    tap_ok(&t, run(&host, "/compare", &r) == COMMAND_ERROR, "/compare needs DIR (%s)", r.msg);
+
     /* during a reply: settings and session changes wait */
     int rc = chat_user(fh.chat, "hi", 2, err, sizeof err);
     rc |= chat_reply_begin(fh.chat, err, sizeof err);
+    tap_ok(&t, rc == 0 && run(&host, "/probs 1", &r) == COMMAND_PROBS && r.token == 1,
+           "/probs 1 names token 1 once there is one");
     tap_ok(&t, rc == 0 && run(&host, "/temp 1", &r) == COMMAND_ERROR && strstr(r.msg, "wait"),
            "settings cannot change mid-reply (%s)", r.msg);
     tap_ok(&t, run(&host, "/open 3", &r) == COMMAND_ERROR && strstr(r.msg, "wait"),
            "nor the session");
+    tap_ok(&t, run(&host, "/fork 1 2", &r) == COMMAND_ERROR && strstr(r.msg, "wait") &&
+                   run(&host, "/branch 1", &r) == COMMAND_ERROR,
+           "nor a fork or a branch switch");
     chat_reply_end(fh.chat, CHAT_STOP_INTERRUPTED, err, sizeof err);
 
     /* plugins: their commands, samplers and panes go through the host */
@@ -270,7 +335,13 @@ int main(void) {
 
     /* a host without the optional callbacks */
     ui_host_t bare = {&fh,  fh_chat, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                      NULL, NULL,    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                      NULL, NULL,    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                      NULL, NULL,    NULL, NULL};
+    tap_ok(&t, run(&bare, "/fork 1 2", &r) == COMMAND_ERROR && strstr(r.msg, "not available") &&
+                   run(&bare, "/branches", &r) == COMMAND_ERROR &&
+                   run(&bare, "/branch 1", &r) == COMMAND_ERROR &&
+                   run(&bare, "/compare x", &r) == COMMAND_ERROR,
+           "without a store: /fork, /branches, /branch, /compare are not available (%s)", r.msg);
     tap_ok(&t, run(&bare, "/sampler x", &r) == COMMAND_ERROR && run(&bare, "/pane x", &r) == COMMAND_ERROR &&
                    run(&bare, "/hello", &r) == COMMAND_ERROR,
            "without plugin callbacks: /sampler, /pane and plugin names are errors");

@@ -32,15 +32,6 @@ static int json_ids(const cJSON *arr, int *out, int cap) {
     return n;
 }
 
-static float max_abs_diff(const float *a, const float *b, int n) {
-    float m = 0;
-    for (int i = 0; i < n; i++) {
-        float d = fabsf(a[i] - b[i]);
-        if (d > m || isnan(d)) m = isnan(d) ? INFINITY : d;
-    }
-    return m;
-}
-
 int main(void) {
     tap_t t = {0, 0};
     char dir[4096], path[4200], err[512];
@@ -108,7 +99,7 @@ int main(void) {
                 int rc2 = g2 ? gen_prefill(g2, h + gen_window_start(g), kept, NULL, err, sizeof err)
                              : -1;
                 if (rc2 == 0) memcpy(fresh_logits, gen_logits(g2), (size_t)V * sizeof(float));
-                float d = rc2 == 0 ? max_abs_diff(fresh_logits, gen_logits(g), V) : INFINITY;
+                float d = rc2 == 0 ? tap_max_abs_diff(fresh_logits, gen_logits(g), V) : INFINITY;
                 tap_ok(&t, d <= 1e-5f, "logits after a slide equal a fresh run (max diff %g)",
                        (double)d);
                 gen_free(g2);

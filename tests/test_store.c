@@ -14,23 +14,12 @@
 
 #include "store.h"
 #include "tap.h"
+#include "tap_sqlite.h"
 
 static double now_s(void) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
-}
-
-static long long scalar(const char *path, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return v;
 }
 
 static void exec_sql(const char *path, const char *sql) {
@@ -107,9 +96,9 @@ static void test_round_trip(tap_t *t, const char *dir) {
     store_t *s = store_open(path, 0, err, sizeof err);
     if (!tap_ok(t, s != NULL, "store_open creates the file and its directories (%s)", s ? "" : err))
         return;
-    tap_ok(t, scalar(path, "PRAGMA user_version") == STORE_SCHEMA_VERSION,
+    tap_ok(t, tap_sql_scalar(path, "PRAGMA user_version") == STORE_SCHEMA_VERSION,
            "the schema version is recorded");
-    tap_ok(t, scalar(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'") == 1,
+    tap_ok(t, tap_sql_scalar(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'") == 1,
            "WAL mode");
     int64_t sid = store_session_new(s, "/models/m", "abcdef0123456789", "{\"temperature\":1}", err,
                                     sizeof err);
@@ -225,9 +214,9 @@ static void test_round_trip(tap_t *t, const char *dir) {
     rc = store_session_delete(s, sid, err, sizeof err);
     tap_ok(t, rc == 0 && store_session_load(s, sid, &d, err, sizeof err) == -1 && strstr(err, "no session"),
            "a deleted session is gone (%s)", err);
-    tap_ok(t, scalar(path, "SELECT count(*) FROM tokens") == 1 &&
-                  scalar(path, "SELECT count(*) FROM candidates") == 0 &&
-                  scalar(path, "SELECT count(*) FROM turns") == 1,
+    tap_ok(t, tap_sql_scalar(path, "SELECT count(*) FROM tokens") == 1 &&
+                  tap_sql_scalar(path, "SELECT count(*) FROM candidates") == 0 &&
+                  tap_sql_scalar(path, "SELECT count(*) FROM turns") == 1,
            "its turns, tokens and candidates went with it");
     tap_ok(t, store_session_delete(s, 999, err, sizeof err) == -1 && strstr(err, "no session 999"),
            "deleting a missing session is an error");

@@ -14,18 +14,7 @@
 
 #include "store.h"
 #include "tap.h"
-
-static long long scalar(const char *path, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return v;
-}
+#include "tap_sqlite.h"
 
 /* A model token with three candidates; its text is word. */
 static int add_token(store_t *s, int64_t turn, int idx, int id, const char *word, float lp) {
@@ -91,8 +80,8 @@ static void test_tree(tap_t *t, const char *dir) {
     int64_t m3 = store_turn_begin(s, sid, "model", "", NULL, err, sizeof err);
     rc |= add_token(s, m3, 0, 50, " e", -2.0f);
     tap_ok(t, rc == 0 && m3 > 0, "a line of four turns");
-    tap_ok(t, scalar(path, "SELECT count(*) FROM turns WHERE parent_id IS NULL") == 1 &&
-                  scalar(path, "SELECT pos FROM turns ORDER BY idx DESC LIMIT 1") == 3,
+    tap_ok(t, tap_sql_scalar(path, "SELECT count(*) FROM turns WHERE parent_id IS NULL") == 1 &&
+                  tap_sql_scalar(path, "SELECT pos FROM turns ORDER BY idx DESC LIMIT 1") == 3,
            "each turn's parent is the one before; positions count 0..3");
 
     int branch = -1;
@@ -102,16 +91,16 @@ static void test_tree(tap_t *t, const char *dir) {
            "a fork cannot share tokens that are not stored (%s)", err);
     int64_t f = store_fork(s, m1, 2, "{\"x\":1}", &branch, err, sizeof err);
     tap_ok(t, f > 0 && branch == 1, "fork reply 1 after 2 tokens: branch 1 (%s)", f > 0 ? "" : err);
-    tap_ok(t, scalar(path, "SELECT count(*) FROM tokens WHERE turn_id = (SELECT max(id) FROM turns)") == 2 &&
-                  scalar(path, "SELECT count(*) FROM candidates c JOIN tokens k ON c.token_row = k.id"
+    tap_ok(t, tap_sql_scalar(path, "SELECT count(*) FROM tokens WHERE turn_id = (SELECT max(id) FROM turns)") == 2 &&
+                  tap_sql_scalar(path, "SELECT count(*) FROM candidates c JOIN tokens k ON c.token_row = k.id"
                                " WHERE k.turn_id = (SELECT max(id) FROM turns)") == 6 &&
-                  scalar(path, "SELECT branch FROM sessions") == 1,
+                  tap_sql_scalar(path, "SELECT branch FROM sessions") == 1,
            "the shared tokens are copied with their candidates; the session is on branch 1");
     rc = add_token(s, f, 2, 99, " X", -3.0f);
     int64_t u5 = store_turn_begin(s, sid, "user", "", NULL, err, sizeof err);
     rc |= add_prompt(s, u5, "S:");
-    tap_ok(t, rc == 0 && scalar(path, "SELECT parent_id FROM turns ORDER BY idx DESC LIMIT 1") == f &&
-                  scalar(path, "SELECT pos FROM turns ORDER BY idx DESC LIMIT 1") == 2,
+    tap_ok(t, rc == 0 && tap_sql_scalar(path, "SELECT parent_id FROM turns ORDER BY idx DESC LIMIT 1") == f &&
+                  tap_sql_scalar(path, "SELECT pos FROM turns ORDER BY idx DESC LIMIT 1") == 2,
            "a new turn continues branch 1: its parent is the forked reply, position 2");
 
     store_session_data_t d;
@@ -153,8 +142,8 @@ static void test_tree(tap_t *t, const char *dir) {
            "switching to a branch that does not exist is refused (%s)", err);
     rc = store_session_set_branch(s, sid, 0, err, sizeof err);
     int64_t u7 = store_turn_begin(s, sid, "user", "", NULL, err, sizeof err);
-    tap_ok(t, rc == 0 && u7 > 0 && scalar(path, "SELECT parent_id FROM turns ORDER BY idx DESC LIMIT 1") == m3 &&
-                  scalar(path, "SELECT branch FROM turns ORDER BY idx DESC LIMIT 1") == 0,
+    tap_ok(t, rc == 0 && u7 > 0 && tap_sql_scalar(path, "SELECT parent_id FROM turns ORDER BY idx DESC LIMIT 1") == m3 &&
+                  tap_sql_scalar(path, "SELECT branch FROM turns ORDER BY idx DESC LIMIT 1") == 0,
            "back on branch 0, a new turn follows its last reply");
     /* a fork of a fork: from branch 1's reply, inside the part it shares */
     int b2 = -1;
@@ -167,8 +156,8 @@ static void test_tree(tap_t *t, const char *dir) {
            "a fork of branch 1 at its token 2 is branch 2, child of 1");
     free(v);
     tap_ok(t, store_session_delete(s, sid, err, sizeof err) == 0 &&
-                  scalar(path, "SELECT count(*) FROM turns") == 0 &&
-                  scalar(path, "SELECT count(*) FROM candidates") == 0,
+                  tap_sql_scalar(path, "SELECT count(*) FROM turns") == 0 &&
+                  tap_sql_scalar(path, "SELECT count(*) FROM candidates") == 0,
            "deleting the session removes every branch");
     store_close(s);
 }
@@ -178,7 +167,7 @@ static void test_migration(tap_t *t, const char *dir) {
     TAP_SRC(src, "tests/fixtures/sessions-v3.db");
     snprintf(path, sizeof path, "%s/v3.db", dir);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, path);
-    if (!tap_ok(t, system(cmd) == 0 && scalar(path, "PRAGMA user_version") == 3,
+    if (!tap_ok(t, system(cmd) == 0 && tap_sql_scalar(path, "PRAGMA user_version") == 3,
                 "a schema-3 database written by the release before branching"))
         return;
     store_t *r = store_open(path, 1, err, sizeof err);
@@ -188,14 +177,14 @@ static void test_migration(tap_t *t, const char *dir) {
     int n = 0;
     if (rc == 0) rc = store_branches(r, 1, &v, &n, err, sizeof err);
     tap_ok(t, rc == 0 && d3.n_turns == 4 && d3.n_branches == 1 && n == 1 && v[0].n_turns == 4 &&
-                  v[0].n_tokens == 37 && scalar(path, "PRAGMA user_version") == 3,
+                  v[0].n_tokens == 37 && tap_sql_scalar(path, "PRAGMA user_version") == 3,
            "read-only, it is read as it is: one branch of 4 turns, 37 tokens (%s)", rc ? err : "");
     free(v);
     store_close(r);
     store_t *s = store_open(path, 0, err, sizeof err);
-    tap_ok(t, s && scalar(path, "PRAGMA user_version") == 4 &&
-                  scalar(path, "SELECT count(*) FROM turns WHERE pos = idx") == 6 &&
-                  scalar(path, "SELECT count(*) FROM turns WHERE parent_id IS NULL") == 2,
+    tap_ok(t, s && tap_sql_scalar(path, "PRAGMA user_version") == 4 &&
+                  tap_sql_scalar(path, "SELECT count(*) FROM turns WHERE pos = idx") == 6 &&
+                  tap_sql_scalar(path, "SELECT count(*) FROM turns WHERE parent_id IS NULL") == 2,
            "a writer migrates it in place: positions and parents from the old order (%s)",
            s ? "" : err);
     store_session_data_t d4;

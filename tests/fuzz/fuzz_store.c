@@ -1,7 +1,8 @@
 /* fuzz_store.c - the session database reader (app/store.c) on a damaged
  * .db file: opened read-only as `gptscope sessions` opens it, every session
- * listed and loaded; each step may refuse with a message, none may crash,
- * and the file must be left as it was. */
+ * listed and loaded, with every branch (store_branch.c walks parent links a
+ * damaged file may loop or break); each step may refuse with a message,
+ * none may crash, and the file must be left as it was. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (store_session_list(s, &v, &n, err, sizeof err) == 0) {
             for (int i = 0; i < n && i < 16; i++) {
                 store_session_data_t d;
-                if (store_session_load(s, v[i].id, &d, err, sizeof err) == 0)
+                if (store_session_load_all(s, v[i].id, -1, &d, err, sizeof err) == 0) {
+                    int nb = d.n_branches < 8 ? d.n_branches : 8;
                     store_session_data_free(&d);
+                    for (int b = 0; b < nb; b++)
+                        if (store_session_load_branch(s, v[i].id, b, &d, err, sizeof err) == 0)
+                            store_session_data_free(&d);
+                }
             }
             store_session_infos_free(v, n);
         }

@@ -95,6 +95,9 @@ def seeds_store(out, store_fill):
             db2 = os.path.join(d, "e.db")
             subprocess.run([store_fill, db2, "--empty"], check=True, stdout=subprocess.DEVNULL)
             put(out, "empty", read(db2))
+            db3 = os.path.join(d, "f.db")
+            subprocess.run([store_fill, db3, "--fork"], check=True, stdout=subprocess.DEVNULL)
+            put(out, "forked", read(db3))
 
 
 def fnv(h, data):
