@@ -54,7 +54,10 @@ const char cmd_chat_help[] =
     "walk over the tokens to see each one's attention (heatmap pane) and the\n"
     "distribution it was sampled from (probability pane). F1 or ? lists the keys;\n"
     "slash commands (/temp 0.7, /open 3, /help) change settings and sessions.\n"
-    "Every prompt and reply is stored as it happens (see 'gptscope sessions').\n"
+    "F on a generated token lists its candidates: pick one and the session forks\n"
+    "there and goes on from it (/fork N K too); b shows the tree of branches,\n"
+    "( and ) step between them. Every prompt and reply is stored as it happens\n"
+    "(see 'gptscope sessions').\n"
     "\n" COMMON_HELP
     "      --no-color        monochrome (also when NO_COLOR is set)\n"
     "      --no-mouse        do not ask the terminal for mouse events\n";

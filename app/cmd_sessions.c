@@ -34,7 +34,7 @@ const char cmd_sessions_help[] =
     "  show ID               the transcript, turn by turn, with stop reasons, of the\n"
     "                        branch last continued (--branch B: that one)\n"
     "  tree ID               the session's branches (forks made with /fork or the\n"
-    "                        chat screen's f key): where each forked, the token it\n"
+    "                        chat screen's F key): where each forked, the token it\n"
     "                        chose there and the one it replaced, its size and the\n"
     "                        sum of its generated tokens' log-probabilities\n"
     "  export ID             Markdown (default) or JSON with every token and its\n"
@@ -45,7 +45,8 @@ const char cmd_sessions_help[] =
     "                        the others from where they forked\n"
     "  delete ID             remove a session with its turns and tokens\n"
     "  search TEXT           turns containing TEXT (ASCII case-insensitive), as\n"
-    "                        SESSION/TURN role: snippet (TURN numbered as in show)\n"
+    "                        SESSION/TURN role: snippet (TURN numbered as in show;\n"
+    "                        a turn of a branch other than 0 says which)\n"
     "\n"
     "      --db PATH         the database (default: $GPTSCOPE_DB, else\n"
     "                        $XDG_DATA_HOME/gptscope/sessions.db, else\n"
@@ -300,9 +301,12 @@ int cmd_sessions(int argc, char **argv) {
             cli_error("%s", err);
             rc = CLI_EXIT_ERROR;
         } else {
-            for (int i = 0; i < n; i++)
-                printf("%lld/%d %s: %s\n", (long long)h[i].session, h[i].turn_idx, h[i].role,
-                       h[i].snippet);
+            for (int i = 0; i < n; i++) {
+                char br[32] = "";
+                if (h[i].branch > 0) snprintf(br, sizeof br, " (branch %d)", h[i].branch);
+                printf("%lld/%d %s%s: %s\n", (long long)h[i].session, h[i].turn_idx, h[i].role,
+                       br, h[i].snippet);
+            }
             if (n == 0) fprintf(stderr, "no turn contains '%s'\n", argv[optind]);
             store_hits_free(h, n);
         }

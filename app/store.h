@@ -232,7 +232,9 @@ typedef struct store_hit {
     int64_t session, turn; /* turn: the turn's id */
     char role[8];
     char *snippet; /* the matching text with some context, one line */
-    int turn_idx;  /* the turn's position in its session, as `sessions show` numbers it */
+    int turn_idx;  /* the turn's position on its branch, as `sessions show` numbers it */
+    int branch;    /* the branch the turn belongs to (a fork's copy of a reply's first tokens
+                      matches too) */
 } store_hit_t;
 /* Case-insensitive substring search over turn texts; newest sessions first. */
 int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *err,

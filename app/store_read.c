@@ -440,11 +440,17 @@ int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *
     *n = 0;
     sqlite3_stmt *q = NULL;
     /* instr over lower(): no LIKE wildcards to escape; lower() folds ASCII only */
+    /* a turn is numbered by its position on its branch, as show prints it */
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT t.session_id, t.id, t.role, t.text, t.idx FROM turns t "
-                           "JOIN sessions s ON s.id = t.session_id "
-                           "WHERE instr(lower(CAST(t.text AS TEXT)), lower(?1)) > 0 "
-                           "ORDER BY s.updated DESC, s.id DESC, t.idx",
+                           s->version >= 4
+                               ? "SELECT t.session_id, t.id, t.role, t.text, COALESCE(t.pos, t.idx),"
+                                 " t.branch FROM turns t JOIN sessions s ON s.id = t.session_id "
+                                 "WHERE instr(lower(CAST(t.text AS TEXT)), lower(?1)) > 0 "
+                                 "ORDER BY s.updated DESC, s.id DESC, t.idx"
+                               : "SELECT t.session_id, t.id, t.role, t.text, t.idx, 0 FROM turns t "
+                                 "JOIN sessions s ON s.id = t.session_id "
+                                 "WHERE instr(lower(CAST(t.text AS TEXT)), lower(?1)) > 0 "
+                                 "ORDER BY s.updated DESC, s.id DESC, t.idx",
                            -1, &q, NULL) != SQLITE_OK)
         return store_fail(s, err, errlen, "searching");
     sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
@@ -466,6 +472,7 @@ int store_search(store_t *s, const char *text, store_hit_t **out, int *n, char *
         h->turn = sqlite3_column_int64(q, 1);
         store_col_copy(q, 2, h->role, sizeof h->role);
         h->turn_idx = sqlite3_column_int(q, 4);
+        h->branch = sqlite3_column_int(q, 5);
         const char *body = sqlite3_column_blob(q, 3);
         size_t blen = (size_t)sqlite3_column_bytes(q, 3), at = 0;
         for (size_t i = 0; body && i + mlen <= blen; i++) {

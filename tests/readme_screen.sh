@@ -2,7 +2,9 @@
 # readme_screen.sh - the screen captures in README.md come from the real
 # program: this drives `gptscope chat` on the bundled model in tmux (92x26,
 # NO_COLOR, fixed seed, one thread), captures the screens the README shows
-# and compares each with the README block between its markers
+# (the attention row and the all-heads view of one token, then a fork's
+# candidate list on it and the branch tree after the fork) and compares each
+# with the README block between its markers
 #   <!-- screen:NAME -->  ```  ...  ```  <!-- /screen -->
 # The tokens/s figure (and the status bar after it) is the only part masked:
 # it is a timing.
@@ -81,6 +83,21 @@ keys H
 wait_for "all [0-9]+ heads · token $sel " 5 && wait_for "│token $sel \"[^│]*\"  p [0-9]" 5
 ok $? "the all-heads view of the layer"
 cp "$TMP/screen" "$TMP/heads.txt"
+# branching: F on the same token, its second candidate, the reply from
+# there, then the tree (b) once the fork's message has left the status bar
+keys H
+wait_for "Attention · layer [0-9]+/[0-9]+ · head mean" 5
+keys F
+wait_for "Fork at token $sel " 5 && wait_for 'Enter forks' 5
+ok $? "F: the candidates of token $sel"
+cp "$TMP/screen" "$TMP/fork.txt"
+keys 2 Enter
+wait_for "branch 1: token $sel " 10 && wait_gone 'Transcript · gen' 60
+ok $? "2, Enter: the fork and its reply"
+keys b
+wait_for 'Branches · 2 · showing 1' 5 && wait_for '[0-9.]+ tok/s' 10
+ok $? "b: the branch tree"
+cp "$TMP/screen" "$TMP/tree.txt"
 keys C-d
 
 # mask: the tokens/s figure is a timing, and its width moves what the
@@ -95,7 +112,7 @@ block() {
         on && inside { print }' "$README"
 }
 
-for name in row heads; do
+for name in row heads fork tree; do
     # trailing blank lines of the capture are not part of the screen
     sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$TMP/$name.txt" >"$TMP/$name.cap"
     if [ $UPDATE = 1 ]; then

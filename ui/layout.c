@@ -23,7 +23,7 @@ void layout_compute(layout_t *l, int rows, int cols, layout_focus_t focus, int z
     int body_h = rows - 1 - input_lines;
     if (zoom && focus != LAYOUT_FOCUS_INPUT) {
         layout_rect_t all = layout_rect(0, 0, body_h, cols);
-        if (focus == LAYOUT_FOCUS_TRANSCRIPT) l->transcript = all;
+        if (focus == LAYOUT_FOCUS_TRANSCRIPT || focus == LAYOUT_FOCUS_TREE) l->transcript = all;
         else if (focus == LAYOUT_FOCUS_ATTN) l->attn = all;
         else l->probs = all;
         return;

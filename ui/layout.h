@@ -11,7 +11,8 @@
  *   status bar (1 line)
  *
  * Zoom gives the focused pane (transcript, attention or probabilities) the
- * whole area above the input; the others get empty rectangles. */
+ * whole area above the input; the others get empty rectangles. The branch
+ * tree, when shown, takes the bottom of the transcript's rectangle (tui.c). */
 #ifndef GPTSCOPE_UI_LAYOUT_H
 #define GPTSCOPE_UI_LAYOUT_H
 
@@ -23,6 +24,8 @@
 typedef enum {
     LAYOUT_FOCUS_INPUT = 0,
     LAYOUT_FOCUS_TRANSCRIPT,
+    LAYOUT_FOCUS_TREE, /* the branch tree under the transcript, when shown (tui.c skips it
+                          otherwise); it shares the transcript's rectangle and its zoom */
     LAYOUT_FOCUS_ATTN,
     LAYOUT_FOCUS_PROBS,
     LAYOUT_N_FOCUS

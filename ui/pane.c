@@ -1,8 +1,10 @@
 /* pane.c - helpers every pane uses (pane.h). */
 #include "pane.h"
 
+#include <math.h>
 #include <string.h>
 
+#include "compare_view.h"
 #include "text.h"
 
 int pane_view_pos(const pane_view_t *v) {
@@ -18,6 +20,15 @@ void pane_view_clamp(pane_view_t *v) {
 }
 
 int pane_view_may_compute(const pane_view_t *v) { return !(v->generating && v->sel < 0); }
+
+int pane_view_compare(const pane_view_t *v, int i, double *log_ratio) {
+    double r = NAN;
+    if (v->cmp_self && v->cmp_other && i >= 0 && i < v->cmp_n && isfinite(v->cmp_self[i]) &&
+        isfinite(v->cmp_other[i]))
+        r = v->cmp_self[i] - v->cmp_other[i];
+    if (log_ratio) *log_ratio = r;
+    return compare_view_tint(r);
+}
 
 attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr) {
     return v->color ? (attr_t)COLOR_PAIR(pair) : mono_attr;

@@ -23,7 +23,9 @@
 #include "shade.h"
 #include "tui.h"
 
-enum { PANE_CONSUMED = 1, PANE_REDRAW = 2 };
+/* PANE_ACTION: the key asks the screen manager to act on the pane's pick
+ * (the tree pane's Enter: show the branch under its cursor). */
+enum { PANE_CONSUMED = 1, PANE_REDRAW = 2, PANE_ACTION = 4 };
 
 /* Colour pairs (initialised by tui.c when the terminal has colour). */
 enum {
@@ -43,8 +45,9 @@ enum {
 
 /* What the transcript's colours say: the selected token's attention over
  * the tokens it read (the default when attention is available), each
- * sampled token's probability, or nothing. */
-typedef enum { PANE_TINT_OFF = 0, PANE_TINT_ATTN, PANE_TINT_PROB } pane_tint_t;
+ * sampled token's probability, nothing, or after /compare which of two
+ * models gave each token the higher probability. */
+typedef enum { PANE_TINT_OFF = 0, PANE_TINT_ATTN, PANE_TINT_PROB, PANE_TINT_COMPARE } pane_tint_t;
 /* The attention pane's view: the selected token's row (a list of keys), the
  * whole causal matrix of one layer and head, or every head of the layer for
  * the selected token at once (small multiples). */
@@ -71,6 +74,12 @@ typedef struct pane_view {
     int color;            /* 1: colour pairs usable */
     shade_mode_t shade;   /* heatmap colours, or blocks (SHADE_MONO) */
     int plugin_pane;      /* a plugin's pane shown in the probabilities' place; -1: none */
+    /* the last /compare (shown while tint is PANE_TINT_COMPARE): ln p of
+     * token i under this model and under cmp_label's, NAN where not scored,
+     * for tokens [0, cmp_n); owned by the screen manager */
+    double *cmp_self, *cmp_other;
+    int cmp_n;
+    char cmp_label[128];
 } pane_view_t;
 
 /* The token the panes describe: the selection, else the newest shown; -1 when none. */
@@ -80,6 +89,10 @@ void pane_view_clamp(pane_view_t *v);
 /* May the panes run a forward pass for attention now? Not for the newest
  * token while a reply streams (generation hands its row over instead). */
 int pane_view_may_compute(const pane_view_t *v);
+/* After /compare: -1, 0 or +1 for token i (the other model, neither, this
+ * one gave it the clearly higher probability; compare_view_tint's rule),
+ * 0 when not scored; *log_ratio (may be NULL) gets ln(pA / pB) or NAN. */
+int pane_view_compare(const pane_view_t *v, int i, double *log_ratio);
 /* The attribute of a colour pair, or mono_attr without colour. */
 attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr);
 /* Clears win and draws its frame with title (focused: bold, coloured). */

@@ -16,6 +16,7 @@
  *     2    -2.250  " the"      from 43     (left the reply at token 43)   */
 #include "pane_probs.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,10 +140,55 @@ static int pp_beams(pane_probs_t *p, const chat_turn_t *tu, int pos, int y, int 
     return 1 + shown;
 }
 
+/* After /compare: the selected token's probability under both models, the
+ * log-ratio, and each model's sum of ln p over the tokens both scored, from
+ * row 1; returns the rows used (0 when no comparison is shown). */
+static int pp_compare(pane_probs_t *p, int pos, int w) {
+    pane_view_t *v = p->v;
+    if (v->tint != PANE_TINT_COMPARE || !v->cmp_self || !v->cmp_other || v->cmp_n <= 0) return 0;
+    double sum[2] = {0, 0};
+    int n_scored = 0;
+    for (int i = 0; i < v->cmp_n; i++) {
+        if (!isfinite(v->cmp_self[i]) || !isfinite(v->cmp_other[i])) continue;
+        sum[0] += v->cmp_self[i];
+        sum[1] += v->cmp_other[i];
+        n_scored++;
+    }
+    const char *self = v->host->model_name ? v->host->model_name(v->host->user) : NULL;
+    const char *names[2] = {self ? self : "this model", v->cmp_label[0] ? v->cmp_label : "other"};
+    const double *lp[2] = {v->cmp_self, v->cmp_other};
+    double ratio;
+    int pref = pane_view_compare(v, pos, &ratio);
+    char line[256], name[64];
+    int name_w = w - 23 < 6 ? 6 : w - 23 > 20 ? 20 : w - 23;
+    for (int m = 0; m < 2; m++) {
+        pp_pad(names[m], name_w, name, sizeof name);
+        double x = pos >= 0 && pos < v->cmp_n ? lp[m][pos] : NAN;
+        char pr[32] = "p -     ";
+        if (isfinite(x)) snprintf(pr, sizeof pr, "p %.4f", exp(x));
+        snprintf(line, sizeof line, "%c %s %s \xce\xa3 %.2f", 'A' + m, name, pr, sum[m]);
+        attr_t a = pane_attr(v, PANE_PAIR_TINT0 + (m == 0 ? PANE_N_TINT - 1 : 0), 0);
+        wattron(p->win, a);
+        pane_put(p->win, 1 + m, 1, line, w);
+        wattroff(p->win, a);
+    }
+    if (isfinite(ratio))
+        snprintf(line, sizeof line, "ln pA/pB %+.3f %s  (\xce\xa3 over %d tokens)", ratio,
+                 pref > 0 ? "A preferred" : pref < 0 ? "B preferred" : "about equal", n_scored);
+    else
+        snprintf(line, sizeof line, "token %d: not scored by both  (\xce\xa3 over %d tokens)", pos,
+                 n_scored);
+    wattron(p->win, A_BOLD);
+    pane_put(p->win, 3, 1, line, w);
+    wattroff(p->win, A_BOLD);
+    return 3;
+}
+
 void pane_probs_draw(pane_probs_t *p) {
     if (!p->win) return;
     pane_view_t *v = p->v;
-    pane_frame(v, p->win, "Probabilities", v->focus == LAYOUT_FOCUS_PROBS);
+    pane_frame(v, p->win, v->tint == PANE_TINT_COMPARE ? "Probabilities \xc2\xb7 compare" : "Probabilities",
+               v->focus == LAYOUT_FOCUS_PROBS);
     int w = p->r.w - 2, h = p->r.h - 2;
     int pos = pane_view_pos(v);
     const chat_t *c = v->chat;
@@ -150,18 +196,19 @@ void pane_probs_draw(pane_probs_t *p) {
         pane_put(p->win, 1, 1, "(no tokens yet)", w);
         return;
     }
+    int y0 = 1 + pp_compare(p, pos, w); /* the first row of the token's own lines */
     const chat_token_t *t = chat_token(c, pos);
     const chat_turn_t *tu = chat_turn(c, t->turn);
     char line[512], label[128], lab[160];
     pp_label(c, t->id, label, sizeof label);
     if (!t->has_report) {
         snprintf(line, sizeof line, "token %d %s", pos, label);
-        pane_put(p->win, 1, 1, line, w);
+        pane_put(p->win, y0, 1, line, w);
         const char *why = tu && tu->role == CHAT_USER
                               ? "a prompt token: it was typed, not sampled"
                               : "no sampler report stored for this token";
         wattron(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
-        pane_put(p->win, 2, 1, why, w);
+        pane_put(p->win, y0 + 1, 1, why, w);
         wattroff(p->win, pane_attr(v, PANE_PAIR_DIM, A_DIM));
         return;
     }
@@ -176,14 +223,14 @@ void pane_probs_draw(pane_probs_t *p) {
     if (n > 0 && (size_t)n + (size_t)nk < sizeof line &&
         text_width(line, (size_t)n) + nk <= w)
         memcpy(line + n, kept, (size_t)nk + 1);
-    pane_put(p->win, 1, 1, line, w);
+    pane_put(p->win, y0, 1, line, w);
     if (beam) /* the search ranks by the raw distribution: nothing is filtered */
         snprintf(line, sizeof line, "entropy %.2f nats (beam: raw = final)",
                  (double)rep->entropy_raw);
     else
         snprintf(line, sizeof line, "entropy %.2f nats raw, %.2f final", (double)rep->entropy_raw,
                  (double)rep->entropy_final);
-    pane_put(p->win, 2, 1, line, w);
+    pane_put(p->win, y0 + 1, 1, line, w);
     /* columns: marker 2, label, raw bar + " 00.0%", final bar + " 00.0%", " -00.00",
      * and where there is room " 100.0%", the final mass of this row and all above */
     int label_w = w >= 60 ? 16 : w >= 44 ? 10 : 8;
@@ -193,7 +240,7 @@ void pane_probs_draw(pane_probs_t *p) {
     if (bar_w > 20) bar_w = 20;
     if (bar_w < 0) bar_w = 0;
     /* a beam token's hypotheses take at most half of the rows below */
-    int top = 3;
+    int top = y0 + 2;
     if (beam) top += pp_beams(p, tu, pos, top, w, label_w, (h - 2) / 2);
     char head[256];
     pp_pad("token", label_w, lab, sizeof lab);

@@ -2,7 +2,9 @@
  * the top candidates before (raw) and after temperature / top-k / top-p /
  * min-p, where the filters cut, which one was drawn, and the entropies.
  * Everything comes from the token's sampler report (core/sampler.h).
- * Interface as in pane.h. */
+ * After /compare (tint PANE_TINT_COMPARE) its first lines give the token's
+ * probability under both models, their log-ratio and each model's sum of
+ * ln p. Interface as in pane.h. */
 #ifndef GPTSCOPE_UI_PANE_PROBS_H
 #define GPTSCOPE_UI_PANE_PROBS_H
 

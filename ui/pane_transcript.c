@@ -56,6 +56,8 @@ void pane_transcript_resize(pane_transcript_t *p, layout_rect_t r) {
 static int pt_inner_w(const pane_transcript_t *p) { return p->r.w > 2 ? p->r.w - 2 : 1; }
 static int pt_inner_h(const pane_transcript_t *p) { return p->r.h > 2 ? p->r.h - 2 : 0; }
 
+static void pt_show_selection(pane_transcript_t *p);
+
 /* Brings glyphs and wrap up to date with the chat's shown tokens. */
 static void pt_sync(pane_transcript_t *p) {
     const pane_view_t *v = p->v;
@@ -96,10 +98,14 @@ static void pt_sync(pane_transcript_t *p) {
     p->n_lines = text_wrap(&p->wrap, &p->gs);
     int h = pt_inner_h(p);
     if (p->last_sel >= 0 && v->sel < 0) p->follow = 1;
-    p->last_sel = v->sel;
+    /* a selection made elsewhere (/probs N, a branch switch) comes into
+     * view, once the pane has rows (it has none while another is zoomed) */
+    int moved = h > 0 && v->sel >= 0 && v->sel != p->last_sel;
+    if (h > 0) p->last_sel = v->sel;
     if (p->follow && v->sel < 0) p->top = p->n_lines > h ? p->n_lines - h : 0;
     if (p->top > p->n_lines - 1) p->top = p->n_lines > 0 ? p->n_lines - 1 : 0;
     if (p->top < 0) p->top = 0;
+    if (moved) pt_show_selection(p);
 }
 
 /* First glyph showing token tok, or -1. */
@@ -193,16 +199,20 @@ void pane_transcript_draw(pane_transcript_t *p) {
     pt_sync(p);
     char title[128];
     int pos = pane_view_pos(v);
-    const char *tint = v->tint == PANE_TINT_ATTN   ? " \xc2\xb7 attention tint"
-                       : v->tint == PANE_TINT_PROB ? " \xc2\xb7 probability tint"
-                                                   : "";
+    const char *tint = v->tint == PANE_TINT_ATTN      ? " \xc2\xb7 attention tint"
+                       : v->tint == PANE_TINT_PROB    ? " \xc2\xb7 probability tint"
+                       : v->tint == PANE_TINT_COMPARE ? " \xc2\xb7 compare tint"
+                                                      : "";
     if (v->sel >= 0)
         snprintf(title, sizeof title, "Transcript \xc2\xb7 token %d of %d%s", pos, v->n_visible, tint);
     else
         snprintf(title, sizeof title, "Transcript%s%s", v->generating ? " \xc2\xb7 generating" : "", tint);
     if (text_width(title, strlen(title)) > p->r.w - 6) {
         /* a narrow pane: the short form, so the tint is still named */
-        tint = v->tint == PANE_TINT_ATTN ? " \xc2\xb7 attn" : v->tint == PANE_TINT_PROB ? " \xc2\xb7 prob" : "";
+        tint = v->tint == PANE_TINT_ATTN      ? " \xc2\xb7 attn"
+               : v->tint == PANE_TINT_PROB    ? " \xc2\xb7 prob"
+               : v->tint == PANE_TINT_COMPARE ? " \xc2\xb7 cmp"
+                                              : "";
         if (v->sel >= 0) snprintf(title, sizeof title, "Transcript \xc2\xb7 %d/%d%s", pos, v->n_visible, tint);
         else snprintf(title, sizeof title, "Transcript%s%s", v->generating ? " \xc2\xb7 gen" : "", tint);
     }
@@ -232,6 +242,14 @@ void pane_transcript_draw(pane_transcript_t *p) {
                 /* never read by the model (a prompt longer than the context
                  * keeps its last n_ctx - 1 tokens): shown dim, as it was */
                 a = pane_attr(v, PANE_PAIR_DIM, A_DIM);
+            } else if (v->tint == PANE_TINT_COMPARE) {
+                /* green: this model gave the token the higher probability,
+                 * red: the other one did (mono: bold, underlined) */
+                int k = pane_view_compare(v, g->tok_last, NULL);
+                a = k > 0   ? pane_attr(v, PANE_PAIR_TINT0 + PANE_N_TINT - 1, A_BOLD)
+                    : k < 0 ? pane_attr(v, PANE_PAIR_TINT0, A_UNDERLINE)
+                            : 0;
+                if (v->color && tu && tu->role == CHAT_USER) a |= A_BOLD;
             } else if (at.ok) {
                 a = pt_attn_attr(v, &at, g->tok_first, g->tok_last);
                 if (tu && tu->role == CHAT_USER) a |= A_BOLD;

@@ -10,9 +10,15 @@
  * for signals and to take messages down).
  *
  * Keys go first to what has focus (the input line or a pane), then to the
- * keys every pane shares (layer, head, view), then to the global ones. */
+ * keys every pane shares (layer, head, view), then to the global ones.
+ *
+ * Branching: F on a generated token opens its candidates (fork_menu.c);
+ * the choice goes to host->fork, which leaves a reply running from the
+ * fork, streamed like any other. b shows the branch tree (pane_tree.c)
+ * under the transcript; switching branches rebuilds the chat (as /open). */
 #include "tui.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,7 @@
 #include <utf8proc.h>
 
 #include "command.h"
+#include "fork_menu.h"
 #include "input.h"
 #include "layout.h"
 #include "overlay.h"
@@ -33,6 +40,7 @@
 #include "pane_probs.h"
 #include "pane_status.h"
 #include "pane_transcript.h"
+#include "pane_tree.h"
 #include "term.h"
 #include "text.h"
 #include "clockx.h"
@@ -57,8 +65,13 @@ typedef struct tui {
     pane_class_t *cls;
     int cls_rows; /* the class pane's rows (0: the model has no classifier) */
     pane_status_t *status;
+    pane_tree_t *tree;
+    int tree_shown;          /* b: the branch tree under the transcript */
+    layout_rect_t tree_rect; /* where it is (empty when hidden or no room) */
     input_t *input;
     overlay_t *overlay;
+    fork_menu_t *fork;
+    pane_tint_t tint_before_compare; /* the tint /compare replaced (t goes back to it) */
     int input_lines;
     int dirty;
     double last_draw, last_poll;
@@ -101,6 +114,12 @@ static const char tui_keys_help[] =
     "     the layer and head shown; dim: not read by it), probability, or none\n"
     "     (probability: red < 5%, magenta < 20%, yellow < 50%, plain < 80%, green\n"
     "      above; without colour: underlined < 5%, dim < 20%)\n"
+    "     after /compare DIR: green (bold) this model gave the token the\n"
+    "     higher probability, red (underlined) DIR's; t or a prompt ends it\n"
+    "  F  fork at the selected generated token: its candidates; 1-9 or\n"
+    "     arrows pick one, Enter forks there and goes on, Esc cancels\n"
+    "  b  branch tree under the transcript: j k pick, Enter shows the\n"
+    "     branch, Esc leaves it    ( )  previous / next branch\n"
     "  z  zoom the pane   q  quit\n"
     "Attention pane: s sort the row by weight; j k, arrows scroll it (pick the head\n"
     "  in the heads view); matrix: + - zoom around the selected token, < > move\n"
@@ -132,7 +151,17 @@ static void tui_relayout(tui_t *t) {
     layout_compute(&t->layout, rows, cols, t->view.focus, t->zoom, want);
     layout_t *l = &t->layout;
     layout_rect_t none = {0, 0, 0, 0};
-    pane_transcript_resize(t->transcript, l->ok ? l->transcript : none);
+    /* the branch tree takes the bottom of the transcript's column */
+    layout_rect_t tr = l->ok ? l->transcript : none, tree = none;
+    int tree_h = t->tree_shown && tr.h > 0 ? pane_tree_rows(t->tree, tr.h) : 0;
+    if (tree_h > 0) {
+        tree = (layout_rect_t){tr.y + tr.h - tree_h, tr.x, tree_h, tr.w};
+        tr.h -= tree_h;
+    }
+    t->tree_rect = tree;
+    if (t->view.focus == LAYOUT_FOCUS_TREE && !tree.h) t->view.focus = LAYOUT_FOCUS_TRANSCRIPT;
+    pane_transcript_resize(t->transcript, tr);
+    pane_tree_resize(t->tree, tree);
     pane_heatmap_resize(t->heatmap, l->ok ? l->attn : none);
     /* a classifier's pane takes the top of the probability pane's place,
      * leaving that pane at least 6 rows */
@@ -150,6 +179,7 @@ static void tui_relayout(tui_t *t) {
     input_resize(t->input, l->ok ? l->input : none);
     layout_rect_t screen = {0, 0, rows, cols};
     overlay_resize(t->overlay, screen);
+    fork_menu_resize(t->fork, screen);
     t->dirty = 1;
 }
 
@@ -176,6 +206,9 @@ static void tui_draw(tui_t *t) {
     getmaxyx(stdscr, rows, cols);
     if (t->layout.ok && input_wanted_lines(t->input, cols) != t->input_lines) tui_relayout(t);
     if (t->layout.ok && tui_class_rows(t) != t->cls_rows) tui_relayout(t); /* after /model */
+    if (t->layout.ok && t->tree_shown &&
+        pane_tree_rows(t->tree, t->layout.transcript.h) != t->tree_rect.h)
+        tui_relayout(t); /* the tree grew or shrank */
     (void)rows;
     if (!t->layout.ok) {
         tui_draw_small(t);
@@ -189,6 +222,7 @@ static void tui_draw(tui_t *t) {
     if (input_take_note(t->input, note, sizeof note)) pane_status_message(t->status, note, 0);
     if (t->view.generating) pane_status_speed(t->status, t->reply_n, clockx_now() - t->reply_t0);
     pane_transcript_draw(t->transcript);
+    pane_tree_draw(t->tree);
     pane_heatmap_draw(t->heatmap);
     int plugin = t->view.plugin_pane >= 0;
     if (plugin) pane_plugin_draw(t->plugin);
@@ -199,7 +233,8 @@ static void tui_draw(tui_t *t) {
         pane_class_draw(t->cls);
     }
     pane_status_draw(t->status);
-    WINDOW *ws[] = {pane_transcript_window(t->transcript), pane_heatmap_window(t->heatmap),
+    WINDOW *ws[] = {pane_transcript_window(t->transcript), pane_tree_window(t->tree),
+                    pane_heatmap_window(t->heatmap),
                     plugin ? pane_plugin_window(t->plugin) : pane_probs_window(t->probs),
                     pane_class_window(t->cls),
                     pane_status_window(t->status)};
@@ -207,8 +242,12 @@ static void tui_draw(tui_t *t) {
         if (ws[i]) wnoutrefresh(ws[i]);
     input_draw(t->input);
     if (input_window(t->input)) wnoutrefresh(input_window(t->input));
+    fork_menu_draw(t->fork);
     overlay_draw(t->overlay);
-    curs_set(t->view.focus == LAYOUT_FOCUS_INPUT && !overlay_shown(t->overlay) ? 1 : 0);
+    curs_set(t->view.focus == LAYOUT_FOCUS_INPUT && !overlay_shown(t->overlay) &&
+                     !fork_menu_shown(t->fork)
+                 ? 1
+                 : 0);
     doupdate();
     t->dirty = 0;
     t->last_draw = clockx_now();
@@ -228,6 +267,24 @@ static void tui_show_help(tui_t *t) {
     if (s) snprintf(s, n, "%s%s%s", tui_keys_help, cmds, plugin_cmds);
     free(extra);
     if (s) tui_overlay(t, "Help", s);
+}
+
+/* The branch list again from the host (the pane shows an error itself). */
+static void tui_tree_refresh(tui_t *t) {
+    char msg[256];
+    pane_tree_refresh(t->tree, msg, sizeof msg);
+    t->dirty = 1; /* tui_draw lays out again when its height changed */
+}
+
+/* The /compare result leaves: its arrays go, the tint it replaced is back. */
+static void tui_compare_clear(tui_t *t) {
+    pane_view_t *v = &t->view;
+    if (v->tint == PANE_TINT_COMPARE) v->tint = t->tint_before_compare;
+    free(v->cmp_self);
+    free(v->cmp_other);
+    v->cmp_self = v->cmp_other = NULL;
+    v->cmp_n = 0;
+    v->cmp_label[0] = '\0';
 }
 
 /* Ends the reply in progress for reason why. */
@@ -251,12 +308,25 @@ static void tui_reply_end(tui_t *t, chat_stop_t why) {
     t->stop_requested = 0;
     pane_status_speed(t->status, t->reply_n, clockx_now() - t->reply_t0);
     t->view.n_visible = chat_n_tokens(c);
+    if (t->tree_shown) tui_tree_refresh(t); /* the branch's length and logp moved */
+    t->dirty = 1;
+}
+
+/* A reply is in progress in the chat (chat_reply_begin, host->fork): the
+ * main loop streams it from now on. */
+static void tui_reply_started(tui_t *t) {
+    t->view.generating = 1;
+    t->stop_requested = 0;
+    term_take_sigint();
+    t->reply_n = 0;
+    t->reply_t0 = clockx_now();
     t->dirty = 1;
 }
 
 static void tui_start_reply(tui_t *t, const char *text) {
     chat_t *c = tui_chat(t);
     char err[512];
+    tui_compare_clear(t); /* the comparison was of the conversation before this turn */
     if (chat_user(c, text, strlen(text), err, sizeof err) != 0) {
         tui_message(t, err, 1);
         return;
@@ -271,12 +341,156 @@ static void tui_start_reply(tui_t *t, const char *text) {
         tui_message(t, err, 1);
         return;
     }
-    t->view.generating = 1;
-    t->stop_requested = 0;
-    term_take_sigint();
-    t->reply_n = 0;
-    t->reply_t0 = clockx_now();
+    tui_reply_started(t);
+}
+
+/* The transcript changed wholesale (/clear, /new, /open, /model, a branch
+ * switch): caches drop, the selection follows the newest token again. */
+static void tui_cleared(tui_t *t, const char *msg) {
+    pane_view_t *v = &t->view;
+    v->sel = -1;
+    v->epoch++;
+    v->chat = tui_chat(t);
+    v->n_visible = chat_n_tokens(v->chat);
+    t->replaying = 0;
+    tui_compare_clear(t);
+    if (t->tree_shown) tui_tree_refresh(t);
+    tui_message(t, msg, 0);
+}
+
+/* Why the conversation cannot be forked or switched now, or NULL. */
+static const char *tui_busy(const tui_t *t) {
+    if (t->view.generating) return "a reply is streaming: Esc stops it first";
+    if (t->replaying) return "the replay is running: Esc skips to its end first";
+    return NULL;
+}
+
+/* host->fork succeeded (F and Enter, or /fork N K): the token at the fork
+ * changed in place and the tokens after it are gone; stream the reply. */
+static void tui_forked(tui_t *t, const char *msg) {
+    pane_view_t *v = &t->view;
+    tui_compare_clear(t);
+    v->epoch++;
+    v->sel = -1;
+    v->chat = tui_chat(t);
+    v->n_visible = chat_n_tokens(v->chat);
+    t->replaying = 0;
+    tui_reply_started(t);
+    if (t->tree_shown) tui_tree_refresh(t);
+    tui_message(t, msg, 0);
+}
+
+static void tui_fork(tui_t *t, int index, int cand) {
+    char msg[512] = "";
+    const char *busy = tui_busy(t);
+    if (busy) {
+        tui_message(t, busy, 1);
+    } else if (!t->host->fork) {
+        tui_message(t, "forking is not available here", 1);
+    } else if (t->host->fork(t->host->user, index, cand, msg, sizeof msg) != 0) {
+        tui_message(t, msg[0] ? msg : "the fork failed", 1);
+    } else {
+        if (!msg[0]) snprintf(msg, sizeof msg, "forked at token %d with candidate %d", index, cand + 1);
+        tui_forked(t, msg);
+    }
+}
+
+/* F: the candidates of the selected (else the newest) token. */
+static void tui_fork_open(tui_t *t) {
+    char msg[256];
+    const char *busy = tui_busy(t);
+    if (busy) tui_message(t, busy, 1);
+    else if (!t->host->fork) tui_message(t, "forking is not available here", 1);
+    else if (fork_menu_open(t->fork, pane_view_pos(&t->view), msg, sizeof msg) != 0)
+        tui_message(t, msg, 1);
     t->dirty = 1;
+}
+
+/* Shows branch id; the cursor lands on the first token where it differs
+ * from the branch shown before. */
+static void tui_switch_branch(tui_t *t, int id) {
+    char msg[512] = "";
+    const char *busy = tui_busy(t);
+    if (busy) {
+        tui_message(t, busy, 1);
+        return;
+    }
+    if (!t->host->switch_branch) {
+        tui_message(t, "branches are not available here", 1);
+        return;
+    }
+    chat_t *c = tui_chat(t);
+    int n_old = chat_n_tokens(c);
+    int *old = n_old > 0 ? malloc((size_t)n_old * sizeof *old) : NULL;
+    for (int i = 0; old && i < n_old; i++) old[i] = chat_token(c, i)->id;
+    if (t->host->switch_branch(t->host->user, id, msg, sizeof msg) != 0) {
+        free(old);
+        tui_message(t, msg[0] ? msg : "could not show that branch", 1);
+        return;
+    }
+    if (!msg[0]) snprintf(msg, sizeof msg, "branch %d", id);
+    tui_cleared(t, msg);
+    c = tui_chat(t);
+    int n_new = chat_n_tokens(c), d = 0;
+    while (old && d < n_old && d < n_new && chat_token(c, d)->id == old[d]) d++;
+    if (old && d < n_new) t->view.sel = d;
+    free(old);
+}
+
+/* ( and ): the branch before or after the one shown, in tree order. */
+static void tui_branch_step(tui_t *t, int step) {
+    char msg[256];
+    int n = pane_tree_refresh(t->tree, msg, sizeof msg);
+    if (n < 0) {
+        tui_message(t, msg, 1);
+        return;
+    }
+    int id = pane_tree_neighbour(t->tree, step);
+    if (id >= 0) tui_switch_branch(t, id);
+    else if (n <= 1) tui_message(t, "no other branch: F on a generated token forks", 0);
+    else tui_message(t, step < 0 ? "this is the first branch" : "this is the last branch", 0);
+}
+
+/* b (and /branches): the tree under the transcript, focused; b again hides it. */
+static void tui_tree_toggle(tui_t *t, int show) {
+    pane_view_t *v = &t->view;
+    if (!show) {
+        t->tree_shown = 0;
+        if (v->focus == LAYOUT_FOCUS_TREE) v->focus = LAYOUT_FOCUS_TRANSCRIPT;
+    } else {
+        char msg[256];
+        t->tree_shown = 1;
+        int n = pane_tree_refresh(t->tree, msg, sizeof msg);
+        if (n < 0) tui_message(t, msg, 1);
+        v->focus = LAYOUT_FOCUS_TREE;
+    }
+    tui_relayout(t); /* after the focus: a zoomed transcript keeps its zoom */
+}
+
+/* /compare DIR: the tint and the probability pane show it (view.cmp_*);
+ * the arrays are taken from res. */
+static void tui_compare_show(tui_t *t, command_result_t *res) {
+    pane_view_t *v = &t->view;
+    tui_compare_clear(t);
+    v->cmp_self = res->lp_self;
+    v->cmp_other = res->lp_other;
+    res->lp_self = res->lp_other = NULL;
+    v->cmp_n = res->n_lp;
+    snprintf(v->cmp_label, sizeof v->cmp_label, "%s", res->label[0] ? res->label : "other");
+    t->tint_before_compare = v->tint;
+    v->tint = PANE_TINT_COMPARE;
+    double sa = 0, sb = 0;
+    int n = 0;
+    for (int i = 0; i < v->cmp_n; i++) {
+        if (!isfinite(v->cmp_self[i]) || !isfinite(v->cmp_other[i])) continue;
+        sa += v->cmp_self[i];
+        sb += v->cmp_other[i];
+        n++;
+    }
+    char msg[512];
+    snprintf(msg, sizeof msg, "compare: sum ln p %.2f here, %.2f by %s over %d tokens (t ends it)",
+             sa, sb, v->cmp_label, n);
+    tui_message(t, msg, 0);
 }
 
 static void tui_run_command(tui_t *t, const char *line) {
@@ -294,6 +508,7 @@ static void tui_run_command(tui_t *t, const char *line) {
         break;
     case COMMAND_QUIT: t->quit = 1; break;
     case COMMAND_PROBS:
+        if (res.token >= 0 && res.token < v->n_visible) v->sel = res.token;
         v->focus = LAYOUT_FOCUS_PROBS;
         tui_message(t, res.msg, 0);
         break;
@@ -308,16 +523,14 @@ static void tui_run_command(tui_t *t, const char *line) {
         tui_overlay(t, "Sessions", res.text ? res.text : strdup(res.msg));
         res.text = NULL;
         break;
-    case COMMAND_CLEARED:
-        v->sel = -1;
-        v->epoch++;
-        v->chat = tui_chat(t);
-        v->n_visible = chat_n_tokens(v->chat);
-        t->replaying = 0;
-        tui_message(t, res.msg, 0);
-        break;
+    case COMMAND_CLEARED: tui_cleared(t, res.msg); break;
+    case COMMAND_FORKED: tui_forked(t, res.msg); break;
+    case COMMAND_BRANCHES: tui_tree_toggle(t, 1); break; /* an empty tree says why */
+    case COMMAND_COMPARE: tui_compare_show(t, &res); break;
     }
     free(res.text);
+    free(res.lp_self);
+    free(res.lp_other);
     t->dirty = 1;
 }
 
@@ -365,7 +578,10 @@ static void tui_mouse(tui_t *t) {
         pane_transcript_scroll(t->transcript, 3);
     } else if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED)) {
         int tok = pane_transcript_hit(t->transcript, ev.y, ev.x);
-        if (tok >= 0) {
+        if (layout_contains(&t->tree_rect, ev.y, ev.x)) {
+            pane_tree_hit(t->tree, ev.y, ev.x);
+            t->view.focus = LAYOUT_FOCUS_TREE;
+        } else if (tok >= 0) {
             t->view.sel = tok;
             t->view.focus = LAYOUT_FOCUS_TRANSCRIPT;
         } else if (layout_contains(&t->layout.transcript, ev.y, ev.x)) {
@@ -382,6 +598,13 @@ static void tui_mouse(tui_t *t) {
     t->dirty = 1;
 }
 
+/* Tab's next focus; the tree only while it is on screen. */
+static layout_focus_t tui_next_focus(const tui_t *t, int dir) {
+    layout_focus_t f = layout_next_focus(t->view.focus, dir);
+    if (f == LAYOUT_FOCUS_TREE && !t->tree_rect.h) f = layout_next_focus(f, dir);
+    return f;
+}
+
 /* A key for the focused pane, then the pane keys, then the global ones. */
 static void tui_pane_key(tui_t *t, int key) {
     pane_view_t *v = &t->view;
@@ -390,7 +613,20 @@ static void tui_pane_key(tui_t *t, int key) {
     case LAYOUT_FOCUS_TRANSCRIPT: r = pane_transcript_handle_key(t->transcript, key); break;
     case LAYOUT_FOCUS_ATTN: r = pane_heatmap_handle_key(t->heatmap, key); break;
     case LAYOUT_FOCUS_PROBS: r = pane_probs_handle_key(t->probs, key); break;
+    case LAYOUT_FOCUS_TREE: r = pane_tree_handle_key(t->tree, key); break;
     default: break;
+    }
+    if (r & PANE_ACTION) { /* Enter in the tree: show the branch under its cursor */
+        int id = pane_tree_cursor(t->tree);
+        if (id >= 0 && id == pane_tree_neighbour(t->tree, 0))
+            tui_message(t, "that is the branch shown", 0);
+        else if (id >= 0)
+            tui_switch_branch(t, id);
+    }
+    if (v->focus == LAYOUT_FOCUS_TREE && key == 27) { /* Esc leaves the tree, shown */
+        v->focus = LAYOUT_FOCUS_TRANSCRIPT;
+        t->dirty = 1;
+        return;
     }
     if (!(r & PANE_CONSUMED) && v->focus != LAYOUT_FOCUS_ATTN && v->opts->attn_available &&
         key > 0 && key < 128 && strchr("[]{}ampnHo", key))
@@ -401,6 +637,10 @@ static void tui_pane_key(tui_t *t, int key) {
     }
     switch (key) {
     case 't':
+        if (v->tint == PANE_TINT_COMPARE) { /* back to the tint before /compare */
+            tui_compare_clear(t);
+            break;
+        }
         /* attention, probability, none (attention only when there is some) */
         v->tint = v->tint == PANE_TINT_ATTN   ? PANE_TINT_PROB
                   : v->tint == PANE_TINT_PROB ? PANE_TINT_OFF
@@ -413,6 +653,10 @@ static void tui_pane_key(tui_t *t, int key) {
         break;
     case 'q': t->quit = 1; break;
     case '?': tui_show_help(t); break;
+    case 'F': tui_fork_open(t); break;
+    case 'b': tui_tree_toggle(t, !t->tree_shown); break;
+    case '(':
+    case ')': tui_branch_step(t, key == '(' ? -1 : 1); break;
     case '\r':
     case '\n':
     case 'i':
@@ -449,12 +693,22 @@ static void tui_key(tui_t *t, int is_code, wint_t wch) {
         if (!is_code && key == TUI_KEY_CTRL('c')) tui_interrupt(t);
         return;
     }
+    int fr = fork_menu_handle_key(t->fork, is_code, key);
+    if (fr) {
+        if (fr & PANE_ACTION) {
+            int index, cand;
+            fork_menu_choice(t->fork, &index, &cand);
+            tui_fork(t, index, cand);
+        }
+        t->dirty = 1;
+        return;
+    }
     if (is_code) {
         switch (key) {
         case KEY_MOUSE: tui_mouse(t); return;
         case KEY_F(1): tui_show_help(t); return;
         case KEY_BTAB:
-            v->focus = layout_next_focus(v->focus, -1);
+            v->focus = tui_next_focus(t, -1);
             if (t->zoom) tui_relayout(t);
             t->dirty = 1;
             return;
@@ -505,7 +759,7 @@ static void tui_key(tui_t *t, int is_code, wint_t wch) {
         if (v->focus == LAYOUT_FOCUS_INPUT && txt[0] == '/' && !strchr(txt, ' ')) {
             input_feed(t->input, "\t", 1);
         } else {
-            v->focus = layout_next_focus(v->focus, 1);
+            v->focus = tui_next_focus(t, 1);
             if (t->zoom) tui_relayout(t);
         }
         t->dirty = 1;
@@ -607,6 +861,10 @@ static void tui_free(tui_t *t) {
     input_free(t->input);
     if (t->keys) delwin(t->keys);
     overlay_free(t->overlay);
+    pane_tree_free(t->tree);
+    fork_menu_free(t->fork);
+    free(t->view.cmp_self);
+    free(t->view.cmp_other);
     free(t->pending_line);
 }
 
@@ -651,11 +909,12 @@ int tui_run(const ui_host_t *host, const tui_options_t *opts, char *err, size_t 
     t.cls = pane_class_create(v);
     t.status = pane_status_create(v);
     t.overlay = overlay_create(v);
+    t.tree = pane_tree_create(v);
+    t.fork = fork_menu_create(v);
     t.input = input_create(v, t.opts.history_path, err, errlen);
     int rc = 0;
     if (!v->attn || !t.transcript || !t.heatmap || !t.probs || !t.plugin || !t.cls || !t.status ||
-        !t.overlay ||
-        !t.input) {
+        !t.overlay || !t.tree || !t.fork || !t.input) {
         if (t.input) snprintf(err, errlen, "out of memory");
         rc = -1;
         t.quit = 1;
