@@ -3,9 +3,11 @@
  *   (a) OpenBLAS sgemm GFLOP/s: 2048^3 and a prefill shape 128x3072x768
  *   (b) weight-streaming bandwidth: sgemv over a matrix far larger than the
  *       caches (1 GiB), the bound decode cannot beat
- *   (c) kernel_linear T = 1 GB/s per dtype on the GPT-2 124M shapes, and
- *       T = 128 GFLOP/s (prefill), on weights rotated through a pool larger
- *       than the caches as a model's layers are
+ *   (c) kernel_linear T = 1 GB/s per dtype on the GPT-2 124M shapes, on
+ *       the default path (named: avx512, avx2 or portable) and each lower
+ *       one forced with GPTSCOPE_KERNELS, and T = 128 GFLOP/s (prefill), on
+ *       weights rotated through a pool larger than the caches as a model's
+ *       layers are
  *   (d) a GPT-2 124M-shaped model with random weights (written here in f32,
  *       f16 and bf16, loaded with gpt_load): prefill of 128 tokens, decode of
  *       128 tokens, decode with attention capture, % of the bandwidth bound
@@ -167,13 +169,25 @@ static void bench_kernels(int threads, const pool_t *pool, int quick) {
         {768, 50257, KERNEL_OUT_IN, "wte as lm_head"},
     };
     const int reps = quick ? 5 : 40;
-    for (int portable = 0; portable <= 1; portable++) {
-        if (portable) setenv("GPTSCOPE_KERNELS", "portable", 1);
+    /* the default path, then each one below it that differs from it */
+    static const char *const forced[] = {NULL, "avx2", "portable"};
+    const char *default_path = "";
+    for (size_t pi = 0; pi < sizeof forced / sizeof forced[0]; pi++) {
+        if (forced[pi]) setenv("GPTSCOPE_KERNELS", forced[pi], 1);
         kernel_ctx_t *ctx = kernel_ctx_init(threads);
         unsetenv("GPTSCOPE_KERNELS");
         if (!ctx) return;
-        printf("  kernel_linear T=1, %s paths:\n",
-               portable ? "portable (no AVX-512: BLAS sgemv / convert + sgemv)" : "default");
+        const char *path = kernel_ctx_path(ctx);
+        if (pi == 0) {
+            default_path = path;
+        } else if (strcmp(path, default_path) == 0 || strcmp(path, forced[pi]) != 0) {
+            kernel_ctx_free(ctx); /* the same as the default, or not on this CPU */
+            continue;
+        }
+        printf("  kernel_linear T=1, %s path %s:\n", pi == 0 ? "default" : "forced",
+               strcmp(path, "avx512") == 0 ? "avx512 (AVX-512 kernels)"
+               : strcmp(path, "avx2") == 0 ? "avx2 (AVX2+FMA+F16C kernels)"
+                                           : "portable (BLAS sgemv / convert + sgemv)");
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
             printf("    %-15s %s [%d, %d]:", shapes[si].what,
                    shapes[si].layout == KERNEL_IN_OUT ? "IN_OUT" : "OUT_IN", shapes[si].in,
@@ -189,11 +203,11 @@ static void bench_kernels(int threads, const pool_t *pool, int quick) {
             }
             printf("\n");
         }
-        if (portable) {
+        if (pi > 0) {
             kernel_ctx_free(ctx);
-            break;
+            continue;
         }
-        printf("  kernel_linear T=128 (prefill):\n");
+        printf("  kernel_linear T=128 (prefill, path %s):\n", path);
         for (size_t si = 0; si < 3; si++) {
             printf("    %-15s [%d, %d]:", shapes[si].what, shapes[si].in, shapes[si].out);
             for (int dt = KERNEL_F32; dt <= KERNEL_BF16; dt++) {
@@ -235,8 +249,12 @@ int main(int argc, char **argv) {
     printf("gptscope bench%s\n", quick ? " (--quick: small sizes, smoke run only)" : "");
     printf("openblas: %s (%s kernels)\n", openblas_get_config(), blas_core_name());
     __builtin_cpu_init();
-    printf("cpu: avx512f %s, avx512_bf16 %s\n", __builtin_cpu_supports("avx512f") ? "yes" : "no",
-           __builtin_cpu_supports("avx512bf16") ? "yes" : "no");
+    printf("cpu: avx512f %s, avx512_bf16 %s, avx2 %s, fma %s, f16c %s\n",
+           __builtin_cpu_supports("avx512f") ? "yes" : "no",
+           __builtin_cpu_supports("avx512bf16") ? "yes" : "no",
+           __builtin_cpu_supports("avx2") ? "yes" : "no",
+           __builtin_cpu_supports("fma") ? "yes" : "no",
+           __builtin_cpu_supports("f16c") ? "yes" : "no");
 
     /* quick: still room for one f32 50257x768 matrix (154 MB) */
     pool_t pool = {NULL, (quick ? (size_t)160 : (size_t)1024) << 20};

@@ -2,13 +2,15 @@
  * conversions, and the plain reference the fast paths are tested against.
  *
  * How each case runs (T = number of activation rows):
- *   T == 1, F32        OpenBLAS sgemv (bandwidth bound; the AVX-512 kernel
- *                      is used instead where the CPU has it, see below)
- *   T == 1, F16/BF16   kernels_avx512.c: weights streamed once, converted in
- *                      registers; without AVX-512, the T > 1 route
+ *   T == 1, any dtype  kernels_avx512.c where the CPU has AVX-512, else
+ *                      kernels_avx2.c where it has AVX2 + FMA + F16C: weights
+ *                      streamed once, converted in registers, the same bits
+ *                      for every thread count
+ *   T == 1, portable   F32: OpenBLAS sgemv; F16/BF16: the T > 1 route
  *   T > 1,  F32        OpenBLAS sgemm straight on the (mapped) weights
  *   T > 1,  F16/BF16   weights converted to f32 one block of output columns
- *                      at a time into ctx scratch (stays in L2), then sgemm
+ *                      at a time into ctx scratch (stays in L2), then sgemm;
+ *                      the conversion vectorised like the decode path
  *
  * Threads: Debian's OpenMP build of OpenBLAS runs its threads in the same
  * libgomp pool as our own `omp parallel` regions, so the two never fight
@@ -30,9 +32,16 @@
  * large enough that each sgemm call has a few hundred columns to work on. */
 #define KERNEL_BLOCK_BYTES ((size_t)1 << 20)
 
+/* Which own SIMD code a ctx runs, in increasing order of preference. */
+typedef enum {
+    KERNEL_PATH_PORTABLE = 0,
+    KERNEL_PATH_AVX2 = 1,
+    KERNEL_PATH_AVX512 = 2
+} kernel_path_t;
+
 struct kernel_ctx {
     int n_threads;
-    int avx512;         /* the CPU runs kernels_avx512.c */
+    kernel_path_t path; /* decode kernels and weight conversion */
     float *wbuf;        /* converted weight block (F16/BF16, T > 1) */
     size_t wbuf_cap;    /* floats */
     float *partial;     /* per-thread partial sums (IN_OUT decode) */
@@ -43,10 +52,18 @@ kernel_ctx_t *kernel_ctx_init(int n_threads) {
     kernel_ctx_t *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return NULL;
     ctx->n_threads = n_threads > 0 ? n_threads : 1;
-    /* GPTSCOPE_KERNELS=portable forces the paths a CPU without AVX-512 takes,
-     * so tests and bench can check and time them on any machine. */
+    /* GPTSCOPE_KERNELS caps the path, so tests and bench can check and time
+     * each one on any machine: "portable" (no SIMD code of our own: what a CPU
+     * without AVX2 runs), "avx2" (AVX2 even where AVX-512 is there), "avx512"
+     * or unset or anything else (the best the CPU runs). A path the CPU cannot
+     * run falls back to the next one down; kernel_ctx_path says which runs. */
     const char *force = getenv("GPTSCOPE_KERNELS");
-    ctx->avx512 = kernel_simd_avx512_usable() && !(force && strcmp(force, "portable") == 0);
+    kernel_path_t cap = KERNEL_PATH_AVX512;
+    if (force && strcmp(force, "portable") == 0) cap = KERNEL_PATH_PORTABLE;
+    else if (force && strcmp(force, "avx2") == 0) cap = KERNEL_PATH_AVX2;
+    if (cap >= KERNEL_PATH_AVX512 && kernel_simd_avx512_usable()) ctx->path = KERNEL_PATH_AVX512;
+    else if (cap >= KERNEL_PATH_AVX2 && kernel_simd_avx2_usable()) ctx->path = KERNEL_PATH_AVX2;
+    else ctx->path = KERNEL_PATH_PORTABLE;
     return ctx;
 }
 
@@ -63,7 +80,17 @@ void kernel_ctx_set_threads(kernel_ctx_t *ctx, int n_threads) {
     ctx->n_threads = n_threads > 0 ? n_threads : 1;
 }
 
-int kernel_ctx_decode_invariant(const kernel_ctx_t *ctx) { return ctx->avx512; }
+int kernel_ctx_decode_invariant(const kernel_ctx_t *ctx) {
+    return ctx->path != KERNEL_PATH_PORTABLE;
+}
+
+const char *kernel_ctx_path(const kernel_ctx_t *ctx) {
+    switch (ctx->path) {
+    case KERNEL_PATH_AVX512: return "avx512";
+    case KERNEL_PATH_AVX2: return "avx2";
+    default: return "portable";
+    }
+}
 
 /* Grows *buf to hold n floats; the old contents are not kept. */
 static int grow(float **buf, size_t *cap, size_t n) {
@@ -90,11 +117,15 @@ static float bits_f32(uint32_t u) {
     return f;
 }
 
-/* IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits. */
+/* IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits. A NaN comes
+ * out quiet (f32 bit 22 set) with its payload kept, which is what F16C's
+ * vcvtph2ps does: every path of kernel_row_to_f32 gives the same bits for
+ * all 65536 halves (tests/test_kernels.c checks each). */
 float kernel_f16_to_f32(uint16_t h) {
     const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu;
-    if (exp == 0x1F) return bits_f32(sign | 0x7F800000u | (man << 13)); /* Inf, NaN (payload kept) */
+    if (exp == 0x1F) /* Inf; NaN quietened, payload kept */
+        return bits_f32(sign | 0x7F800000u | (man ? 0x400000u : 0) | (man << 13));
     if (exp != 0) return bits_f32(sign | ((exp + 112u) << 23) | (man << 13)); /* 127 - 15 = 112 */
     /* zero or subnormal: man * 2^-24, exact in f32 */
     const float mag = (float)man * 0x1p-24f;
@@ -135,13 +166,19 @@ uint16_t kernel_f32_to_bf16(float f) {
     return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
 }
 
-void kernel_row_to_f32(float *dst, const void *src, kernel_dtype_t dtype, size_t n) {
+/* dst = f32(src) on the given path; every path gives the same bits. */
+static void row_to_f32_path(kernel_path_t path, float *dst, const void *src, kernel_dtype_t dtype,
+                            size_t n) {
     if (dtype == KERNEL_F32) {
         memcpy(dst, src, n * sizeof(float));
         return;
     }
-    if (kernel_simd_avx512_usable()) { /* cheap: reads libgcc's cached CPUID */
+    if (path == KERNEL_PATH_AVX512) {
         kernel_to_f32_avx512(dst, src, dtype, n);
+        return;
+    }
+    if (path == KERNEL_PATH_AVX2) {
+        kernel_to_f32_avx2(dst, src, dtype, n);
         return;
     }
     const uint16_t *h = src;
@@ -149,6 +186,14 @@ void kernel_row_to_f32(float *dst, const void *src, kernel_dtype_t dtype, size_t
         for (size_t i = 0; i < n; i++) dst[i] = kernel_f16_to_f32(h[i]);
     else
         for (size_t i = 0; i < n; i++) dst[i] = kernel_bf16_to_f32(h[i]);
+}
+
+void kernel_row_to_f32(float *dst, const void *src, kernel_dtype_t dtype, size_t n) {
+    /* cheap: the checks read libgcc's cached CPUID */
+    const kernel_path_t path = kernel_simd_avx512_usable() ? KERNEL_PATH_AVX512
+                               : kernel_simd_avx2_usable() ? KERNEL_PATH_AVX2
+                                                           : KERNEL_PATH_PORTABLE;
+    row_to_f32_path(path, dst, src, dtype, n);
 }
 
 /* ---- reference ------------------------------------------------------ */
@@ -234,13 +279,13 @@ static void convert_block(const kernel_ctx_t *ctx, float *dst, const kernel_weig
         for (int t = 0; t < ctx->n_threads; t++) {
             const size_t lo = n * (size_t)t / (size_t)ctx->n_threads;
             const size_t hi = n * (size_t)(t + 1) / (size_t)ctx->n_threads;
-            kernel_row_to_f32(dst + lo, w + start + lo, W->dtype, hi - lo);
+            row_to_f32_path(ctx->path, dst + lo, w + start + lo, W->dtype, hi - lo);
         }
     } else {
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (ctx->n_threads > 1)
         for (int i = 0; i < W->in; i++)
-            kernel_row_to_f32(dst + (size_t)i * (size_t)nb, w + (size_t)i * out + (size_t)o0,
-                              W->dtype, (size_t)nb);
+            row_to_f32_path(ctx->path, dst + (size_t)i * (size_t)nb,
+                            w + (size_t)i * out + (size_t)o0, W->dtype, (size_t)nb);
     }
 }
 
@@ -279,16 +324,19 @@ static int linear_half_blocked(kernel_ctx_t *ctx, float *y, const float *x, int 
 int kernel_linear(kernel_ctx_t *ctx, float *y, const float *x, int T, const kernel_weight_t *W,
                   const float *b) {
     if (T <= 0 || W->in <= 0 || W->out <= 0) return 0;
-    if (T == 1 && ctx->avx512) {
+    if (T == 1 && ctx->path != KERNEL_PATH_PORTABLE) {
         /* Own kernel for every dtype: it streams at the memory's speed with
-         * F16/BF16 and matches or beats OpenBLAS's sgemv on F32 (bench/). */
+         * F16/BF16 and matches or beats OpenBLAS's sgemv on F32 (bench/), and
+         * unlike sgemv its bits do not depend on the thread count. */
+        const int avx512 = ctx->path == KERNEL_PATH_AVX512;
         float *partial = NULL;
-        const size_t n = kernel_gemv_avx512_partial(W);
+        const size_t n = avx512 ? kernel_gemv_avx512_partial(W) : kernel_gemv_avx2_partial(W);
         if (n > 0) {
             if (grow(&ctx->partial, &ctx->partial_cap, n) != 0) return -1;
             partial = ctx->partial;
         }
-        kernel_gemv_avx512(y, x, W, partial, ctx->n_threads);
+        if (avx512) kernel_gemv_avx512(y, x, W, partial, ctx->n_threads);
+        else kernel_gemv_avx2(y, x, W, partial, ctx->n_threads);
     } else if (W->dtype == KERNEL_F32) {
         blas_threads(ctx);
         linear_f32_blas(y, x, T, W);

@@ -33,8 +33,12 @@ kernel_ctx_t *kernel_ctx_init(int n_threads);
 /* Changes the thread count of later calls (scratch grows as needed). */
 void kernel_ctx_set_threads(kernel_ctx_t *ctx, int n_threads);
 /* 1 when one-row kernel_linear (decode) gives the same bits for every
- * thread count: the AVX-512 kernels do; OpenBLAS's sgemv is not promised to. */
+ * thread count: the AVX-512 and AVX2 kernels do; OpenBLAS's sgemv is not
+ * promised to. */
 int kernel_ctx_decode_invariant(const kernel_ctx_t *ctx);
+/* The decode path this ctx runs: "avx512", "avx2" or "portable" (the best the
+ * CPU runs, capped by $GPTSCOPE_KERNELS=portable|avx2|avx512). */
+const char *kernel_ctx_path(const kernel_ctx_t *ctx);
 void kernel_ctx_free(kernel_ctx_t *ctx);
 int kernel_ctx_threads(const kernel_ctx_t *ctx);
 

@@ -8,12 +8,20 @@
  *
  * The whole file is compiled for AVX-512F whatever -march says; kernels.c
  * calls in only after kernel_simd_avx512_usable() said the CPU runs it. */
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
-
 #include <immintrin.h>
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
+
+/* gcc takes the target for the rest of the file from its pragma; clang
+ * ignores that pragma (and then refuses the intrinsics when -march lacks
+ * AVX-512, as on an AVX2-only host) but applies a target attribute to every
+ * function between push and pop. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
+#endif
 
 #include "kernels_simd.h"
 
@@ -245,3 +253,7 @@ void kernel_to_f32_avx512(float *dst, const void *src, kernel_dtype_t dtype, siz
         _mm512_mask_storeu_ps(dst + i, m, v);
     }
 }
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif

@@ -1,7 +1,8 @@
 /* kernels_simd.h - private interface between core/kernels.c (dispatch, BLAS,
- * reference) and core/kernels_avx512.c (the AVX-512 matrix-vector kernels).
- * kernels_avx512.c is compiled with an AVX-512 target pragma, so its functions
- * may only be called after kernel_simd_avx512_usable() returned 1. */
+ * reference) and the SIMD matrix-vector kernels: core/kernels_avx512.c and
+ * core/kernels_avx2.c (AVX2 + FMA + F16C, for CPUs without AVX-512). Each file
+ * is compiled with its own target pragma, so its functions may only be called
+ * after its kernel_simd_*_usable() returned 1. */
 #ifndef GPTSCOPE_KERNELS_SIMD_H
 #define GPTSCOPE_KERNELS_SIMD_H
 
@@ -19,7 +20,17 @@ void kernel_gemv_avx512(float *y, const float *x, const kernel_weight_t *W, floa
                         int n_threads);
 size_t kernel_gemv_avx512_partial(const kernel_weight_t *W);
 
-/* dst[0..n) = src[0..n) as f32, src F16 or BF16. */
+/* dst[0..n) = src[0..n) as f32, src F16 or BF16; bit for bit the scalar
+ * kernel_f16_to_f32 / kernel_bf16_to_f32. */
 void kernel_to_f32_avx512(float *dst, const void *src, kernel_dtype_t dtype, size_t n);
+
+/* The same for AVX2 + FMA + F16C (8-lane vectors; y is again the same
+ * to the bit for every n_threads, though not the same bits as AVX-512's). */
+int kernel_simd_avx2_usable(void);
+void kernel_gemv_avx2(float *y, const float *x, const kernel_weight_t *W, float *partial,
+                      int n_threads);
+size_t kernel_gemv_avx2_partial(const kernel_weight_t *W);
+/* Bit for bit the scalar kernel_f16_to_f32 / kernel_bf16_to_f32. */
+void kernel_to_f32_avx2(float *dst, const void *src, kernel_dtype_t dtype, size_t n);
 
 #endif

@@ -1,12 +1,15 @@
-/* test_kernels.c - the fast kernel_linear paths against the reference triple
- * loop for every dtype, layout and batch size, and the f16/bf16 conversions
- * against IEEE 754 bit patterns and an exhaustive nearest-value check. */
+/* test_kernels.c - the fast kernel_linear paths (AVX-512, AVX2, portable,
+ * each forced in turn with GPTSCOPE_KERNELS) against the reference triple
+ * loop for every dtype, layout and batch size, their thread-count
+ * invariance, and the f16/bf16 conversions against IEEE 754 bit patterns, an
+ * exhaustive nearest-value check and every 16-bit pattern on every path. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_simd.h"
 #include "tap.h"
 
 /* xorshift64*: deterministic test data without the library's RNG. */
@@ -74,6 +77,16 @@ static void test_known_bits(tap_t *t) {
     tap_ok(t, kernel_f16_to_f32(0x7BFF) == 65504.0f, "f16->f32 65504");
     tap_ok(t, isinf(kernel_f16_to_f32(0xFC00)) && kernel_f16_to_f32(0xFC00) < 0, "f16->f32 -Inf");
     tap_ok(t, isnan(kernel_f16_to_f32(0x7E00)), "f16->f32 NaN");
+    /* NaN policy: F16C's vcvtph2ps quietens a signalling NaN (sets f32 bit
+     * 22) and keeps the payload; the scalar conversion does the same, so all
+     * paths agree bit for bit. BF16 -> f32 is a shift: every bit kept. */
+    tap_ok(t, f32_bits(kernel_f16_to_f32(0x7C01)) == 0x7FC02000u,
+           "f16->f32 signalling NaN 0x7C01 -> quiet 0x7FC02000, payload kept (0x%08X)",
+           f32_bits(kernel_f16_to_f32(0x7C01)));
+    tap_ok(t, f32_bits(kernel_f16_to_f32(0xFE01)) == 0xFFC02000u,
+           "f16->f32 quiet NaN 0xFE01 -> 0xFFC02000 (0x%08X)", f32_bits(kernel_f16_to_f32(0xFE01)));
+    tap_ok(t, f32_bits(kernel_bf16_to_f32(0x7F81)) == 0x7F810000u,
+           "bf16->f32 signalling NaN 0x7F81 -> 0x7F810000, every bit kept");
     tap_ok(t, signbit(kernel_f16_to_f32(0x8000)) && kernel_f16_to_f32(0x8000) == 0, "f16->f32 -0");
 
     static const struct { float f; uint16_t h; const char *what; } bf[] = {
@@ -166,6 +179,56 @@ static void test_row_to_f32(tap_t *t, uint64_t *s) {
     }
 }
 
+/* Every 16-bit pattern through each conversion path this CPU runs (the
+ * public kernel_row_to_f32 and the AVX2 and AVX-512 ones directly), against
+ * the scalar kernel_f16_to_f32 / kernel_bf16_to_f32 to the bit, NaNs
+ * included; once aligned, once from an odd element with an odd length so
+ * that the < 8 / < 16 tails convert patterns too. */
+static void test_row_to_f32_all(tap_t *t) {
+    enum { N = 65536 };
+    uint16_t *h = malloc(N * sizeof *h);
+    float *got = malloc(N * sizeof *got);
+    uint32_t *want = malloc(N * sizeof *want);
+    if (!h || !got || !want) {
+        tap_ok(t, 0, "out of memory");
+        goto done;
+    }
+    static const char *const names[] = {"kernel_row_to_f32", "avx2", "avx512"};
+    for (int path = 0; path < 3; path++) {
+        if ((path == 1 && !kernel_simd_avx2_usable()) ||
+            (path == 2 && !kernel_simd_avx512_usable())) {
+            printf("ok %d - %s: all 65536 f16/bf16 patterns # SKIP no %s here\n", ++t->n_run,
+                   names[path], path == 1 ? "AVX2" : "AVX-512");
+            continue;
+        }
+        for (int dt = KERNEL_F16; dt <= KERNEL_BF16; dt++) {
+            for (uint32_t i = 0; i < N; i++) {
+                h[i] = (uint16_t)i;
+                want[i] = f32_bits(dt == KERNEL_F16 ? kernel_f16_to_f32((uint16_t)i)
+                                                    : kernel_bf16_to_f32((uint16_t)i));
+            }
+            int bad = 0;
+            for (int shifted = 0; shifted <= 1; shifted++) {
+                const size_t off = shifted ? 3 : 0, n = shifted ? N - 3 - 2 : N;
+                for (size_t i = 0; i < N; i++) got[i] = -1.0f; /* untouched: not a pattern */
+                if (path == 0) kernel_row_to_f32(got + off, h + off, (kernel_dtype_t)dt, n);
+                else if (path == 1) kernel_to_f32_avx2(got + off, h + off, (kernel_dtype_t)dt, n);
+                else kernel_to_f32_avx512(got + off, h + off, (kernel_dtype_t)dt, n);
+                for (size_t i = off; i < off + n; i++) bad += f32_bits(got[i]) != want[i];
+                for (size_t i = 0; i < off; i++) bad += got[i] != -1.0f;
+                for (size_t i = off + n; i < N; i++) bad += got[i] != -1.0f; /* nothing past n */
+            }
+            tap_ok(t, bad == 0,
+                   "%s %s: all 65536 patterns, the scalar conversion's bits (NaNs too; %d wrong)",
+                   names[path], dt == KERNEL_F16 ? "f16" : "bf16", bad);
+        }
+    }
+done:
+    free(h);
+    free(got);
+    free(want);
+}
+
 static const char *dtype_name(kernel_dtype_t d) {
     return d == KERNEL_F32 ? "f32" : d == KERNEL_F16 ? "f16" : "bf16";
 }
@@ -227,9 +290,9 @@ static void check_linear(tap_t *t, kernel_ctx_t *ctx, uint64_t *s, kernel_dtype_
         }
     }
     tap_ok(t, rc == 0 && worst <= 1e-5,
-           "kernel_linear %s %s T=%d in=%d out=%d bias=%s threads=%d (max rel err %.2g)",
+           "kernel_linear %s %s T=%d in=%d out=%d bias=%s threads=%d path=%s (max rel err %.2g)",
            dtype_name(dt), layout == KERNEL_IN_OUT ? "in_out" : "out_in", T, in, out,
-           with_bias ? "yes" : "no", kernel_ctx_threads(ctx), worst);
+           with_bias ? "yes" : "no", kernel_ctx_threads(ctx), kernel_ctx_path(ctx), worst);
     free(absx);
     free(absw);
 done:
@@ -278,18 +341,54 @@ static void test_gemm(tap_t *t, uint64_t *s) {
     kernel_ctx_free(ctx);
 }
 
-/* One-row kernel_linear gives the same bits for 1..4 threads, and after a
- * change of count on the same ctx: generate may switch counts between
- * tokens (adaptive threads) without changing a single output. */
-static void test_decode_invariant(tap_t *t, uint64_t *s) {
-    kernel_ctx_t *probe = kernel_ctx_init(1);
-    if (!kernel_ctx_decode_invariant(probe)) {
-        printf("ok %d - one-row kernels across thread counts # SKIP no AVX-512 here\n", ++t->n_run);
+/* A ctx with GPTSCOPE_KERNELS set to force (NULL: unset) for its creation. */
+static kernel_ctx_t *ctx_forced(const char *force, int n_threads) {
+    if (force) setenv("GPTSCOPE_KERNELS", force, 1);
+    kernel_ctx_t *ctx = kernel_ctx_init(n_threads);
+    unsetenv("GPTSCOPE_KERNELS");
+    return ctx;
+}
+
+/* GPTSCOPE_KERNELS picks the path (capped by what the CPU runs), and the
+ * SIMD paths, not the portable one, say they are thread-count invariant. */
+static void test_path_choice(tap_t *t) {
+    const char *best = kernel_simd_avx512_usable() ? "avx512"
+                       : kernel_simd_avx2_usable() ? "avx2"
+                                                   : "portable";
+    const char *avx2 = kernel_simd_avx2_usable() ? "avx2" : "portable";
+    static const char *const force[] = {NULL, "avx512", "avx2", "portable", "bogus"};
+    for (size_t k = 0; k < sizeof force / sizeof force[0]; k++) {
+        kernel_ctx_t *ctx = ctx_forced(force[k], 1);
+        if (!ctx) {
+            tap_ok(t, 0, "kernel_ctx_init");
+            continue;
+        }
+        const char *want = !force[k] || k == 1 || k == 4 ? best : k == 2 ? avx2 : "portable";
+        const char *got = kernel_ctx_path(ctx);
+        tap_ok(t, strcmp(got, want) == 0 &&
+                      kernel_ctx_decode_invariant(ctx) == (strcmp(want, "portable") != 0),
+               "GPTSCOPE_KERNELS=%s runs %s (want %s), decode invariant %d",
+               force[k] ? force[k] : "(unset)", got, want, kernel_ctx_decode_invariant(ctx));
+        kernel_ctx_free(ctx);
+    }
+}
+
+/* One-row kernel_linear on the SIMD path `force` gives the same bits for 1..4
+ * threads, and after a change of count on the same ctx: generate may switch
+ * counts between tokens (adaptive threads) without changing a single output.
+ * The odd shapes put the < 8 / < 16 tails, 1-row remainders of the 4-row
+ * passes and partial bands wherever the thread split falls. */
+static void test_decode_invariant(tap_t *t, uint64_t *s, const char *force) {
+    kernel_ctx_t *probe = ctx_forced(force, 1);
+    if (!probe || strcmp(kernel_ctx_path(probe), force) != 0) {
+        printf("ok %d - one-row %s kernels across thread counts # SKIP no %s here\n",
+               ++t->n_run, force, strcmp(force, "avx2") == 0 ? "AVX2" : "AVX-512");
         kernel_ctx_free(probe);
         return;
     }
     kernel_ctx_free(probe);
-    static const int shapes[][2] = {{384, 1152}, {1536, 384}, {1000, 37}, {100, 3000}, {3072, 768}};
+    static const int shapes[][2] = {{384, 1152}, {1536, 384}, {1000, 37}, {100, 3000},
+                                    {3072, 768}, {259, 133}, {45, 1001}, {7, 5}};
     int all = 1;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         int in = shapes[si][0], out = shapes[si][1];
@@ -299,32 +398,37 @@ static void test_decode_invariant(tap_t *t, uint64_t *s) {
                 unsigned char *w = malloc(n * esz);
                 float *x = malloc((size_t)in * sizeof *x), *y1 = malloc((size_t)out * 4),
                       *yk = malloc((size_t)out * 4);
+                kernel_ctx_t *ctx = ctx_forced(force, 1);
+                if (!w || !x || !y1 || !yk || !ctx) {
+                    all = 0;
+                    goto next;
+                }
                 for (size_t i = 0; i < n * esz / 2; i++) {
                     uint16_t v = (uint16_t)(rnd_next(s) & 0x3fff); /* finite halves */
                     memcpy(w + 2 * i, &v, 2);
                 }
                 for (int i = 0; i < in; i++) x[i] = (float)((int)(rnd_next(s) % 2001) - 1000) / 997.0f;
                 const kernel_weight_t W = {w, (kernel_dtype_t)dt, (kernel_layout_t)layout, in, out};
-                kernel_ctx_t *ctx = kernel_ctx_init(1);
                 kernel_linear(ctx, y1, x, 1, &W, NULL);
                 for (int th = 2; th <= 4 && all; th++) {
                     kernel_ctx_set_threads(ctx, th);
                     kernel_linear(ctx, yk, x, 1, &W, NULL);
                     if (memcmp(y1, yk, (size_t)out * 4) != 0) {
                         all = 0;
-                        tap_diag("%dx%d dtype %d layout %d: %d threads differ from 1", in, out,
-                                 dt, layout, th);
+                        tap_diag("%s %dx%d dtype %d layout %d: %d threads differ from 1", force,
+                                 in, out, dt, layout, th);
                     }
                 }
                 kernel_ctx_set_threads(ctx, 1);
                 kernel_linear(ctx, yk, x, 1, &W, NULL);
                 all &= memcmp(y1, yk, (size_t)out * 4) == 0;
+            next:
                 kernel_ctx_free(ctx);
                 free(w), free(x), free(y1), free(yk);
             }
     }
-    tap_ok(t, all, "one-row kernel_linear: the same bits on 1, 2, 3 and 4 threads (5 shapes, "
-                   "3 dtypes, 2 layouts)");
+    tap_ok(t, all, "one-row kernel_linear path=%s: the same bits on 1, 2, 3 and 4 threads "
+                   "(8 shapes, 3 dtypes, 2 layouts)", force);
 }
 
 int main(void) {
@@ -334,23 +438,43 @@ int main(void) {
     test_round_trips(&t);
     test_nearest(&t, &seed);
     test_row_to_f32(&t, &seed);
+    test_row_to_f32_all(&t);
     test_gemm(&t, &seed);
-    test_decode_invariant(&t, &seed);
+    test_path_choice(&t);
+    test_decode_invariant(&t, &seed, "avx512");
+    test_decode_invariant(&t, &seed, "avx2");
 
     kernel_ctx_free(NULL);
     tap_ok(&t, 1, "kernel_ctx_free(NULL) is a no-op");
 
-    static const int shapes[][2] = {{37, 45}, {5, 3}, {768, 2304}};
+    /* sizes off the multiples of 8 and 16 (vector tails), 259 rows = two
+     * full 128-row bands and a partial one */
+    static const int shapes[][2] = {{37, 45}, {45, 37}, {5, 3}, {259, 133}, {768, 2304}};
     static const int Ts[] = {1, 2, 7, 64};
-    /* thread counts, then the portable (no AVX-512) paths forced on */
-    static const struct { int threads, portable; } runs[] = {{1, 0}, {2, 0}, {3, 0}, {1, 1}, {2, 1}};
+    /* the default path on 1..3 threads; AVX2 forced where the default is
+     * AVX-512 (here it is already the default or cannot run); the portable
+     * paths forced on */
+    static const struct { int threads; const char *force; } runs[] = {
+        {1, NULL}, {2, NULL}, {3, NULL}, {1, "avx2"}, {2, "avx2"}, {3, "avx2"},
+        {1, "portable"}, {2, "portable"}};
     for (size_t ri = 0; ri < sizeof runs / sizeof runs[0]; ri++) {
-        if (runs[ri].portable) setenv("GPTSCOPE_KERNELS", "portable", 1);
-        kernel_ctx_t *ctx = kernel_ctx_init(runs[ri].threads);
-        unsetenv("GPTSCOPE_KERNELS");
-        if (!tap_ok(&t, ctx != NULL, "kernel_ctx_init(%d)%s", runs[ri].threads,
-                    runs[ri].portable ? " portable" : ""))
+        kernel_ctx_t *ctx = ctx_forced(runs[ri].force, runs[ri].threads);
+        if (!tap_ok(&t, ctx != NULL, "kernel_ctx_init(%d)%s%s", runs[ri].threads,
+                    runs[ri].force ? " " : "", runs[ri].force ? runs[ri].force : ""))
             continue;
+        if (runs[ri].force && strcmp(runs[ri].force, "avx2") == 0 &&
+            !kernel_simd_avx512_usable()) {
+            /* the default runs above were this path already, or it cannot run */
+            if (kernel_simd_avx2_usable())
+                tap_ok(&t, strcmp(kernel_ctx_path(ctx), "avx2") == 0,
+                       "avx2 %d threads: the default path above (path=%s)", runs[ri].threads,
+                       kernel_ctx_path(ctx));
+            else
+                printf("ok %d - kernel_linear path=avx2 %d threads # SKIP no AVX2 here\n",
+                       ++t.n_run, runs[ri].threads);
+            kernel_ctx_free(ctx);
+            continue;
+        }
         tap_ok(&t, kernel_ctx_threads(ctx) == runs[ri].threads, "kernel_ctx_threads");
         for (int dt = KERNEL_F32; dt <= KERNEL_BF16; dt++)
             for (int layout = KERNEL_IN_OUT; layout <= KERNEL_OUT_IN; layout++)
