@@ -1,4 +1,4 @@
-/* test_bpe_train.c - the BPE trainer (core/bpe_train.c) against references.
+/* test_bpe_train.c - the BPE trainer (core/tokenizer/bpe_train.c) against references.
  *
  * - Small corpora worked out by hand: the exact merges, in order, including
  *   the tie-break (smallest left id, then right id), counts that a merge
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bpe_internal.h"
+#include "bpe_gpt2.h"
 #include "bpe_train.h"
 #include "tap.h"
 #include "tokenizer.h"

@@ -1,4 +1,10 @@
-/* fileio.h - whole files in and out.
+/* core/base/ - the helpers every other folder of core may use and that use
+ * nothing of gptscope: whole-file reads and atomic writes (fileio.h), cJSON
+ * helpers with depth and UTF-8 checks (jsonx.h), the seeded RNG (rng.h),
+ * the monotonic clock (clockx.h), small maths and allocation helpers
+ * (mathx.h, memx.h). May include: libc, cJSON. This is its main header.
+ *
+ * fileio.h - whole files in and out.
  * Writing: so that no reader ever sees half of a file, the data goes to
  * PATH.tmp, is flushed to disk, and is renamed over PATH. A failed write (a
  * full disk, a killed process) leaves the old PATH intact. Shared by

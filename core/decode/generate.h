@@ -1,4 +1,11 @@
-/* generate.h - a generation session: the loop that turns a prompt into a
+/* core/decode/ - turning a model's logits into text: the sampling pipeline
+ * (sampler.h), beam search (beam.h), the generation loop with its sliding
+ * window (this header), a conversation with turns, recorders and forks
+ * (chat.h; chat_internal.h is the chat files' own), scoring a text (score.h)
+ * and temperature calibration (calibrate.h). May include: model, tokenizer,
+ * kernels, base. This is its main header.
+ *
+ * generate.h - a generation session: the loop that turns a prompt into a
  * continuation, one token at a time, on top of gpt.h (forward + KV cache) and
  * sampler.h (choosing the next id).
  *

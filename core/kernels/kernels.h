@@ -1,4 +1,11 @@
-/* kernels.h - the dense maths the transformer spends its time in.
+/* core/kernels/ - the dense maths: kernel_linear and kernel_gemm on
+ * OpenBLAS, the AVX-512 and AVX2 decode kernels (kernels_simd.h, internal),
+ * AMX / AVX512-BF16 bf16 products for training (kernels_amx.h), which
+ * OpenBLAS kernels run (blas_core.h), and the per-token thread choice
+ * (threadtune.h). May include: base. Used by model, decode, train. This is
+ * its main header.
+ *
+ * kernels.h - the dense maths the transformer spends its time in.
  *
  * A weight matrix is used in place (memory-mapped from model.safetensors when
  * the dtype allows), in one of two layouts:

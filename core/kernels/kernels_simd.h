@@ -1,6 +1,6 @@
-/* kernels_simd.h - private interface between core/kernels.c (dispatch, BLAS,
- * reference) and the SIMD matrix-vector kernels: core/kernels_avx512.c and
- * core/kernels_avx2.c (AVX2 + FMA + F16C, for CPUs without AVX-512). Each file
+/* kernels_simd.h - private interface between core/kernels/kernels.c (dispatch, BLAS,
+ * reference) and the SIMD matrix-vector kernels: core/kernels/kernels_avx512.c and
+ * core/kernels/kernels_avx2.c (AVX2 + FMA + F16C, for CPUs without AVX-512). Each file
  * is compiled with its own target pragma, so its functions may only be called
  * after its kernel_simd_*_usable() returned 1. */
 #ifndef GPTSCOPE_KERNELS_SIMD_H

@@ -1,4 +1,11 @@
-/* gpt.h - the decoder-only transformer: configuration, weights, and KV-cached
+/* core/model/ - the transformer as a file and as a function: config.json
+ * (gpt_config.c), model.safetensors (safetensors.h), loading and checking
+ * every tensor (gpt_load.c), the KV-cached forward pass with attention and
+ * residual-stream capture (gpt_forward.c), and any position's attention
+ * recomputed (attn_probe.h). May include: kernels, base. Never sees
+ * tokenizers, decoding or training. This is its main header.
+ *
+ * gpt.h - the decoder-only transformer: configuration, weights, and KV-cached
  * inference for GPT-1 (post-norm) and GPT-2 (pre-norm) from one code path.
  *
  *   GPT-2 block:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x));  ... ln_f at the end

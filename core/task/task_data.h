@@ -1,4 +1,12 @@
-/* task_data.h - labelled examples for GPT-1-style fine-tuning, read from
+/* core/task/ - labelled tasks without training: the JSONL formats (this
+ * header), their encoding as GPT-1's input transformations
+ * (task_encode.h), metrics (task_metrics.h), the naive Bayes baseline
+ * (naive_bayes.h), a model's task record (task_info.h), a fine-tuned
+ * classifier on the inference path (task_infer.h) and zero-shot
+ * classification (zeroshot.h). May include: decode, model, tokenizer,
+ * kernels, base. This is its main header.
+ *
+ * task_data.h - labelled examples for GPT-1-style fine-tuning, read from
  * JSONL (one JSON object per line, blank lines skipped), in the four task
  * formats of the GPT-1 paper:
  *   classify  {"text": "...", "label": L}

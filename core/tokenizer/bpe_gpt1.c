@@ -20,7 +20,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "bpe_internal.h"
+#include "bpe_gpt1.h"
 
 static utf8proc_category_t category(uint32_t cp) {
     return utf8proc_category((utf8proc_int32_t)cp);

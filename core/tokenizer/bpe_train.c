@@ -36,7 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bpe_internal.h"
+#include "bpe_gpt2.h"
 #include "fileio.h"
 
 static const char bt_eot[] = "<|endoftext|>";

@@ -1,7 +1,8 @@
 /* tokenizer.c - loading vocab.json + merges.txt and everything that turns ids
- * back into text (whole decode and the streaming decoder). Encoding lives in
- * bpe_gpt2.c (the merge engine and GPT-2's byte-level pre-split) and
- * bpe_gpt1.c (GPT-1's BERT-style pre-split).
+ * back into text (whole decode and the streaming decoder), and the choice of
+ * encoder: bpe_gpt2.c (GPT-2's byte-level pre-split) or bpe_gpt1.c (GPT-1's
+ * BERT-style pre-split), both on the merge engine of bpe.c. The files depend
+ * one way: bpe.c <- bpe_gpt1.c, bpe_gpt2.c <- tokenizer.c.
  *
  * Checks made while loading, each a one-line error naming the file:
  * vocab.json must be UTF-8, an object of string -> integer whose ids are
@@ -16,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bpe_internal.h"
+#include "bpe.h"
+#include "bpe_gpt1.h"
+#include "bpe_gpt2.h"
 #include "fileio.h"
 #include "jsonx.h"
 
@@ -36,28 +39,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* A 64-bit multiply-xorshift hash over 8-byte chunks; never returns 0 (the
- * cache's empty marker). */
-uint64_t bpe_hash_bytes(const void *data, size_t len) {
-    const unsigned char *p = data;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xA0761D6478BD642Full);
-    while (len >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        h = (h ^ v) * 0xFF51AFD7ED558CCDull;
-        h ^= h >> 32;
-        p += 8;
-        len -= 8;
-    }
-    uint64_t v = 0;
-    memcpy(&v, p, len);
-    h = (h ^ v) * 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 29;
-    h *= 0xFF51AFD7ED558CCDull;
-    h ^= h >> 32;
-    return h ? h : 1;
-}
-
 static size_t pow2_at_least(size_t n) {
     size_t p = 16;
     while (p < n) p *= 2;
@@ -65,17 +46,6 @@ static size_t pow2_at_least(size_t n) {
 }
 
 /* --- symbols: string <-> id --- */
-
-int32_t bpe_symbol_find(const tokenizer_t *tok, const char *s, size_t len) {
-    size_t i = bpe_hash_bytes(s, len) & tok->sym_mask;
-    for (;;) {
-        int32_t id = tok->sym_slots[i];
-        if (id < 0) return -1;
-        if (tok->sym_len[id] == len && memcmp(tok->strs + tok->sym_off[id], s, len) == 0)
-            return id;
-        i = (i + 1) & tok->sym_mask;
-    }
-}
 
 /* Adds a string not yet present as the next symbol id; -1 when out of memory.
  * The table was sized for every symbol up front, so it never fills. */
@@ -482,24 +452,9 @@ const char *tokenizer_token_str(const tokenizer_t *tok, int id) {
     return tok->strs + tok->sym_off[id];
 }
 
-size_t bpe_utf8_invalid_at(const char *s, size_t len) {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        if (len - i >= 8) { /* ASCII fast path */
-            uint64_t v;
-            memcpy(&v, u + i, 8);
-            if (!(v & 0x8080808080808080ull)) {
-                i += 8;
-                continue;
-            }
-        }
-        uint32_t cp;
-        int k = bpe_utf8_next(u + i, len - i, &cp);
-        if (k <= 0) return i;
-        i += (size_t)k;
-    }
-    return len;
+void tokenizer_set_dropout(tokenizer_t *tok, float p, uint64_t seed) {
+    tok->dropout = tok->kind == TOKENIZER_GPT2 && p > 0 ? (p < 1 ? p : 1.0f) : 0.0f;
+    rng_seed(&tok->drop_rng, seed);
 }
 
 int tokenizer_encode(tokenizer_t *tok, const char *text, size_t len, int **ids, size_t *n,

@@ -1,4 +1,11 @@
-/* tokenizer.h - text <-> token ids for both GPT families.
+/* core/tokenizer/ - text <-> token ids: this interface (tokenizer.c loads
+ * vocab.json + merges.txt and decodes), the two encoders (bpe_gpt2.h,
+ * bpe_gpt1.h) on the shared merge engine (bpe.h, internal: the only file
+ * both encoders include; tokenizer.c includes them, never the other way
+ * round), and learning a vocabulary (bpe_train.h). May include: base,
+ * PCRE2, utf8proc. Knows nothing of models. This is its main header.
+ *
+ * tokenizer.h - text <-> token ids for both GPT families.
  *
  * GPT-2: byte-level BPE exactly as OpenAI's encoder.py / tiktoken "gpt2"
  * (pre-split regex, byte->unicode table, ranked merges, <|endoftext|> = special).

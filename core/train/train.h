@@ -1,4 +1,12 @@
-/* train.h - training a GPT-1 or GPT-2 model in f32: parameters with their
+/* core/train/ - training: the parameters and activations (this header),
+ * every operation's forward and backward (train_ops.h), AdamW, Muon and
+ * the weight average, the dataset and its token cache (dataset.h), the
+ * loop with validation and checkpoints (trainer.h), and GPT-1's
+ * fine-tuning (task_head.h, finetune.h). May include: task, model,
+ * tokenizer, kernels, base. Nothing else in core includes train. This is
+ * its main header.
+ *
+ * train.h - training a GPT-1 or GPT-2 model in f32: parameters with their
  * gradients in one block each, activations planned once for a [B, T] batch,
  * forward with loss, backward for every operation, dropout from a
  * counter-based hash (so a run is reproducible whatever the thread count and

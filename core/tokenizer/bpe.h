@@ -1,15 +1,17 @@
-/* bpe_internal.h - what the tokenizer's three files share: the tokenizer
- * struct, the ranked-merge engine and its cache (tokenizer.c), and UTF-8
- * helpers. The two families differ only in how text becomes the initial
- * symbols of a word (bpe_gpt2.c: bytes; bpe_gpt1.c: characters + "</w>");
- * merging, caching and id lookup are common.
+/* bpe.h - the shared BPE header of core/tokenizer/: the tokenizer struct
+ * (the vocabulary, merges and scratch every encoder reads), the
+ * ranked-merge engine and its word cache (bpe.c), and UTF-8 helpers. The
+ * two families differ only in how text becomes the initial symbols of a
+ * word (bpe_gpt2.c: bytes; bpe_gpt1.c: characters + "</w>"); merging,
+ * caching and id lookup are here. Internal to the folder: the rest of the
+ * program uses tokenizer.h.
  *
  * Symbols: every vocabulary string is a symbol whose id is its token id; a
  * merge result that is not in the vocabulary (GPT-1 allows this, the word
  * then maps to <unk>) gets an extra symbol id >= n_vocab. Merges are a hash
  * map (left symbol, right symbol) -> (rank, result symbol). */
-#ifndef GPTSCOPE_BPE_INTERNAL_H
-#define GPTSCOPE_BPE_INTERNAL_H
+#ifndef GPTSCOPE_BPE_H
+#define GPTSCOPE_BPE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -88,7 +90,8 @@ typedef struct bpe_out {
     size_t *n, *cap;
 } bpe_out_t;
 
-/* --- tokenizer.c --- */
+/* --- bpe.c --- */
+/* A 64-bit hash of len bytes, never 0 (the cache's empty marker). */
 uint64_t bpe_hash_bytes(const void *data, size_t len);
 
 /* Slot of a (left, right) pair: a multiplicative hash, cheaper than hashing
@@ -109,18 +112,6 @@ int bpe_encode_word(tokenizer_t *tok, const char *word, size_t len, bpe_syms_fn 
                     bpe_out_t *out);
 /* Makes room for n initial symbols in tok->work.syms; 0 or -1. */
 int bpe_work_reserve_syms(tokenizer_t *tok, size_t n);
-
-/* --- bpe_gpt2.c / bpe_gpt1.c --- */
-int bpe_gpt2_encode(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *out, char *err,
-                    size_t errlen);
-int bpe_gpt1_encode(tokenizer_t *tok, const char *text, size_t len, bpe_out_t *out, char *err,
-                    size_t errlen);
-/* End of the GPT-2 pre-token (regex match) that starts at byte i of s[0..n). */
-size_t bpe_gpt2_pretoken_end(const unsigned char *s, size_t n, size_t i);
-/* GPT-2's bytes_to_unicode(): the printable code point standing for each byte. */
-void bpe_gpt2_byte_table(uint32_t byte_to_cp[256]);
-/* Python's str.strip() whitespace, for GPT-1's decode. */
-int bpe_gpt1_is_py_space(uint32_t cp);
 
 /* --- UTF-8 --- */
 
@@ -191,6 +182,6 @@ static inline int bpe_utf8_put(uint32_t cp, char *out) {
 }
 
 /* Offset of the first byte that is not valid UTF-8 in s, or len if all is. */
-size_t bpe_utf8_invalid_at(const char *s, size_t len);
+size_t bpe_utf8_invalid_at(const char *s, size_t len); /* bpe.c */
 
 #endif
