@@ -1,5 +1,5 @@
 /* cmd_baseline_nb.c - `gptscope baseline-nb`: the bag-of-words naive Bayes
- * baseline (core/naive_bayes.h) trained on one labelled file and scored on
+ * baseline (core/task/naive_bayes.h) trained on one labelled file and scored on
  * another, so a fine-tuned model's figures have something to beat. */
 #include <getopt.h>
 #include <stdlib.h>

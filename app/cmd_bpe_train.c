@@ -1,5 +1,5 @@
 /* cmd_bpe_train.c - `gptscope bpe-train`: learn a byte-level BPE vocabulary
- * (GPT-2's pre-split and file format) from text files with core/bpe_train.h,
+ * (GPT-2's pre-split and file format) from text files with core/tokenizer/bpe_train.h,
  * then load it back and encode the corpus with it, so the summary's
  * compression figure is measured by the tokenizer that will use it. */
 #include <getopt.h>

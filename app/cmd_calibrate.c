@@ -1,6 +1,6 @@
 /* cmd_calibrate.c - `gptscope calibrate`: fit the softmax temperature on
  * held-out text and write a copy of the model with it built in
- * (core/calibrate.h has the maths). The text is scored as `gptscope eval`
+ * (core/decode/calibrate.h has the maths). The text is scored as `gptscope eval`
  * scores it, so the printed figures are eval's. */
 #include <cjson/cJSON.h>
 #include <getopt.h>

@@ -5,7 +5,7 @@
  * model's log-probabilities. The models must share a tokenizer (the same
  * vocab.json and merges.txt bytes), or the token ids would mean different
  * things. Long sequences are scored in the sliding windows of `eval`
- * (core/score.h), so with -n 0 the sums are exactly eval's total nats. */
+ * (core/decode/score.h), so with -n 0 the sums are exactly eval's total nats. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * tokenizer decodes them): a figure that does not depend on the vocabulary.
  *
  * Long inputs are scored in sliding windows of n_ctx tokens moved by n_ctx/2
- * (core/score.h says why). */
+ * (core/decode/score.h says why). */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* cmd_finetune.c - `gptscope finetune`: GPT-1's supervised fine-tuning
- * (core/finetune.h) from the command line. The output directory is a model
+ * (core/train/finetune.h) from the command line. The output directory is a model
  * directory like any other (config.json with "gptscope_task", weights with
  * clf.*, vocab.json with the three special tokens, merges.txt), written
  * whenever validation accuracy is the best so far. */

@@ -1,6 +1,6 @@
 /* cmd_generate.c - `gptscope generate`: continue a prompt, streaming text as
  * it is produced (or one JSON object per token), by sampling through
- * core/generate.h or by beam search through core/beam.h. */
+ * core/decode/generate.h or by beam search through core/decode/beam.h. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>

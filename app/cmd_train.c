@@ -1,6 +1,6 @@
 /* cmd_train.c - `gptscope train`: raw text in, a Hugging Face model directory
  * out. Learns a BPE vocabulary first when no tokenizer is given, tokenizes
- * the text once (cached), trains (core/trainer.h), shows progress, and saves
+ * the text once (cached), trains (core/train/trainer.h), shows progress, and saves
  * checkpoints that --resume continues bit for bit. Ctrl-C saves and exits. */
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* session.h - one interactive session as `chat`, `repl` and `replay` run it:
- * the model, the conversation (core/chat.h), and its record in the session
+ * the model, the conversation (core/decode/chat.h), and its record in the session
  * store (store.h), joined by the chat recorder so that every turn and token
  * is stored as it happens. It also implements the ui_host_t the front ends
  * call for /new, /open, /sessions, /export, /model and settings changes.

@@ -1,5 +1,5 @@
 /* session_branch.c - /fork, /branches and /branch for chat and repl
- * (session_branch.h). The chat holds the branch on screen (core/chat.h:
+ * (session_branch.h). The chat holds the branch on screen (core/decode/chat.h:
  * chat_fork); the store holds the tree (store.h), so listing and switching
  * branches read it, and a session that is not stored (--no-save) can fork
  * but keeps only the branch it is on. */

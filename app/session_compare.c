@@ -1,6 +1,6 @@
 /* session_compare.c - /compare DIR (session_compare.h): the conversation's
  * whole token list scored by the session's model and by the model in DIR,
- * in the sliding windows of `gptscope eval` (core/score.h), so the numbers
+ * in the sliding windows of `gptscope eval` (core/decode/score.h), so the numbers
  * are those `gptscope eval` and `gptscope compare` give for the same tokens.
  *
  * The other model is loaded for each call and freed before it returns: the

@@ -3,7 +3,7 @@
  * tokens (at most ~33 frames a second), so a view that takes a fraction f
  * of a decode step slows streaming by at most f (one frame per token).
  *
- * The chat and the panes are the real ones (core/chat.h, ui/pane_heatmap.c
+ * The chat and the panes are the real ones (core/decode/chat.h, ui/pane_heatmap.c
  * with its four views) on a curses screen whose output goes to /dev/null,
  * so the figure includes curses' own work of turning the frame into
  * terminal output. Each token is generated, then the row view and the

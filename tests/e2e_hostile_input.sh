@@ -81,7 +81,7 @@ expect_fail "eval: a 1-byte file (one token, nothing to predict)" 1 "${TO[@]}" "
 
 # a 10 MB prompt: generate keeps its last n_ctx - 1 tokens and says so;
 # the repl (and chat) keep a prompt whole, so they refuse one of more than
-# 65536 tokens (core/chat.h says why) in one line; both at once
+# 65536 tokens (core/decode/chat.h says why) in one line; both at once
 $PY - "$TMP/big.txt" <<'PY'
 import random, sys
 random.seed(1)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Multinomial naive Bayes written independently of core/naive_bayes.c, for
+"""Multinomial naive Bayes written independently of core/task/naive_bayes.c, for
 e2e_task.sh: the same word rule (runs of ASCII letters/digits and non-ASCII
 bytes, lower-cased, cut at 128 bytes), add-alpha smoothing, unseen words
 skipped. Prints the accuracy and the confusion matrix as JSON."""

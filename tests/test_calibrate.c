@@ -1,5 +1,5 @@
-/* test_calibrate.c - temperature calibration (core/calibrate.h) and the
- * sliding-window scorer it shares with eval (core/score.h):
+/* test_calibrate.c - temperature calibration (core/decode/calibrate.h) and the
+ * sliding-window scorer it shares with eval (core/decode/score.h):
  *   - the fit finds the scale that generated the data, and its losses are
  *     the directly computed ones;
  *   - a model written with the scale built in gives exactly scaled logits,

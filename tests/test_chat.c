@@ -1,5 +1,5 @@
-/* test_chat.c - the conversation engine (core/chat.c), gen_extend, and the
- * attention probe (core/attn_probe.c) on the tiny GPT-2 reference model
+/* test_chat.c - the conversation engine (core/decode/chat.c), gen_extend, and the
+ * attention probe (core/model/attn_probe.c) on the tiny GPT-2 reference model
  * (n_ctx 64, so several turns make the window slide).
  *
  * The checks compare against independent paths through the engine: a

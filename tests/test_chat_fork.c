@@ -1,5 +1,5 @@
 /* test_chat_fork.c - forking a conversation at a generated token
- * (core/chat_fork.c, gen_rewind) on the tiny GPT-2 reference model (n_ctx
+ * (core/decode/chat_fork.c, gen_rewind) on the tiny GPT-2 reference model (n_ctx
  * 64, so a long conversation slides its window).
  *
  * The reference is an independent path through the engine: a fresh

@@ -1,4 +1,4 @@
-/* test_generate.c - the generation session (core/generate.c) on the tiny
+/* test_generate.c - the generation session (core/decode/generate.c) on the tiny
  * GPT-2 reference model (n_ctx 64): greedy ids against PyTorch's, the window
  * sliding on overflow (logits after a slide must equal a fresh run of the
  * kept tokens), prompt truncation, stops, attention capture, bad input. */

@@ -1,4 +1,4 @@
-/* test_task_data.c - the fine-tuning task formats (core/task_data.c): each
+/* test_task_data.c - the fine-tuning task formats (core/task/task_data.c): each
  * format read, labels collected in sorted order or checked against a fixed
  * set, and every malformed line refused with its line number and field. */
 #include <string.h>

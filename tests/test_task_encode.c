@@ -1,4 +1,4 @@
-/* test_task_encode.c - the GPT-1 input transformations (core/task_encode.c)
+/* test_task_encode.c - the GPT-1 input transformations (core/task/task_encode.c)
  * on the reference model's GPT-2 tokenizer: the special tokens appended to
  * vocab.json and read back by the tokenizer, each task's sequences equal to
  * [s] + encode(text) + ... + [e] built by hand, and truncation to max_len. */

@@ -1,5 +1,5 @@
 /* test_task_infer.c - a classifier's probabilities on the inference path
- * (core/task_infer.c, what the terminal UI shows while the user types)
+ * (core/task/task_infer.c, what the terminal UI shows while the user types)
  * against finetune_predict on the training path, for a task model built
  * from the small reference GPT-2 and saved as finetune saves one (its head
  * made large enough that the classes differ); and task_info_load's checks of

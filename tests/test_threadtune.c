@@ -1,4 +1,4 @@
-/* test_threadtune.c - the decode thread-count tuner (core/threadtune.h) on
+/* test_threadtune.c - the decode thread-count tuner (core/kernels/threadtune.h) on
  * synthetic step times: it settles on the faster count, quiet or busy, finds
  * the new best when the load changes, and keeps the cost of looking small.
  * TAP output. */

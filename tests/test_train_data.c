@@ -1,4 +1,4 @@
-/* test_train_data.c - the training data (core/dataset.h) against hand-worked
+/* test_train_data.c - the training data (core/train/dataset.h) against hand-worked
  * cases and the tokenizer itself:
  *   - the train/validation split: the first newline at or after the point,
  *     exactly on a newline, no newline left, inside a UTF-8 character,

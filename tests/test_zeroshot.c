@@ -1,4 +1,4 @@
-/* test_zeroshot.c - GPT-1's zero-shot heuristic (core/zeroshot.c) on the
+/* test_zeroshot.c - GPT-1's zero-shot heuristic (core/task/zeroshot.c) on the
  * small reference GPT-2 (tests/reference/models/gpt2-f32, 64-token context):
  *   - each label's score, computed from the cached prompt, equals the sum of
  *     log-softmax terms of one plain forward pass over prompt + label, for

@@ -7,7 +7,7 @@
  * has left the window without one, the n_ctx tokens ending at it). One row
  * for all layers and heads is cached, so changing layer or head costs
  * nothing; the matrix of one layer and head is cached per sequence.
- * Computing either is a forward pass (core/attn_probe.h), so while a reply
+ * Computing either is a forward pass (core/model/attn_probe.h), so while a reply
  * streams the newest row is copied from generation itself and nothing else
  * is computed until the reply ends. No curses here. */
 #ifndef GPTSCOPE_UI_ATTN_CACHE_H

@@ -9,7 +9,7 @@
  *   int  pane_X_handle_key(pane_X_t *p, int key);   // PANE_CONSUMED | PANE_REDRAW
  *   void pane_X_free(pane_X_t *p);
  *
- * Panes redraw from the chat (core/chat.h) each time; they keep only caches
+ * Panes redraw from the chat (core/decode/chat.h) each time; they keep only caches
  * of what is costly to compute (wrapped lines, attention rows). */
 #ifndef GPTSCOPE_UI_PANE_H
 #define GPTSCOPE_UI_PANE_H

@@ -1,7 +1,7 @@
 /* pane_probs.h - the probability pane: for the selected generated token,
  * the top candidates before (raw) and after temperature / top-k / top-p /
  * min-p, where the filters cut, which one was drawn, and the entropies.
- * Everything comes from the token's sampler report (core/sampler.h).
+ * Everything comes from the token's sampler report (core/decode/sampler.h).
  * After /compare (tint PANE_TINT_COMPARE) its first lines give the token's
  * probability under both models, their log-ratio and each model's sum of
  * ln p. Interface as in pane.h. */

@@ -1,4 +1,4 @@
-/* fuzz_config.c - config.json (core/gpt_config.c): gpt_config_load on
+/* fuzz_config.c - config.json (core/model/gpt_config.c): gpt_config_load on
  * arbitrary bytes; a config that loads and passes gpt_config_check must
  * have shapes inside the documented limits. */
 #include "fuzz.h"

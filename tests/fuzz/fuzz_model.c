@@ -1,4 +1,4 @@
-/* fuzz_model.c - the tensor table against a config (core/gpt_load.c): an
+/* fuzz_model.c - the tensor table against a config (core/model/gpt_load.c): an
  * arbitrary model.safetensors beside a valid config.json (the first input
  * byte picks the GPT-2 or the GPT-1 reference model's), loaded with
  * gpt_load; a model that loads must also run a forward pass. */

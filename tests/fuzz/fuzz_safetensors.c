@@ -1,5 +1,5 @@
 /* fuzz_safetensors.c - the safetensors header parser and tensor table
- * (core/safetensors.c) on arbitrary files: st_open must refuse or give a
+ * (core/model/safetensors.c) on arbitrary files: st_open must refuse or give a
  * table whose every tensor lies inside the mapping with the byte length its
  * dtype and shape say. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* fuzz_token_cache.c - the training token cache reader (core/dataset.c):
+/* fuzz_token_cache.c - the training token cache reader (core/train/dataset.c):
  * dataset_load with an arbitrary file where the cache of a fixed text
  * (tokenized with the GPT-2 reference model) should be. A cache that does
  * not match or is damaged is rebuilt; one that is read back must hold only

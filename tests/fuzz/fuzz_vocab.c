@@ -1,4 +1,4 @@
-/* fuzz_vocab.c - the vocabulary and merges loaders (core/tokenizer.c,
+/* fuzz_vocab.c - the vocabulary and merges loaders (core/tokenizer/tokenizer.c,
  * bpe_gpt2.c, bpe_gpt1.c). Input: one byte for the tokenizer kind (GPT-2 or
  * GPT-1), then vocab.json, a NUL byte, then merges.txt. A tokenizer that
  * loads must encode and decode a fixed text without error or give an error,

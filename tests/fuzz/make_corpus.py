@@ -111,7 +111,7 @@ def fnv(h, data):
 
 def seeds_token_cache(out):
     """A valid cache for the fuzz target's text, tokenizer and split (the
-    layout of core/dataset.c), and a damaged copy."""
+    layout of core/train/dataset.c), and a damaged copy."""
     text = b"hello world\nthe end of the text\n"
     base = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
     path = f"{base}/gptscope-fuzz-cache-text.txt".encode()

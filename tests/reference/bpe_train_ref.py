@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A slow, obviously-correct byte-level BPE trainer in plain Python, the
-reference for core/bpe_train.c (tests/test_bpe_train.c compares against the
+reference for core/tokenizer/bpe_train.c (tests/test_bpe_train.c compares against the
 golden files it writes).
 
 It shares no code with the C trainer: the pre-split is GPT-2's real regex

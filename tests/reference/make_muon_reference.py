@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden values for gptscope's Muon optimiser (core/train_muon.c).
+"""Golden values for gptscope's Muon optimiser (core/train/train_muon.c).
 
 Muon written the way PyTorch users write it (torch.nn.Linear orientation
 [out, in], Newton-Schulz on the wide orientation, Nesterov momentum, decoupled
