@@ -1,5 +1,6 @@
 /* sampler.c - the decoding pipeline: penalties, temperature, top-k, top-p,
- * min-p, then a seeded draw, plus the report the probability pane shows.
+ * min-p, then a seeded draw (the report the probability pane shows is
+ * sampler_report.c).
  *
  * Working representation. After penalties, s_i = (l_i - l_max) / T, so the
  * best token has s = 0 and weight e = exp(s) = 1 exactly; softmax is e / Z
@@ -17,6 +18,7 @@
  * needs). Since bucket order is s order, the result is exactly that of a
  * full sort. All buffers are allocated in sampler_init. */
 #include "sampler.h"
+#include "sampler_internal.h"
 
 #include "mathx.h"
 
@@ -24,44 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SAMPLER_N_BUCKETS 1024
-/* Histogram span in nats below the best token: e^-64 ~ 1.6e-28 relative
- * weight; anything lower shares the last bucket. */
-#define SAMPLER_BUCKET_SPAN 64.0f
-
-typedef struct sampler_entry {
-    float s; /* penalised, shifted, temperature-scaled logit */
-    float e; /* exp(s), the unnormalised probability */
-    int id;
-} sampler_entry_t;
-
-struct sampler {
-    sampler_params_t params;
-    int n_vocab;
-    rng_t rng;
-    float *s;               /* [n_vocab] s by id */
-    float *e;               /* [n_vocab] e by id */
-    sampler_entry_t *entry; /* [n_vocab] an explicit candidate set, permuted in place */
-    int *count;             /* [n_vocab] occurrences in the history; all-zero between calls */
-    int *touched;           /* [n_vocab] ids counted this call, so clearing is O(history) */
-    float *work_a, *work_b; /* [n_vocab] scratch for the report's vectorised passes */
-    int *bucket_count;      /* [SAMPLER_N_BUCKETS] */
-    double *bucket_mass;    /* [SAMPLER_N_BUCKETS] */
-    sampler_hooks_t hooks;  /* all NULL: none */
-    float *hook_logits;     /* [n_vocab] the logits process changes; NULL until hooks */
-    float *hook_probs;      /* [n_vocab] what choose drew from */
-    char error[256];        /* of the last failed sampler_sample */
-};
-
-/* The kept set is either explicit (entry[0..n)) or, when only min-p (or no
- * filter) applies, implicit: every id with e[id] >= thr. The implicit form
- * spares building a V-sized entry list for the default settings. */
-typedef struct kept_set {
-    int is_explicit;
-    int n;
-    float thr;
-} kept_set_t;
 
 sampler_params_t sampler_params_default(void) {
     sampler_params_t p;
@@ -176,59 +140,6 @@ int sampler_set_params(sampler_t *s, const sampler_params_t *p, char *err, size_
 
 const sampler_params_t *sampler_get_params(const sampler_t *s) {
     return &s->params;
-}
-
-/* ---- vectorisable building blocks --------------------------------------- */
-
-/* Sum in double through eight independent accumulators: independent lanes
- * vectorise without reassociating one long dependency chain, and double
- * keeps 50257 terms free of visible rounding. */
-static double sum_f64(const float *x, int n) {
-    double acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
-    for (; i < n; i++) acc[0] += x[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-static float max_f32(const float *x, int n) {
-    float acc[8];
-    for (int j = 0; j < 8; j++) acc[j] = -INFINITY;
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
-    for (; i < n; i++) acc[0] = x[i] > acc[0] ? x[i] : acc[0];
-    float m = acc[0];
-    for (int j = 1; j < 8; j++) m = acc[j] > m ? acc[j] : m;
-    return m;
-}
-
-static float min_f32(const float *x, int n) {
-    float acc[8];
-    for (int j = 0; j < 8; j++) acc[j] = INFINITY;
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] = x[i + j] < acc[j] ? x[i + j] : acc[j];
-    for (; i < n; i++) acc[0] = x[i] < acc[0] ? x[i] : acc[0];
-    float m = acc[0];
-    for (int j = 1; j < 8; j++) m = acc[j] < m ? acc[j] : m;
-    return m;
-}
-
-/* logsumexp(x) = m + log(sum exp(x - m)), m = max x: every exponent is <= 0,
- * so nothing overflows and the largest term is exactly 1 (no underflow of the
- * whole sum). Accumulated in double in blocks of 8 (see sum_f64). */
-static double logsumexp_f64(const float *x, int n) {
-    float m = max_f32(x, n);
-    if (m == -INFINITY || isnan(m)) return m;
-    double acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += mathx_exp(x[i + j] - m);
-    for (; i < n; i++) acc[0] += mathx_exp(x[i] - m);
-    double sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    return (double)m + log(sum);
 }
 
 float sampler_logsumexp(const float *logits, int n) {
@@ -351,158 +262,6 @@ static int hist_filter(sampler_t *s, int top_k, float top_p, double z) {
         return top_k;
     }
     return n_before + mass_prefix(x + n_before, n_edge, target - mass_before);
-}
-
-/* ---- the report ---------------------------------------------------------- */
-
-/* Report order: final probability (e) first, then raw probability (raw
- * logit), then id. Kept tokens come before filtered ones (final 0); a kept
- * token whose weight underflowed to 0 still counts as kept. */
-typedef struct report_key {
-    float e, raw;
-    int id, kept;
-} report_key_t;
-
-static int key_before(const report_key_t *a, const report_key_t *b) {
-    if (a->e != b->e) return a->e > b->e;
-    if (a->raw != b->raw) return a->raw > b->raw;
-    return a->id < b->id;
-}
-
-/* Inserts k into the sorted list top[0..*n) of capacity cap, if it belongs. */
-static void key_insert(report_key_t *top, int *n, int cap, report_key_t k) {
-    if (cap == 0 || (*n == cap && !key_before(&k, &top[cap - 1]))) return;
-    int i = *n < cap ? (*n)++ : cap - 1;
-    while (i > 0 && key_before(&k, &top[i - 1])) {
-        top[i] = top[i - 1];
-        i--;
-    }
-    top[i] = k;
-}
-
-static float finite_or_minus_inf(float logit) {
-    return isnan(logit) ? -INFINITY : logit;
-}
-
-/* What one pass over the kept set gathers for the report. */
-typedef struct report_scan {
-    report_key_t top[SAMPLER_MAX_REPORT], chosen;
-    int n_top, cap, rank;
-    double sum_es; /* sum of e * s, for the entropy */
-} report_scan_t;
-
-static void report_visit(report_scan_t *rs, const float *logits, int id, float e, float s) {
-    report_key_t k = {e, finite_or_minus_inf(logits[id]), id, 1};
-    if (e > 0.0f) rs->sum_es += (double)e * s; /* e = 0 has s = -inf: 0 * -inf is NaN */
-    if (key_before(&k, &rs->chosen)) rs->rank++;
-    key_insert(rs->top, &rs->n_top, rs->cap, k);
-}
-
-/* The implicit kept set {i : e_i >= thr} is all or most of the vocabulary, so
- * the same gathering is split into loops that vectorise: the entropy sum and
- * the rank count over everything, and the top list over blocks whose largest
- * weight can still enter it (after the first few blocks, almost none). */
-static void report_scan_implicit(sampler_t *s, const float *logits, float thr,
-                                 report_scan_t *rs) {
-    const int V = s->n_vocab;
-    const float *ev = s->e, *sv = s->s;
-    const float ce = rs->chosen.e;
-    float *restrict es = s->work_a;
-    for (int i = 0; i < V; i++) es[i] = ev[i] >= thr && ev[i] > 0.0f ? ev[i] * sv[i] : 0.0f;
-    rs->sum_es = sum_f64(es, V);
-    int n_above = 0, n_ties = 0;
-    for (int i = 0; i < V; i++) n_above += ev[i] >= thr && ev[i] > ce;
-    for (int i = 0; i < V; i++) n_ties += ev[i] >= thr && ev[i] == ce;
-    rs->rank += n_above;
-    if (n_ties > 1) /* equal final probability: ordered by raw probability, then id */
-        for (int i = 0; i < V; i++)
-            if (ev[i] == ce && i != rs->chosen.id) {
-                report_key_t k = {ev[i], finite_or_minus_inf(logits[i]), i, 1};
-                rs->rank += key_before(&k, &rs->chosen);
-            }
-    if (rs->cap == 0) return;
-    enum { BLOCK = 16 };
-    for (int b0 = 0; b0 < V; b0 += BLOCK) {
-        int b1 = b0 + BLOCK < V ? b0 + BLOCK : V;
-        float m = -1.0f;
-        for (int k = b0; k < b1; k++) m = ev[k] > m ? ev[k] : m;
-        if (rs->n_top == rs->cap && m < rs->top[rs->cap - 1].e) continue;
-        for (int k = b0; k < b1; k++)
-            if (ev[k] >= thr) {
-                report_key_t key = {ev[k], finite_or_minus_inf(logits[k]), k, 1};
-                key_insert(rs->top, &rs->n_top, rs->cap, key);
-            }
-    }
-}
-
-static int kept_contains(const sampler_t *s, const kept_set_t *ks, int id) {
-    if (!ks->is_explicit) return s->e[id] >= ks->thr;
-    for (int j = 0; j < ks->n; j++)
-        if (s->entry[j].id == id) return 1;
-    return 0;
-}
-
-/* Raw distribution: returns lse = log sum exp(l) (in double, so each
- * raw_logprob = l - lse is rounded once) and the entropy H = lse - sum p l. */
-static double raw_stats(sampler_t *s, const float *logits, float *entropy) {
-    const int V = s->n_vocab;
-    float m = max_f32(logits, V); /* NaN never wins a > comparison */
-    float *restrict w = s->work_a, *restrict wd = s->work_b;
-    for (int i = 0; i < V; i++) {
-        float l = logits[i];
-        float d = l == l ? l - m : -INFINITY; /* NaN counts as -inf */
-        w[i] = mathx_exp(d);
-        wd[i] = w[i] > 0.0f ? w[i] * d : 0.0f; /* 0 * -inf would be NaN */
-    }
-    double sum = sum_f64(w, V), sum_el = sum_f64(wd, V);
-    *entropy = (float)(log(sum) - sum_el / sum);
-    return (double)m + log(sum);
-}
-
-/* Fills the report for the kept set ks with normaliser z. */
-static void fill_report(sampler_t *s, const float *logits, const kept_set_t *ks, double z,
-                        int chosen, float chosen_e, sampler_report_t *r) {
-    const int V = s->n_vocab;
-    report_scan_t rs = {.cap = s->params.n_report};
-    rs.chosen = (report_key_t){chosen_e, finite_or_minus_inf(logits[chosen]), chosen, 1};
-    double lse = raw_stats(s, logits, &r->entropy_raw);
-
-    if (ks->is_explicit) {
-        for (int i = 0; i < ks->n; i++)
-            report_visit(&rs, logits, s->entry[i].id, s->entry[i].e, s->entry[i].s);
-    } else {
-        report_scan_implicit(s, logits, ks->thr, &rs);
-    }
-    r->entropy_final = (float)(log(z) - rs.sum_es / z);
-    if (r->entropy_final < 0.0f) r->entropy_final = 0.0f; /* rounding of a point mass */
-    r->chosen = chosen;
-    r->chosen_raw_logprob = (float)((double)logits[chosen] - lse);
-    r->chosen_prob = (float)(chosen_e / z);
-    r->chosen_rank = rs.rank;
-    r->n_kept = ks->n;
-
-    /* Fewer kept than requested: fill with the best filtered-out tokens by raw
-     * probability (n_kept < cap <= 32 here, so membership tests are short). */
-    if (rs.n_top < rs.cap) {
-        report_key_t *fill = rs.top + rs.n_top;
-        int n_fill = 0, fill_cap = rs.cap - rs.n_top;
-        for (int id = 0; id < V; id++) {
-            report_key_t k = {0.0f, finite_or_minus_inf(logits[id]), id, 0};
-            if (n_fill == fill_cap && !key_before(&k, &fill[fill_cap - 1])) continue;
-            if (!kept_contains(s, ks, id)) key_insert(fill, &n_fill, fill_cap, k);
-        }
-        rs.n_top += n_fill;
-    }
-    r->n_cand = rs.n_top;
-    for (int i = 0; i < rs.n_top; i++) {
-        sampler_candidate_t *c = &r->cand[i];
-        c->id = rs.top[i].id;
-        c->logit = logits[c->id];
-        c->raw_logprob = (float)((double)c->logit - lse);
-        c->raw_prob = (float)exp((double)c->logit - lse);
-        c->prob = (float)(rs.top[i].e / z);
-        c->kept = rs.top[i].kept;
-    }
 }
 
 /* ---- the pipeline -------------------------------------------------------- */
@@ -630,7 +389,7 @@ int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t
         if (s->hooks.choose) {
             if (hook_choose(s, history, n_history, &ks, &z, &chosen) != 0) return -1;
             chosen_e = ks.is_explicit ? s->hook_probs[chosen] : ev[chosen];
-            if (report) fill_report(s, model_logits, &ks, z, chosen, chosen_e, report);
+            if (report) sampler_fill_report(s, model_logits, &ks, z, chosen, chosen_e, report);
             return chosen;
         }
         if (use_k || p->top_p < 1.0f) {
@@ -690,7 +449,7 @@ int sampler_sample(sampler_t *s, const float *logits, const int *history, size_t
         chosen_e = ev[chosen];
     }
     if (s->hooks.process && !ks.is_explicit) ks = kept_finite(s, &z);
-    if (report) fill_report(s, model_logits, &ks, z, chosen, chosen_e, report);
+    if (report) sampler_fill_report(s, model_logits, &ks, z, chosen, chosen_e, report);
     return chosen;
 }
 
@@ -715,7 +474,7 @@ void sampler_describe(sampler_t *s, const float *logits, int chosen, sampler_rep
     }
     kept_set_t ks = {0, V, 0.0f};
     double z = sum_f64(ev, V);
-    fill_report(s, logits, &ks, z, chosen, ev[chosen], report);
+    sampler_fill_report(s, logits, &ks, z, chosen, ev[chosen], report);
     if (l_max == -INFINITY) /* no raw distribution to measure */
         report->entropy_raw = report->entropy_final = 0.0f;
 }
