@@ -44,20 +44,6 @@ const char cmd_compare_help[] =
 
 enum { OPT_TEMP = CLI_OPT_FIRST_COMMAND_OPT, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_SEED };
 
-/* log p of every predicted token under one model: lp[pos] for ids[pos + 1]. */
-typedef struct cmp_row_ctx {
-    double *lp;
-} cmp_row_ctx_t;
-
-static int cmp_row(void *ctx, const float *logits, int n_vocab, int pos, int target, char *err,
-                   size_t errlen) {
-    (void)err;
-    (void)errlen;
-    cmp_row_ctx_t *c = ctx;
-    c->lp[pos] = (double)logits[target] - (double)sampler_logsumexp(logits, n_vocab);
-    return 0;
-}
-
 /* Appends n_new tokens sampled by model a after ids[0..*n). */
 static int cmp_sample(cli_model_t *a, const sampler_params_t *sp, int n_new, int n_threads,
                       int **ids, size_t *n) {
@@ -230,13 +216,13 @@ int cmd_compare(int argc, char **argv) {
         }
     la = malloc(n * sizeof *la);
     lb = malloc(n * sizeof *lb);
-    cmp_row_ctx_t ca = {la}, cb = {lb};
     if (!la || !lb) {
         cli_error("out of memory");
         goto done;
     }
-    if (score_windows(ma.model, ids, (int)n, n_threads, cmp_row, &ca, err, sizeof err) != 0 ||
-        score_windows(mb.model, ids, (int)n, n_threads, cmp_row, &cb, err, sizeof err) != 0) {
+    /* la[pos], lb[pos]: log p of ids[pos + 1] under each model */
+    if (score_logprobs(ma.model, ids, (int)n, n_threads, la, err, sizeof err) != 0 ||
+        score_logprobs(mb.model, ids, (int)n, n_threads, lb, err, sizeof err) != 0) {
         cli_error("%s", err);
         goto done;
     }

@@ -16,23 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sampler.h"
 #include "score.h"
 #include "session.h"
-
-/* entry pos + 1 of lp gets ln p(ids[pos + 1] | ids before it) */
-typedef struct sc_row_ctx {
-    double *lp;
-} sc_row_ctx_t;
-
-static int sc_row(void *ctx, const float *logits, int n_vocab, int pos, int target, char *err,
-                  size_t errlen) {
-    (void)err;
-    (void)errlen;
-    sc_row_ctx_t *c = ctx;
-    c->lp[pos + 1] = (double)logits[target] - (double)sampler_logsumexp(logits, n_vocab);
-    return 0;
-}
 
 /* The model's name for the user: the last component of its directory's real
  * path (so "." and "models/x/" read as the directory's name). */
@@ -50,8 +35,8 @@ static void sc_label(const char *dir, char *label, size_t labellen) {
 static int sc_score(const gpt_model_t *m, const int *ids, int n, int n_threads, double *lp,
                     char *msg, size_t msglen) {
     for (int i = 0; i < n; i++) lp[i] = NAN;
-    sc_row_ctx_t ctx = {lp};
-    return score_windows(m, ids, n, n_threads, sc_row, &ctx, msg, msglen);
+    /* lp[i] is about token i: the prediction made at position i - 1 */
+    return score_logprobs(m, ids, n, n_threads, lp + 1, msg, msglen);
 }
 
 int app_session_compare(void *user, const char *dir, double **lp_self, double **lp_other, int *n,

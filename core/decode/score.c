@@ -97,3 +97,18 @@ int score_nats(const gpt_model_t *m, const int *ids, int n, int n_threads, doubl
     *n_pred = s.n;
     return 0;
 }
+
+/* lp[pos] = logits[target] - logsumexp(logits): the exact log-softmax of
+ * the target, in double. */
+static int score_logprob_row(void *ctx, const float *logits, int n_vocab, int pos, int target,
+                             char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    double *lp = ctx;
+    lp[pos] = (double)logits[target] - (double)sampler_logsumexp(logits, n_vocab);
+    return 0;
+}
+
+int score_logprobs(const gpt_model_t *m, const int *ids, int n, int n_threads, double *lp,
+                   char *err, size_t errlen) {
+    return score_windows(m, ids, n, n_threads, score_logprob_row, lp, err, errlen);
+}

@@ -34,6 +34,12 @@ int score_windows(const gpt_model_t *m, const int *ids, int n, int n_threads, sc
 int score_nats(const gpt_model_t *m, const int *ids, int n, int n_threads, double *nats,
                long *n_pred, char *err, size_t errlen);
 
+/* The log-probability of every prediction of score_windows: lp[pos] =
+ * ln p(ids[pos + 1] | the window before it) for pos 0..n-2 (n - 1 entries;
+ * `gptscope compare` and /compare). Returns 0 or -1. */
+int score_logprobs(const gpt_model_t *m, const int *ids, int n, int n_threads, double *lp,
+                   char *err, size_t errlen);
+
 /* Bytes of the predicted tokens ids[1..n) as tok decodes them: the divisor
  * of bits per byte. */
 double score_predicted_bytes(const tokenizer_t *tok, const int *ids, size_t n);
