@@ -202,22 +202,6 @@ done:
     return rc == 0 ? id : -1;
 }
 
-/* The branch's path (store_read.c's rule) as a CTE, ?1 session, ?2 branch. */
-#define STORE_PATH_CTE                                                                        \
-    "WITH RECURSIVE path(id) AS ("                                                             \
-    " SELECT id FROM (SELECT id FROM turns WHERE session_id = ?1 AND branch = ?2"               \
-    "  ORDER BY idx DESC LIMIT 1)"                                                             \
-    " UNION SELECT t.parent_id FROM turns t JOIN path ON t.id = path.id"                       \
-    "  WHERE t.parent_id IS NOT NULL) "
-
-static void store_copy_bytes(sqlite3_stmt *q, int col, char *out, size_t cap, int *len) {
-    int n = sqlite3_column_bytes(q, col);
-    if (n > (int)cap - 1) n = (int)cap - 1;
-    if (n > 0) memcpy(out, sqlite3_column_blob(q, col), (size_t)n);
-    out[n > 0 ? n : 0] = '\0';
-    *len = n > 0 ? n : 0;
-}
-
 /* Fills b (b->branch set) from the store; the caller holds a read transaction. */
 static int store_branch_fill(store_t *s, int64_t session, store_branch_t *b, char *err,
                              size_t errlen) {
@@ -258,11 +242,11 @@ static int store_branch_fill(store_t *s, int64_t session, store_branch_t *b, cha
             if (sqlite3_step(q) != SQLITE_ROW) continue;
             if (which == 0) {
                 b->token_id = sqlite3_column_int(q, 0);
-                store_copy_bytes(q, 1, b->token_text, sizeof b->token_text, &b->token_len);
+                store_col_copy_bytes(q, 1, b->token_text, sizeof b->token_text, &b->token_len);
                 b->rank = sqlite3_column_int(q, 2);
             } else {
                 b->other_id = sqlite3_column_int(q, 0);
-                store_copy_bytes(q, 1, b->other_text, sizeof b->other_text, &b->other_len);
+                store_col_copy_bytes(q, 1, b->other_text, sizeof b->other_text, &b->other_len);
             }
         }
         sqlite3_finalize(q);
@@ -356,11 +340,10 @@ int store_branch_turns(store_t *s, int64_t session, int branch, store_turn_data_
     *n = 0;
     sqlite3_stmt *q = NULL;
     const char *sql = s->version >= 4
-                          ? "SELECT id, idx, role, created, text, settings, stop, elapsed_ms,"
-                            " COALESCE(pos, idx) FROM turns WHERE session_id = ?1 AND branch = ?2"
-                            " ORDER BY idx"
-                          : "SELECT id, idx, role, created, text, settings, stop, elapsed_ms, idx"
-                            " FROM turns WHERE session_id = ?1 AND ?2 = 0 ORDER BY idx";
+                          ? "SELECT " STORE_TURN_COLS ", COALESCE(pos, idx) FROM turns"
+                            " WHERE session_id = ?1 AND branch = ?2 ORDER BY idx"
+                          : "SELECT " STORE_TURN_COLS ", idx FROM turns"
+                            " WHERE session_id = ?1 AND ?2 = 0 ORDER BY idx";
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return store_fail(s, err, errlen, "reading a branch");
     int rc = -1;

@@ -35,10 +35,26 @@ int store_done(store_t *s, sqlite3_stmt *q, char *err, size_t errlen, const char
 int store_writable(store_t *s, char *err, size_t errlen);
 
 /* Column helpers: a NUL-terminated malloc'd copy (*len its bytes, which may
- * hold NUL), the same without the length, a copy into a fixed buffer. */
+ * hold NUL), the same without the length, a text copied into a fixed buffer. */
 char *store_col_dup_len(sqlite3_stmt *q, int col, size_t *len);
 char *store_col_dup(sqlite3_stmt *q, int col);
 void store_col_copy(sqlite3_stmt *q, int col, char *out, size_t cap);
+/* A column's bytes (a BLOB that may hold NUL) cut to cap - 1, NUL-terminated,
+ * *len their count. */
+void store_col_copy_bytes(sqlite3_stmt *q, int col, char *out, size_t cap, int *len);
+
+/* A turn's columns as store_read_turns reads them (it wants a position
+ * after them). */
+#define STORE_TURN_COLS "id, idx, role, created, text, settings, stop, elapsed_ms"
+/* The turns of branch ?2 of session ?1 as the CTE `path(id)`: from the
+ * branch's newest turn up through the parents. UNION, not UNION ALL: a
+ * parent loop in a damaged file ends instead of running forever. */
+#define STORE_PATH_CTE                                                                        \
+    "WITH RECURSIVE path(id) AS ("                                                             \
+    " SELECT id FROM (SELECT id FROM turns WHERE session_id = ?1 AND branch = ?2"               \
+    "  ORDER BY idx DESC LIMIT 1)"                                                             \
+    " UNION SELECT t.parent_id FROM turns t JOIN path ON t.id = path.id"                       \
+    "  WHERE t.parent_id IS NOT NULL) "
 
 /* Reads the turns q yields (columns: id, idx, role, created, text, settings,
  * stop, elapsed_ms, position) with their tokens, candidates and beam

@@ -34,6 +34,14 @@ void store_col_copy(sqlite3_stmt *q, int col, char *out, size_t cap) {
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
+void store_col_copy_bytes(sqlite3_stmt *q, int col, char *out, size_t cap, int *len) {
+    int n = sqlite3_column_bytes(q, col);
+    if (n > (int)cap - 1) n = (int)cap - 1;
+    if (n > 0) memcpy(out, sqlite3_column_blob(q, col), (size_t)n);
+    out[n > 0 ? n : 0] = '\0';
+    *len = n > 0 ? n : 0;
+}
+
 #define STORE_INFO_SQL                                                                       \
     "SELECT s.id, s.created, s.updated, s.model_path, s.model_checksum, s.settings, s.title," \
     " (SELECT count(*) FROM turns t WHERE t.session_id = s.id),"                              \
@@ -204,10 +212,7 @@ int store_load_tokens(store_t *s, store_turn_data_t *t, sqlite3_stmt *qt, sqlite
             store_cand_t *c = &cand[nc++];
             memset(c, 0, sizeof *c);
             c->id = sqlite3_column_int(qc, 0);
-            int n = sqlite3_column_bytes(qc, 1);
-            if (n > (int)sizeof c->text - 1) n = (int)sizeof c->text - 1;
-            if (n > 0) memcpy(c->text, sqlite3_column_blob(qc, 1), (size_t)n);
-            c->text_len = n;
+            store_col_copy_bytes(qc, 1, c->text, sizeof c->text, &c->text_len);
             c->logit = (float)sqlite3_column_double(qc, 2);
             c->raw_prob = (float)sqlite3_column_double(qc, 3);
             c->prob = (float)sqlite3_column_double(qc, 4);
@@ -309,17 +314,10 @@ int store_read_turns(store_t *s, sqlite3_stmt *q, store_turn_data_t **turns, int
     return -1;
 }
 
-/* The turns of a branch, first to newest: from its newest turn up through
- * the parents (UNION, not UNION ALL: a parent loop in a damaged file ends
- * instead of running forever). Before schema 4 a session is one line. */
-#define STORE_TURN_COLS "id, idx, role, created, text, settings, stop, elapsed_ms"
+/* The turns of a branch, first to newest (STORE_PATH_CTE, store_internal.h).
+ * Before schema 4 a session is one line. */
 static const char store_path_sql[] =
-    "WITH RECURSIVE path(id) AS ("
-    " SELECT id FROM (SELECT id FROM turns WHERE session_id = ?1 AND branch = ?2"
-    "  ORDER BY idx DESC LIMIT 1)"
-    " UNION SELECT t.parent_id FROM turns t JOIN path ON t.id = path.id"
-    "  WHERE t.parent_id IS NOT NULL) "
-    "SELECT " STORE_TURN_COLS ", COALESCE(pos, idx) FROM turns "
+    STORE_PATH_CTE "SELECT " STORE_TURN_COLS ", COALESCE(pos, idx) FROM turns "
     "WHERE session_id = ?1 AND id IN path ORDER BY COALESCE(pos, idx), idx";
 static const char store_linear_sql[] =
     "SELECT " STORE_TURN_COLS ", idx FROM turns WHERE session_id = ?1 ORDER BY idx";
