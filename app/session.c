@@ -207,6 +207,23 @@ static int rec_turn_begin(void *user, const chat_t *c, int turn, char *err, size
     return 0;
 }
 
+/* A beam-search reply's hypotheses (none: nothing to do) under stored turn id. */
+static int sess_store_hyps(app_session_t *s, int64_t id, const chat_turn_t *t, char *err,
+                           size_t errlen) {
+    if (t->n_hyps <= 0) return 0;
+    store_hyp_t *h = calloc((size_t)t->n_hyps, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int k = 0; k < t->n_hyps; k++)
+        h[k] = (store_hyp_t){t->hyps[k].n, t->hyps[k].ids, t->hyps[k].score,
+                             t->hyps[k].sum_logprob};
+    int rc = store_turn_hyps(s->store, id, h, t->n_hyps, err, errlen);
+    free(h);
+    return rc;
+}
+
 /* Stores turn's row, and its tokens when it is a user turn. */
 static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *err,
                            size_t errlen) {
@@ -246,20 +263,7 @@ static int sess_store_turn(app_session_t *s, const chat_t *c, int turn, char *er
     for (int i = 0; t->role != CHAT_USER && turn < chat_n_turns(c) - 1 && i < t->n; i++)
         if (sess_store_token(s, c, t->first + i, i, err, errlen) != 0) return -1;
     /* a beam search ran before its reply began: its hypotheses are known */
-    if (t->n_hyps > 0) {
-        store_hyp_t *h = calloc((size_t)t->n_hyps, sizeof *h);
-        if (!h) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        for (int k = 0; k < t->n_hyps; k++)
-            h[k] = (store_hyp_t){t->hyps[k].n, t->hyps[k].ids, t->hyps[k].score,
-                                 t->hyps[k].sum_logprob};
-        int rc = store_turn_hyps(s->store, id, h, t->n_hyps, err, errlen);
-        free(h);
-        if (rc != 0) return -1;
-    }
-    return 0;
+    return sess_store_hyps(s, id, t, err, errlen);
 }
 
 static int rec_token(void *user, const chat_t *c, int index, char *err, size_t errlen) {
@@ -291,20 +295,7 @@ static int rec_fork(void *user, const chat_t *c, int turn, int n_shared, char *e
     if (id <= 0) return sess_store_failed(s, err, errlen);
     s->turn_ids[turn] = id;
     s->branch = branch;
-    if (t->n_hyps > 0) {
-        store_hyp_t *h = calloc((size_t)t->n_hyps, sizeof *h);
-        if (!h) {
-            snprintf(err, errlen, "out of memory");
-            return sess_store_failed(s, err, errlen);
-        }
-        for (int k = 0; k < t->n_hyps; k++)
-            h[k] = (store_hyp_t){t->hyps[k].n, t->hyps[k].ids, t->hyps[k].score,
-                                 t->hyps[k].sum_logprob};
-        int rc = store_turn_hyps(s->store, id, h, t->n_hyps, err, errlen);
-        free(h);
-        if (rc != 0) return sess_store_failed(s, err, errlen);
-    }
-    return 0;
+    return sess_store_hyps(s, id, t, err, errlen) != 0 ? sess_store_failed(s, err, errlen) : 0;
 }
 
 static int rec_turn_end(void *user, const chat_t *c, int turn, char *err, size_t errlen) {
