@@ -82,25 +82,6 @@ int fork_menu_open(fork_menu_t *m, int index, char *msg, size_t msglen) {
     return 0;
 }
 
-/* "token" as the probability pane writes it: escaped, quoted */
-static void fm_label(const chat_t *c, int id, char *out, size_t cap) {
-    size_t n;
-    const char *b = tokenizer_token_bytes(chat_tokenizer(c), id, &n);
-    char esc[96];
-    text_escape(b ? b : "", b ? n : 0, esc, sizeof esc);
-    snprintf(out, cap, "\"%s\"", esc);
-}
-
-/* s cut or padded to cols columns into out */
-static void fm_pad(const char *s, int cols, char *out, size_t cap) {
-    int w;
-    size_t n = text_fit(s, strlen(s), cols, &w);
-    if (n + (size_t)(cols - w) + 1 > cap) n = 0, w = 0;
-    memcpy(out, s, n);
-    memset(out + n, ' ', (size_t)(cols - w));
-    out[n + (size_t)(cols - w)] = '\0';
-}
-
 void fork_menu_draw(fork_menu_t *m) {
     if (!m->shown) return;
     const sampler_report_t *rep = fm_report(m);
@@ -117,7 +98,7 @@ void fork_menu_draw(fork_menu_t *m) {
     WINDOW *win = newwin(h, w, 2, (m->screen.w - w) / 2);
     if (!win) return;
     char title[160], label[128], lab[160], line[256];
-    fm_label(c, chat_token(c, m->index)->id, label, sizeof label);
+    pane_token_label(c, chat_token(c, m->index)->id, label, sizeof label);
     snprintf(title, sizeof title, "Fork at token %d %s", m->index, label);
     pane_frame(v, win, title, 1);
     int iw = w - 2, rows = h - 4;
@@ -125,7 +106,7 @@ void fork_menu_draw(fork_menu_t *m) {
              rep->chosen_rank + 1);
     pane_put(win, 1, 1, line, iw);
     int label_w = iw >= 56 ? 16 : 10;
-    fm_pad("token", label_w, lab, sizeof lab);
+    text_pad("token", label_w, lab, sizeof lab);
     snprintf(line, sizeof line, "  rank %s %6s %7s %7s", lab, "raw", "final", "logp");
     wattron(win, A_BOLD);
     pane_put(win, 2, 1, line, iw);
@@ -135,8 +116,8 @@ void fork_menu_draw(fork_menu_t *m) {
     for (int k = 0; k < rows && m->top + k < rep->n_cand; k++) {
         int i = m->top + k;
         const sampler_candidate_t *cd = &rep->cand[i];
-        fm_label(c, cd->id, label, sizeof label);
-        fm_pad(label, label_w, lab, sizeof lab);
+        pane_token_label(c, cd->id, label, sizeof label);
+        text_pad(label, label_w, lab, sizeof lab);
         snprintf(line, sizeof line, "%c %4d %s %5.1f%% %6.1f%% %7.2f  %s", i == m->cursor ? '>' : ' ',
                  i + 1, lab, 100.0 * cd->raw_prob, 100.0 * cd->prob, (double)cd->raw_logprob,
                  i == rep->chosen_rank ? "drawn" : cd->kept ? "" : "cut");

@@ -2,6 +2,7 @@
 #include "pane.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compare_view.h"
@@ -79,4 +80,12 @@ void pane_frame(const pane_view_t *v, WINDOW *win, const char *title, int focuse
 void pane_window(WINDOW **win, layout_rect_t r) {
     if (*win) delwin(*win);
     *win = r.h > 0 && r.w > 0 ? newwin(r.h, r.w, r.y, r.x) : NULL;
+}
+
+void pane_token_label(const chat_t *c, int id, char *out, size_t cap) {
+    size_t n;
+    const char *b = tokenizer_token_bytes(chat_tokenizer(c), id, &n);
+    char esc[96];
+    text_escape(b ? b : "", b ? n : 0, esc, sizeof esc);
+    snprintf(out, cap, "\"%s\"", esc);
 }

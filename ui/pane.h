@@ -97,6 +97,8 @@ int pane_view_compare(const pane_view_t *v, int i, double *log_ratio);
 attr_t pane_attr(const pane_view_t *v, int pair, attr_t mono_attr);
 /* Clears win and draws its frame with title (focused: bold, coloured). */
 void pane_frame(const pane_view_t *v, WINDOW *win, const char *title, int focused);
+/* Token id's text as the tables show it: escaped (text_escape), in quotes. */
+void pane_token_label(const chat_t *c, int id, char *out, size_t cap);
 /* Writes UTF-8 s at (y, x), cut to at most max_cols columns; returns columns used. */
 int pane_put(WINDOW *win, int y, int x, const char *s, int max_cols);
 /* Writes s from row y on, wrapped at spaces to max_cols columns, at most

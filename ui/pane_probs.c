@@ -67,27 +67,6 @@ static void pp_bar(double frac, int cols, char *out, size_t cap) {
     out[o] = '\0';
 }
 
-static void pp_label(const chat_t *c, int id, char *out, size_t cap) {
-    size_t n;
-    const char *b = tokenizer_token_bytes(chat_tokenizer(c), id, &n);
-    char esc[96];
-    text_escape(b ? b : "", b ? n : 0, esc, sizeof esc);
-    snprintf(out, cap, "\"%s\"", esc);
-}
-
-/* label padded or cut to cols columns (to what fits in cap) */
-static void pp_pad(const char *s, int cols, char *out, size_t cap) {
-    if (cap == 0) return;
-    int w;
-    size_t n = text_fit(s, strlen(s), cols, &w);
-    if (n > cap - 1) n = text_fit(s, strlen(s), 0, &w); /* never: labels are short */
-    size_t pad = (size_t)(cols - w);
-    if (n + pad > cap - 1) pad = cap - 1 - n;
-    memcpy(out, s, n);
-    memset(out + n, ' ', pad);
-    out[n + pad] = '\0';
-}
-
 /* The hypotheses of beam turn tu at token pos, from row y; returns the rows
  * used (at most max_rows). */
 static int pp_beams(pane_probs_t *p, const chat_turn_t *tu, int pos, int y, int w, int label_w,
@@ -98,7 +77,7 @@ static int pp_beams(pane_probs_t *p, const chat_turn_t *tu, int pos, int y, int 
     int j = pos - tu->first; /* index in the reply */
     const chat_hyp_t *best = &tu->hyps[0];
     char line[256], label[128], lab[160];
-    pp_pad("here", label_w, lab, sizeof lab);
+    text_pad("here", label_w, lab, sizeof lab);
     snprintf(line, sizeof line, "  %-4s%7s  %s", "beam", "score", lab);
     wattron(p->win, A_BOLD);
     pane_put(p->win, y, 1, line, w);
@@ -112,7 +91,7 @@ static int pp_beams(pane_probs_t *p, const chat_turn_t *tu, int pos, int y, int 
         if (j >= hy->n) {
             snprintf(label, sizeof label, "(ended)");
         } else {
-            pp_label(c, hy->ids[j], label, sizeof label);
+            pane_token_label(c, hy->ids[j], label, sizeof label);
             int d = 0; /* first index where it leaves the reply */
             while (d <= j && d < best->n && hy->ids[d] == best->ids[d]) d++;
             if (k == 0) tail = "reply";
@@ -122,7 +101,7 @@ static int pp_beams(pane_probs_t *p, const chat_turn_t *tu, int pos, int y, int 
                 tail = from;
             }
         }
-        pp_pad(label, label_w, lab, sizeof lab);
+        text_pad(label, label_w, lab, sizeof lab);
         snprintf(line, sizeof line, "%c %-4d%7.3f  %s  %s", k == 0 ? '>' : ' ', k + 1,
                  (double)hy->score, lab, tail);
         attr_t a = k == 0 ? pane_attr(v, PANE_PAIR_CHOSEN, A_REVERSE) | A_BOLD : 0;
@@ -162,7 +141,7 @@ static int pp_compare(pane_probs_t *p, int pos, int w) {
     char line[256], name[64];
     int name_w = w - 23 < 6 ? 6 : w - 23 > 20 ? 20 : w - 23;
     for (int m = 0; m < 2; m++) {
-        pp_pad(names[m], name_w, name, sizeof name);
+        text_pad(names[m], name_w, name, sizeof name);
         double x = pos >= 0 && pos < v->cmp_n ? lp[m][pos] : NAN;
         char pr[32] = "p -     ";
         if (isfinite(x)) snprintf(pr, sizeof pr, "p %.4f", exp(x));
@@ -200,7 +179,7 @@ void pane_probs_draw(pane_probs_t *p) {
     const chat_token_t *t = chat_token(c, pos);
     const chat_turn_t *tu = chat_turn(c, t->turn);
     char line[512], label[128], lab[160];
-    pp_label(c, t->id, label, sizeof label);
+    pane_token_label(c, t->id, label, sizeof label);
     if (!t->has_report) {
         snprintf(line, sizeof line, "token %d %s", pos, label);
         pane_put(p->win, y0, 1, line, w);
@@ -243,7 +222,7 @@ void pane_probs_draw(pane_probs_t *p) {
     int top = y0 + 2;
     if (beam) top += pp_beams(p, tu, pos, top, w, label_w, (h - 2) / 2);
     char head[256];
-    pp_pad("token", label_w, lab, sizeof lab);
+    text_pad("token", label_w, lab, sizeof lab);
     snprintf(head, sizeof head, "  %s %*s %*s %6s%s", lab, bar_w + 7, "raw", bar_w + 7, "final",
              "logp", show_cum ? "    cum" : "");
     wattron(p->win, A_BOLD);
@@ -270,8 +249,8 @@ void pane_probs_draw(pane_probs_t *p) {
         char rb[128], fb[128];
         pp_bar(cd->raw_prob, bar_w, rb, sizeof rb);
         pp_bar(cd->prob, bar_w, fb, sizeof fb);
-        pp_label(c, cd->id, label, sizeof label);
-        pp_pad(label, label_w, lab, sizeof lab);
+        pane_token_label(c, cd->id, label, sizeof label);
+        text_pad(label, label_w, lab, sizeof lab);
         int chosen = cd->id == rep->chosen;
         attr_t a = chosen ? pane_attr(v, PANE_PAIR_CHOSEN, A_REVERSE) | A_BOLD : 0;
         wattron(p->win, a);

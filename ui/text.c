@@ -265,3 +265,15 @@ int text_first_on_line(const text_glyphs_t *gs, int line) {
     }
     return lo;
 }
+
+void text_pad(const char *s, int cols, char *out, size_t cap) {
+    if (cap == 0) return;
+    int w;
+    size_t n = text_fit(s, strlen(s), cols, &w);
+    if (n > cap - 1) n = text_fit(s, strlen(s), 0, &w); /* never: labels are short */
+    size_t pad = (size_t)(cols - w);
+    if (n + pad > cap - 1) pad = cap - 1 - n;
+    memcpy(out, s, n);
+    memset(out + n, ' ', pad);
+    out[n + pad] = '\0';
+}

@@ -26,6 +26,9 @@ size_t text_fit(const char *s, size_t n, int max_cols, int *cols);
  * "\xNN", a backslash -> "\\"; valid characters copied. NUL-terminated and
  * cut at a character boundary when cap is short. Returns the length. */
 size_t text_escape(const char *b, size_t n, char *out, size_t cap);
+/* s cut or padded with spaces to cols display columns, into out (at most
+ * cap - 1 bytes): the label columns of the panes' tables. */
+void text_pad(const char *s, int cols, char *out, size_t cap);
 
 /* One character on screen. tok_first..tok_last are the tokens whose bytes
  * make it (more than one when a character spans tokens); -1 for decoration
