@@ -368,16 +368,8 @@ static const char *tui_busy(const tui_t *t) {
 /* host->fork succeeded (F and Enter, or /fork N K): the token at the fork
  * changed in place and the tokens after it are gone; stream the reply. */
 static void tui_forked(tui_t *t, const char *msg) {
-    pane_view_t *v = &t->view;
-    tui_compare_clear(t);
-    v->epoch++;
-    v->sel = -1;
-    v->chat = tui_chat(t);
-    v->n_visible = chat_n_tokens(v->chat);
-    t->replaying = 0;
     tui_reply_started(t);
-    if (t->tree_shown) tui_tree_refresh(t);
-    tui_message(t, msg, 0);
+    tui_cleared(t, msg); /* the tokens after the fork are gone: a wholesale change */
 }
 
 static void tui_fork(tui_t *t, int index, int cand) {
