@@ -157,9 +157,9 @@ static void sessions_list_json(const store_session_info_t *v, int n, FILE *out) 
 static int sessions_tree(store_t *s, long long id, int json) {
     char err[1024];
     int cur = 0, nb = 0;
-    if (store_session_exists(s, id, err, sizeof err) != 1) {
-        if (!err[0] || store_session_exists(s, id, err, sizeof err) == 0)
-            snprintf(err, sizeof err, "%s: no session %lld", store_path(s), id);
+    int there = store_session_exists(s, id, err, sizeof err);
+    if (there != 1) {
+        if (there == 0) snprintf(err, sizeof err, "%s: no session %lld", store_path(s), id);
         cli_error("%s", err);
         return CLI_EXIT_ERROR;
     }
