@@ -279,6 +279,27 @@ fail:
     return rc;
 }
 
+/* Before schema 4 a session is one line, branch 0: its record from the
+ * session itself. */
+static int store_branch_line(store_t *s, int64_t session, store_branch_t *b, char *err,
+                             size_t errlen) {
+    store_session_data_t d;
+    if (store_session_load(s, session, &d, err, errlen) != 0) return -1;
+    memset(b, 0, sizeof *b);
+    b->parent = b->fork_index = b->token_id = b->other_id = b->rank = -1;
+    b->n_turns = d.n_turns;
+    for (int i = 0; i < d.n_turns; i++) {
+        b->n_tokens += d.turns[i].n_tokens;
+        for (int j = 0; j < d.turns[i].n_tokens; j++)
+            if (d.turns[i].tokens[j].has_sample) {
+                b->n_sampled++;
+                b->sum_logprob += d.turns[i].tokens[j].chosen_raw_logprob;
+            }
+    }
+    store_session_data_free(&d);
+    return 0;
+}
+
 int store_branches(store_t *s, int64_t session, store_branch_t **out, int *n, char *err,
                    size_t errlen) {
     *out = NULL;
@@ -290,6 +311,15 @@ int store_branches(store_t *s, int64_t session, store_branch_t **out, int *n, ch
         snprintf(err, errlen, "%s: out of memory reading branches", s->path);
         return -1;
     }
+    if (s->version < 4) {
+        if (store_branch_line(s, session, &v[0], err, errlen) != 0) {
+            free(v);
+            return -1;
+        }
+        *out = v;
+        *n = 1;
+        return 0;
+    }
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         free(v);
         return store_fail(s, err, errlen, "reading branches");
@@ -297,37 +327,14 @@ int store_branches(store_t *s, int64_t session, store_branch_t **out, int *n, ch
     int rc = 0, k = 0;
     for (int b = 0; rc == 0 && b < nb; b++) {
         v[k].branch = b;
-        if (s->version < 4) {
-            /* one line: its numbers from the path query work on idx alone */
-            v[k].parent = -1;
-        }
-        rc = s->version < 4 ? 0 : store_branch_fill(s, session, &v[k], err, errlen);
-        if (rc == 0 && (s->version < 4 || v[k].first_turn > 0 || b == 0)) k++;
+        rc = store_branch_fill(s, session, &v[k], err, errlen);
+        /* a number no turn has (a damaged file) is not a branch; 0 always is */
+        if (rc == 0 && (v[k].first_turn > 0 || b == 0)) k++;
     }
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc != 0) {
         free(v);
         return -1;
-    }
-    if (s->version < 4 && k > 0) {
-        /* sizes of the one line */
-        store_session_data_t d;
-        if (store_session_load(s, session, &d, err, errlen) != 0) {
-            free(v);
-            return -1;
-        }
-        v[0].n_turns = d.n_turns;
-        for (int i = 0; i < d.n_turns; i++) {
-            v[0].n_tokens += d.turns[i].n_tokens;
-            for (int j = 0; j < d.turns[i].n_tokens; j++)
-                if (d.turns[i].tokens[j].has_sample) {
-                    v[0].n_sampled++;
-                    v[0].sum_logprob += d.turns[i].tokens[j].chosen_raw_logprob;
-                }
-        }
-        v[0].fork_index = -1;
-        v[0].token_id = v[0].other_id = v[0].rank = -1;
-        store_session_data_free(&d);
     }
     *out = v;
     *n = k;
